@@ -1,0 +1,1 @@
+//! L0 — proof-of-stake chains (SPEC §3).

@@ -1,0 +1,99 @@
+use super::*;
+use stake_math::u;
+
+fn setup() -> (Ledger, AssetId, AccountId, AccountId) {
+    let mut l = Ledger::new();
+    let eth = l.register_asset("ETH", 18, "native", AssetKind::Plain).unwrap();
+    let a = l.account("alice");
+    let b = l.account("bob");
+    l.mint(a, eth, u(100)).unwrap();
+    (l, eth, a, b)
+}
+
+#[test]
+fn transfer_moves_balance_and_conserves_supply() {
+    let (mut l, eth, a, b) = setup();
+    l.transfer(a, b, eth, u(40)).unwrap();
+    assert_eq!(l.balance(a, eth), u(60));
+    assert_eq!(l.balance(b, eth), u(40));
+    assert_eq!(l.supply(eth), u(100));
+    l.check_conservation().unwrap();
+}
+
+#[test]
+fn overdraft_is_rejected_with_the_values_and_changes_nothing() {
+    let (mut l, eth, a, b) = setup();
+    let before = state_hash(&l);
+    let err = l.transfer(a, b, eth, u(101)).unwrap_err();
+    assert_eq!(
+        err,
+        LedgerError::InsufficientBalance { account: "alice".into(), asset: "ETH".into(), balance: u(100), required: u(101) }
+    );
+    assert_eq!(err.code(), 1004);
+    assert_eq!(state_hash(&l), before);
+    let err = l.burn(b, eth, u(1)).unwrap_err();
+    assert_eq!(err.code(), 1004);
+    assert_eq!(state_hash(&l), before);
+}
+
+#[test]
+fn mint_overflow_is_rejected_and_changes_nothing() {
+    let (mut l, eth, a, _) = setup();
+    let before = state_hash(&l);
+    let err = l.mint(a, eth, U256::MAX).unwrap_err();
+    assert_eq!(err, LedgerError::SupplyOverflow { asset: "ETH".into() });
+    assert_eq!(err.code(), 1005);
+    assert_eq!(state_hash(&l), before);
+}
+
+#[test]
+fn duplicate_and_unknown_assets_are_rejected() {
+    let (mut l, _, _, _) = setup();
+    let before = state_hash(&l);
+    assert_eq!(l.register_asset("ETH", 18, "x", AssetKind::Plain).unwrap_err().code(), 1002);
+    assert_eq!(l.asset("DOGE").unwrap_err(), LedgerError::UnknownAsset { symbol: "DOGE".into() });
+    assert_eq!(l.find_account("carol").unwrap_err().code(), 1001);
+    assert_eq!(state_hash(&l), before);
+}
+
+#[test]
+fn rollback_undoes_a_multi_step_transaction_exactly() {
+    let (mut l, eth, a, b) = setup();
+    let before = state_hash(&l);
+    let r: Result<(), LedgerError> = l.atomic(|l| {
+        let c = l.account("carol");
+        let st = l.register_asset("stETH", 18, "lido", AssetKind::Shares)?;
+        l.transfer(a, b, eth, u(30))?;
+        l.mint(c, st, u(5))?;
+        l.transfer(b, c, eth, u(31)) // fails: bob has 30
+    });
+    assert_eq!(r.unwrap_err().code(), 1004);
+    assert_eq!(state_hash(&l), before);
+    assert!(l.find_account("carol").is_err());
+    assert!(l.asset("stETH").is_err());
+    l.check_conservation().unwrap();
+}
+
+#[test]
+fn nested_checkpoints_roll_back_only_the_inner_part() {
+    let (mut l, eth, a, b) = setup();
+    let outer = l.checkpoint();
+    l.transfer(a, b, eth, u(10)).unwrap();
+    let inner = l.checkpoint();
+    l.transfer(a, b, eth, u(10)).unwrap();
+    l.rollback(inner);
+    assert_eq!(l.balance(b, eth), u(10));
+    l.commit(outer);
+    assert_eq!(l.balance(b, eth), u(10));
+}
+
+#[test]
+fn state_hash_ignores_zero_holdings_but_sees_every_balance() {
+    let (mut l, eth, a, b) = setup();
+    let h0 = state_hash(&l);
+    l.transfer(a, b, eth, u(1)).unwrap();
+    let h1 = state_hash(&l);
+    assert_ne!(h0, h1);
+    l.transfer(b, a, eth, u(1)).unwrap();
+    assert_eq!(state_hash(&l), h0);
+}

@@ -1,0 +1,1 @@
+//! `exchange_rate` model (SPEC §4).

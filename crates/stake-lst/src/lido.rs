@@ -1,0 +1,1 @@
+//! `lido` model (SPEC §4).

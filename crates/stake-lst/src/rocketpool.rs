@@ -1,0 +1,1 @@
+//! `rocketpool` model (SPEC §4).

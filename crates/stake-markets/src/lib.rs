@@ -1,0 +1,7 @@
+//! L4 — markets (SPEC §7): oracles, StableSwap, Aave v3 lending, Morpho Blue, Pendle v2.
+
+pub mod aave;
+pub mod morpho;
+pub mod oracle;
+pub mod pendle;
+pub mod stableswap;

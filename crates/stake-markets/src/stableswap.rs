@@ -1,0 +1,1 @@
+//! `stableswap` (SPEC §7).

@@ -1,0 +1,1 @@
+//! `babylon` model (SPEC §5).

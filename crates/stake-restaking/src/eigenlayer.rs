@@ -1,0 +1,1 @@
+//! `eigenlayer` model (SPEC §5).

@@ -1,0 +1,1 @@
+//! `jito` model (SPEC §5).

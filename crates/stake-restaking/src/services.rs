@@ -1,0 +1,1 @@
+//! `services` model (SPEC §5).

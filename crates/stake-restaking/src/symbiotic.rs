@@ -1,0 +1,1 @@
+//! `symbiotic` model (SPEC §5).
