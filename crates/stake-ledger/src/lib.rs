@@ -11,6 +11,8 @@ mod hash;
 
 pub use error::{LedgerError, Reject, Rejection};
 pub use hash::{hash_serde, state_hash, StateHash};
+/// Re-export of the hash crate used by [`StateHash`].
+pub use blake3;
 
 use serde::{Deserialize, Serialize};
 use stake_math::{Checked, U256};

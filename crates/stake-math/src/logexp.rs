@@ -1,14 +1,362 @@
-//! Bit-exact port of `LogExpMath` (Balancer v2, as used by Pendle v2): `ln` and `exp` on int256 wad.
-//! (Implemented in the next commit.)
+//! Bit-exact port of `LogExpMath` (Balancer v2, as used by Pendle v2 in
+//! `pendle-finance/pendle-core-v2-public:contracts/core/libraries/math/LogExpMath.sol`):
+//! `ln`, `exp` and `pow` on int256 wad (18-decimal) fixed point.
+//!
+//! The reference computes in `unchecked` blocks; inside the documented domain no intermediate
+//! overflows, and here every step is checked anyway (an overflow would be a [`MathError`], never a
+//! wrap). Every division is Solidity's signed division, truncating toward zero.
+//!
+//! * `exp(x)`: −41e18 ≤ x ≤ 130e18. Negative x is `1e36 / exp(−x)`. Positive x is decomposed into
+//!   the powers of two `x_n = 2^(7−n)` whose exponentials `a_n` are tabulated (a0, a1 as plain
+//!   integers, a2..a9 with 20 decimals), then a 12-term Taylor series on the remainder (20 decimals).
+//! * `ln(a)`: a > 0. For 0.9 < a < 1.1 the 36-decimal series `2·Σ z^(2k+1)/(2k+1)`,
+//!   `z = (a−1)/(a+1)`, with 8 terms; otherwise divide out the tabulated `a_n` (a < 1 via
+//!   `−ln(1e36/a)`) and finish with the same series at 20 decimals and 6 terms.
 
-use crate::{MathError, MathResult, I256};
+use crate::{Checked, MathError, MathResult, I256};
 
-/// Natural logarithm of a positive wad.
-pub fn ln(a: I256) -> MathResult<I256> {
-    Err(MathError::OutOfDomain { func: "ln", value: a.to_string() })
+const ONE_18: I256 = I256::new(1_000_000_000_000_000_000);
+const ONE_20: I256 = I256::new(100_000_000_000_000_000_000);
+const ONE_36: I256 = I256::new(1_000_000_000_000_000_000_000_000_000_000_000_000);
+
+/// Largest argument of [`exp`]: 130e18.
+pub const MAX_NATURAL_EXPONENT: I256 = I256::new(130_000_000_000_000_000_000);
+/// Smallest argument of [`exp`]: −41e18.
+pub const MIN_NATURAL_EXPONENT: I256 = I256::new(-41_000_000_000_000_000_000);
+
+const LN_36_LOWER_BOUND: I256 = I256::new(900_000_000_000_000_000);
+const LN_36_UPPER_BOUND: I256 = I256::new(1_100_000_000_000_000_000);
+
+// 18-decimal exponents; a0 and a1 are e^x0, e^x1 as plain integers (no decimals).
+const X0: I256 = I256::new(128_000_000_000_000_000_000); // 2^7
+const X1: I256 = I256::new(64_000_000_000_000_000_000); // 2^6
+
+/// e^128 with no decimals: 38877084059945950922200000000000000000000000000000000000.
+fn a0() -> I256 {
+    // 388770840599459509222 × 10^35 (the tabulated constant has 21 significant digits).
+    I256::new(388_770_840_599_459_509_222)
+        * I256::new(100_000_000_000_000_000_000_000_000_000_000_000)
+}
+const A1: I256 = I256::new(6_235_149_080_811_616_882_910_000_000); // e^64, no decimals
+
+// 20-decimal constants: (x_n, a_n = e^x_n), n = 2..=11.
+const X_A_20: [(I256, I256); 10] = [
+    (
+        I256::new(3_200_000_000_000_000_000_000),
+        I256::new(7_896_296_018_268_069_516_100_000_000_000_000),
+    ), // 2^5
+    (
+        I256::new(1_600_000_000_000_000_000_000),
+        I256::new(888_611_052_050_787_263_676_000_000),
+    ), // 2^4
+    (
+        I256::new(800_000_000_000_000_000_000),
+        I256::new(298_095_798_704_172_827_474_000),
+    ), // 2^3
+    (
+        I256::new(400_000_000_000_000_000_000),
+        I256::new(5_459_815_003_314_423_907_810),
+    ), // 2^2
+    (
+        I256::new(200_000_000_000_000_000_000),
+        I256::new(738_905_609_893_065_022_723),
+    ), // 2^1
+    (
+        I256::new(100_000_000_000_000_000_000),
+        I256::new(271_828_182_845_904_523_536),
+    ), // 2^0
+    (
+        I256::new(50_000_000_000_000_000_000),
+        I256::new(164_872_127_070_012_814_685),
+    ), // 2^-1
+    (
+        I256::new(25_000_000_000_000_000_000),
+        I256::new(128_402_541_668_774_148_407),
+    ), // 2^-2
+    (
+        I256::new(12_500_000_000_000_000_000),
+        I256::new(113_314_845_306_682_631_683),
+    ), // 2^-3
+    (
+        I256::new(6_250_000_000_000_000_000),
+        I256::new(106_449_445_891_785_942_956),
+    ), // 2^-4
+];
+
+#[inline]
+fn mul(a: I256, b: I256) -> MathResult<I256> {
+    a.mul_c(b)
 }
 
-/// `e^x` of a wad, −41e18 ≤ x ≤ 130e18.
+#[inline]
+fn div(a: I256, b: I256) -> MathResult<I256> {
+    a.div_c(b)
+}
+
+/// `e^x` of a signed wad, −41e18 ≤ x ≤ 130e18 (else [`MathError::OutOfDomain`]).
+///
+/// Specification:
+/// - fails with `OutOfDomain { func: "exp" }` if `x < -41e18` or `x > 130e18`.
 pub fn exp(x: I256) -> MathResult<I256> {
-    Err(MathError::OutOfDomain { func: "exp", value: x.to_string() })
+    if x < MIN_NATURAL_EXPONENT || x > MAX_NATURAL_EXPONENT {
+        return Err(MathError::OutOfDomain {
+            func: "exp",
+            value: x.to_string(),
+        });
+    }
+    if x < 0 {
+        // e^(−x) = 1 / e^x, as a wad: 1e36 / exp(−x).
+        return div(mul(ONE_18, ONE_18)?, exp(-x)?);
+    }
+    exp_non_negative(x)
+}
+
+fn exp_non_negative(mut x: I256) -> MathResult<I256> {
+    let first_an = if x >= X0 {
+        x -= X0;
+        a0()
+    } else if x >= X1 {
+        x -= X1;
+        A1
+    } else {
+        I256::ONE
+    };
+
+    // To 20 decimals.
+    x = mul(x, I256::new(100))?;
+
+    // Only x2..x9 are used here (x10, x11 are not needed for 18-decimal precision).
+    let mut product = ONE_20;
+    for &(xn, an) in &X_A_20[..8] {
+        if x >= xn {
+            x -= xn;
+            product = div(mul(product, an)?, ONE_20)?;
+        }
+    }
+
+    // Taylor series 1 + x + x²/2! + … + x¹²/12!, each term = previous·x/1e20/n.
+    let mut series_sum = ONE_20;
+    let mut term = x;
+    series_sum = series_sum.add_c(term)?;
+    for n in 2..=12i128 {
+        term = div(div(mul(term, x)?, ONE_20)?, I256::new(n))?;
+        series_sum = series_sum.add_c(term)?;
+    }
+
+    div(
+        mul(div(mul(product, series_sum)?, ONE_20)?, first_an)?,
+        I256::new(100),
+    )
+}
+
+/// Natural logarithm of a positive signed wad (`ln(a)` with 18 decimals).
+///
+/// Specification:
+/// - fails with `OutOfDomain { func: "ln" }` if `a ≤ 0`.
+pub fn ln(a: I256) -> MathResult<I256> {
+    if a <= 0 {
+        return Err(MathError::OutOfDomain {
+            func: "ln",
+            value: a.to_string(),
+        });
+    }
+    if LN_36_LOWER_BOUND < a && a < LN_36_UPPER_BOUND {
+        div(ln_36(a)?, ONE_18)
+    } else {
+        ln_general(a)
+    }
+}
+
+/// `x^y` for unsigned wads as `exp(y·ln(x))` (`LogExpMath.pow`), with `0^0 = 1`, `0^y = 0`.
+/// (Pendle's market math does not call it; provided for completeness of the port.)
+///
+/// Specification:
+/// - fails with `OutOfDomain { func: "pow" }` if `x ≥ 2^255`, `y ≥ 2^254 / 1e20`, or
+///   `y·ln(x)` falls outside `[−41e18, 130e18]`.
+pub fn pow(x: crate::U256, y: crate::U256) -> MathResult<crate::U256> {
+    use crate::U256;
+    if y == U256::ZERO {
+        return Ok(U256::from(1_000_000_000_000_000_000u128));
+    }
+    if x == U256::ZERO {
+        return Ok(U256::ZERO);
+    }
+    let x_max = U256::ONE << 255;
+    if x >= x_max {
+        return Err(MathError::OutOfDomain {
+            func: "pow",
+            value: x.to_string(),
+        });
+    }
+    let mild_bound = (U256::ONE << 254) / U256::from(100_000_000_000_000_000_000u128);
+    if y >= mild_bound {
+        return Err(MathError::OutOfDomain {
+            func: "pow",
+            value: y.to_string(),
+        });
+    }
+    let xi = x.as_i256();
+    let yi = y.as_i256();
+    let mut logx_times_y = if LN_36_LOWER_BOUND < xi && xi < LN_36_UPPER_BOUND {
+        let l36 = ln_36(xi)?;
+        // Two 18-decimal multiplications: the integer part and the (downscaled) fractional part.
+        let hi = mul(div(l36, ONE_18)?, yi)?;
+        let lo = div(mul(l36 % ONE_18, yi)?, ONE_18)?;
+        hi.add_c(lo)?
+    } else {
+        mul(ln_general(xi)?, yi)?
+    };
+    logx_times_y = div(logx_times_y, ONE_18)?;
+    if logx_times_y < MIN_NATURAL_EXPONENT || logx_times_y > MAX_NATURAL_EXPONENT {
+        return Err(MathError::OutOfDomain {
+            func: "pow",
+            value: logx_times_y.to_string(),
+        });
+    }
+    Ok(exp(logx_times_y)?.as_u256())
+}
+
+/// `_ln`: 18-decimal logarithm through the tabulated `a_n`, for any `a > 0`.
+fn ln_general(mut a: I256) -> MathResult<I256> {
+    if a < ONE_18 {
+        // ln(a) = −ln(1/a), with 1/a = 1e36 / a.
+        return Ok(-ln_general(div(mul(ONE_18, ONE_18)?, a)?)?);
+    }
+
+    let mut sum = I256::ZERO;
+    let a0 = a0();
+    if a >= mul(a0, ONE_18)? {
+        a = div(a, a0)?; // integer, not fixed-point, division
+        sum += X0;
+    }
+    if a >= mul(A1, ONE_18)? {
+        a = div(a, A1)?;
+        sum += X1;
+    }
+
+    // To 20 decimals.
+    sum = mul(sum, I256::new(100))?;
+    a = mul(a, I256::new(100))?;
+
+    for &(xn, an) in &X_A_20 {
+        if a >= an {
+            a = div(mul(a, ONE_20)?, an)?;
+            sum = sum.add_c(xn)?;
+        }
+    }
+
+    // a < a11 ≈ 1.06: z = (a − 1)/(a + 1), ln(a) = 2·(z + z³/3 + z⁵/5 + … + z¹¹/11).
+    let z = div(mul(a.sub_c(ONE_20)?, ONE_20)?, a.add_c(ONE_20)?)?;
+    let z_squared = div(mul(z, z)?, ONE_20)?;
+    let mut num = z;
+    let mut series_sum = num;
+    for d in [3i128, 5, 7, 9, 11] {
+        num = div(mul(num, z_squared)?, ONE_20)?;
+        series_sum = series_sum.add_c(div(num, I256::new(d))?)?;
+    }
+    series_sum = mul(series_sum, I256::new(2))?;
+
+    div(sum.add_c(series_sum)?, I256::new(100))
+}
+
+/// `_ln_36`: 36-decimal logarithm for 0.9 < x < 1.1 (returns 36 decimals).
+fn ln_36(x: I256) -> MathResult<I256> {
+    let x = mul(x, ONE_18)?;
+    let z = div(mul(x.sub_c(ONE_36)?, ONE_36)?, x.add_c(ONE_36)?)?;
+    let z_squared = div(mul(z, z)?, ONE_36)?;
+    let mut num = z;
+    let mut series_sum = num;
+    for d in [3i128, 5, 7, 9, 11, 13, 15] {
+        num = div(mul(num, z_squared)?, ONE_36)?;
+        series_sum = series_sum.add_c(div(num, I256::new(d))?)?;
+    }
+    mul(series_sum, I256::new(2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(v: i128) -> I256 {
+        I256::new(v)
+    }
+
+    #[test]
+    fn ln_of_one_point_zero_five_matches_the_spec_vector() {
+        assert_eq!(
+            ln(w(1_050_000_000_000_000_000)).unwrap(),
+            w(48_790_164_169_432_003)
+        );
+    }
+
+    #[test]
+    fn ln_of_one_is_zero_and_exp_of_zero_is_one() {
+        assert_eq!(ln(ONE_18).unwrap(), I256::ZERO);
+        assert_eq!(exp(I256::ZERO).unwrap(), ONE_18);
+    }
+
+    #[test]
+    fn domain_limits_are_enforced_exactly() {
+        assert!(exp(MAX_NATURAL_EXPONENT).is_ok());
+        assert!(exp(MIN_NATURAL_EXPONENT).is_ok());
+        assert_eq!(
+            exp(MAX_NATURAL_EXPONENT + 1),
+            Err(MathError::OutOfDomain {
+                func: "exp",
+                value: "130000000000000000001".into()
+            })
+        );
+        assert_eq!(
+            exp(MIN_NATURAL_EXPONENT - 1),
+            Err(MathError::OutOfDomain {
+                func: "exp",
+                value: "-41000000000000000001".into()
+            })
+        );
+        assert_eq!(
+            ln(I256::ZERO),
+            Err(MathError::OutOfDomain {
+                func: "ln",
+                value: "0".into()
+            })
+        );
+        assert_eq!(
+            ln(w(-5)),
+            Err(MathError::OutOfDomain {
+                func: "ln",
+                value: "-5".into()
+            })
+        );
+        assert!(ln(I256::MAX).is_ok());
+        assert!(ln(I256::ONE).is_ok());
+    }
+
+    #[test]
+    fn a0_constant_is_e_to_the_128_as_tabulated() {
+        assert_eq!(
+            a0().to_string(),
+            "38877084059945950922200000000000000000000000000000000000"
+        );
+    }
+
+    #[test]
+    fn pow_handles_zero_cases_and_square() {
+        use crate::U256;
+        let one = U256::from(1_000_000_000_000_000_000u128);
+        assert_eq!(pow(U256::ZERO, U256::ZERO).unwrap(), one);
+        assert_eq!(pow(U256::ZERO, one).unwrap(), U256::ZERO);
+        // 2^2 ≈ 4 within a few wei of rounding.
+        let four = pow(
+            U256::from(2_000_000_000_000_000_000u128),
+            U256::from(2_000_000_000_000_000_000u128),
+        )
+        .unwrap();
+        let target = U256::from(4_000_000_000_000_000_000u128);
+        let diff = if four > target {
+            four - target
+        } else {
+            target - four
+        };
+        assert!(diff < U256::from(1_000u32), "{four}");
+    }
 }

@@ -1,0 +1,91 @@
+//! Protocol calc functions (L0, L1 pure formulas; later layers add theirs here).
+
+use crate::calc::{d, Args, CalcError};
+use serde_json::{json, Value};
+use stake_l0::spec;
+use stake_lst::lido;
+
+type CalcFn = fn(&Args) -> Result<Value, CalcError>;
+
+fn tab(a: &Args) -> Result<u64, CalcError> {
+    let v = a.u64("total_active_balance_gwei")?;
+    if v == 0 {
+        return Err(CalcError {
+            code: 9102,
+            message: "argument `total_active_balance_gwei`: must be positive".into(),
+        });
+    }
+    Ok(v)
+}
+
+/// Protocol functions for `calc`.
+pub(crate) fn protocol_functions() -> Vec<(&'static str, &'static str, CalcFn)> {
+    vec![
+        (
+            "eth.base_reward_per_increment",
+            "{total_active_balance_gwei} -> {value}",
+            |a| Ok(json!({ "value": d(spec::base_reward_per_increment(tab(a)?)) })),
+        ),
+        (
+            "eth.initial_slashing_penalty",
+            "{effective_balance_gwei} -> {value}",
+            |a| {
+                Ok(
+                    json!({ "value": d(spec::initial_slashing_penalty(a.u64("effective_balance_gwei")?)) }),
+                )
+            },
+        ),
+        (
+            "eth.activation_exit_churn",
+            "{total_active_balance_gwei} -> {value}",
+            |a| Ok(json!({ "value": d(spec::activation_exit_churn_limit(tab(a)?)) })),
+        ),
+        (
+            "eth.balance_churn",
+            "{total_active_balance_gwei} -> {value}",
+            |a| Ok(json!({ "value": d(spec::balance_churn_limit(tab(a)?)) })),
+        ),
+        (
+            "eth.ideal_issuance_apr_ppm",
+            "{total_active_balance_gwei} -> {value}",
+            |a| Ok(json!({ "value": d(spec::ideal_issuance_apr_ppm(tab(a)?)) })),
+        ),
+        (
+            "lido.shares_by_pooled_eth",
+            "{total_pooled_ether, total_shares, amount} -> {shares}",
+            |a| {
+                let v = lido::shares_by_pooled_eth(
+                    a.u256("total_pooled_ether")?,
+                    a.u256("total_shares")?,
+                    a.u256("amount")?,
+                )?;
+                Ok(json!({ "shares": d(v) }))
+            },
+        ),
+        (
+            "lido.pooled_eth_by_shares",
+            "{total_pooled_ether, total_shares, shares} -> {amount}",
+            |a| {
+                let v = lido::pooled_eth_by_shares(
+                    a.u256("total_pooled_ether")?,
+                    a.u256("total_shares")?,
+                    a.u256("shares")?,
+                )?;
+                Ok(json!({ "amount": d(v) }))
+            },
+        ),
+        (
+            "lido.fee_shares",
+            "{total_pooled_ether, total_shares, rewards, total_fee_bp_1e20} -> {shares}",
+            |a| {
+                let v = lido::fee_shares(
+                    a.u256("total_pooled_ether")?,
+                    a.u256("total_shares")?,
+                    a.u256("rewards")?,
+                    a.u256("total_fee_bp_1e20")?,
+                )?;
+                Ok(json!({ "shares": d(v) }))
+            },
+        ),
+    ]
+}

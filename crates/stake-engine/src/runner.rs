@@ -1,0 +1,343 @@
+//! The runner: steps a built world through its horizon, applies the schedule, checks every
+//! invariant after every transaction, samples metrics each step, and summarises.
+
+use crate::action::{Action, Outcome, Tx, SYSTEM};
+use crate::lst::LstModel;
+use crate::report::{ChainSummary, LstSummary, RejectedTx, RunResult, StepRow, Summary};
+use crate::scenario::{Scenario, ScenarioError};
+use crate::setup::{Built, Scheduled};
+use crate::time::{format_date, DAY};
+use crate::world::World;
+use stake_math::U256;
+
+/// A scenario ready to run.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    built: Built,
+    name: String,
+    seed: u64,
+    scenario_hash: String,
+}
+
+/// Validates a scenario by parsing it and building its world; returns a one-line description.
+pub fn validate(text: &str) -> Result<String, ScenarioError> {
+    let p = prepare(text, None)?;
+    let w = &p.built.world;
+    Ok(format!(
+        "{} LST(s), {} account(s), {} scheduled transaction(s), {} steps from {} to {}",
+        w.lsts.len(),
+        w.ledger.account_count(),
+        p.built.schedule.len(),
+        p.total_steps(),
+        format_date(p.built.start),
+        format_date(p.built.end)
+    ))
+}
+
+/// Parses and builds a scenario.
+pub fn prepare(text: &str, seed: Option<u64>) -> Result<Prepared, ScenarioError> {
+    let scn = Scenario::parse(text)?;
+    let built = Built::from_scenario(&scn)?;
+    Ok(Prepared {
+        built,
+        name: scn.name.clone().unwrap_or_else(|| "scenario".into()),
+        seed: seed.unwrap_or(scn.clock.seed),
+        scenario_hash: blake3::hash(text.as_bytes()).to_hex().to_string(),
+    })
+}
+
+/// A starting scenario for `stakestack new`.
+pub fn template(name: &str) -> String {
+    format!(
+        "# {name} — a stakestack scenario. Run it with `stakestack run scenarios/{name}.toml`.\n\
+name = \"{name}\"\n\n[clock]\nstart   = \"2025-01-01\"\nhorizon = \"90d\"\nstep    = \"1d\"\nseed    = 1\n\n\
+[chains.ethereum]\nstaked        = \"34_000_000 ETH\"\nel_reward_apr = \"0.6%\"\nparticipation = \"99%\"\n\n\
+[lst.stETH]\nmodel          = \"lido\"\nfee            = \"10%\"\ninitial_pooled = \"1_000_000 ETH\"\n\
+operators      = [{{ name = \"op-1\" }}, {{ name = \"op-2\" }}]\n\n\
+[[accounts]]\nname     = \"alice\"\nbalances = [\"100 ETH\"]\n\n\
+[[actions]]\nat      = \"day 0\"\naccount = \"alice\"\ndo      = \"stake\"\nlst     = \"stETH\"\namount  = \"100 ETH\"\n"
+    )
+}
+
+fn f18(v: U256) -> f64 {
+    v.as_f64() / 1e18
+}
+
+impl Prepared {
+    /// Scenario name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Steps the run will take.
+    pub fn total_steps(&self) -> u64 {
+        (self.built.end - self.built.start).div_ceil(self.built.step)
+    }
+    /// The world (before running: the initial world).
+    pub fn world(&self) -> &World {
+        &self.built.world
+    }
+
+    fn resolve(&self, world: &World, s: &Scheduled) -> Tx {
+        let mut action = s.action.clone();
+        if let Some(asset) = &s.all_of {
+            let bal = world
+                .ledger
+                .find_account(&s.sender)
+                .ok()
+                .map(|acct| {
+                    match world.lsts.iter().find_map(|l| match &l.model {
+                        LstModel::Lido(x)
+                            if x.steth_asset()
+                                == world
+                                    .ledger
+                                    .asset(asset)
+                                    .unwrap_or(stake_ledger::AssetId(u16::MAX)) =>
+                        {
+                            Some(x.balance_of(&world.ledger, acct).unwrap_or(U256::ZERO))
+                        }
+                        _ => None,
+                    }) {
+                        Some(b) => b,
+                        None => world
+                            .ledger
+                            .asset(asset)
+                            .map(|id| world.ledger.balance(acct, id))
+                            .unwrap_or(U256::ZERO),
+                    }
+                })
+                .unwrap_or(U256::ZERO);
+            match &mut action {
+                Action::Stake { amount, .. }
+                | Action::Wrap { amount, .. }
+                | Action::Unwrap { amount, .. }
+                | Action::RequestWithdrawal { amount, .. }
+                | Action::Burn { amount, .. }
+                | Action::Transfer { amount, .. } => *amount = bal,
+                _ => {}
+            }
+        }
+        Tx {
+            sender: s.sender.clone(),
+            action,
+        }
+    }
+
+    /// Runs to the horizon. `progress(done, total)` is called after each step. Fails (with the
+    /// seed in the message) only if an invariant breaks — a bug, never a rejected transaction.
+    pub fn run(&mut self, progress: &mut dyn FnMut(u64, u64)) -> Result<RunResult, String> {
+        let total = self.total_steps();
+        let mut world = self.built.world.clone();
+        let schedule = self.built.schedule.clone();
+        let (start, end, step) = (self.built.start, self.built.end, self.built.step);
+        let mut next = 0usize;
+        let mut applied = 0u64;
+        let mut events = 0u64;
+        let mut rejected = Vec::new();
+        let columns = self.columns(&world);
+        let mut rows = vec![self.sample(&world)];
+        let seed = self.seed;
+        let fail = |what: String| format!("invariant broken ({what}); reproduce with seed {seed}");
+        let exec = |world: &mut World,
+                    tx: Tx,
+                    rejected: &mut Vec<RejectedTx>,
+                    applied: &mut u64,
+                    events: &mut u64|
+         -> Result<(), String> {
+            let before = tx
+                .action
+                .is_system()
+                .then_some(())
+                .map(|_| world.state_hash());
+            match world.apply(&tx) {
+                Outcome::Applied { events: ev } => {
+                    *applied += 1;
+                    *events += ev.len() as u64;
+                }
+                Outcome::Rejected(r) => {
+                    if let Some(h) = before {
+                        if h != world.state_hash() {
+                            return Err(fail(format!(
+                                "rejected {} changed the state",
+                                tx.action.describe()
+                            )));
+                        }
+                    }
+                    rejected.push(RejectedTx {
+                        date: format_date(world.now),
+                        sender: tx.sender.clone(),
+                        action: tx.action.describe(),
+                        code: r.code,
+                        message: r.message,
+                    });
+                }
+            }
+            world
+                .check_invariants()
+                .map_err(|e| fail(format!("after {}: {e}", tx.action.describe())))
+        };
+        for k in 1..=total {
+            let t = (start + k * step).min(end);
+            while next < schedule.len() && schedule[next].at <= t {
+                let s = &schedule[next];
+                if s.at > world.now {
+                    exec(
+                        &mut world,
+                        Tx {
+                            sender: SYSTEM.into(),
+                            action: Action::AdvanceTime { to: s.at },
+                        },
+                        &mut rejected,
+                        &mut applied,
+                        &mut events,
+                    )?;
+                }
+                let tx = self.resolve(&world, s);
+                exec(&mut world, tx, &mut rejected, &mut applied, &mut events)?;
+                next += 1;
+            }
+            exec(
+                &mut world,
+                Tx {
+                    sender: SYSTEM.into(),
+                    action: Action::AdvanceTime { to: t },
+                },
+                &mut rejected,
+                &mut applied,
+                &mut events,
+            )?;
+            rows.push(self.sample(&world));
+            progress(k, total);
+        }
+        for h in &world.hook_rejections {
+            rejected.push(RejectedTx {
+                date: format_date(h.time),
+                sender: SYSTEM.into(),
+                action: h.hook.clone(),
+                code: h.rejection.code,
+                message: h.rejection.message.clone(),
+            });
+        }
+        let summary = self.summarise(&world, applied, events, rejected);
+        Ok(RunResult {
+            summary,
+            columns,
+            rows,
+        })
+    }
+
+    fn columns(&self, world: &World) -> Vec<String> {
+        let mut c = vec![
+            "eth.staked_eth".to_string(),
+            "eth.exit_queue_days".into(),
+            "eth.activation_queue_days".into(),
+            "eth.ideal_cl_apr_pct".into(),
+        ];
+        for l in &world.lsts {
+            for m in ["rate", "apr_pct", "tvl_eth", "share_pct", "queue_days"] {
+                c.push(format!("{}.{m}", l.symbol));
+            }
+        }
+        c
+    }
+
+    fn sample(&self, world: &World) -> StepRow {
+        let staked = world.eth.total_staked_wei();
+        let mut values = vec![
+            f18(staked),
+            world.eth.exit_queue_wait_seconds() as f64 / DAY as f64,
+            world.eth.activation_queue_wait_seconds() as f64 / DAY as f64,
+            stake_l0::spec::ideal_issuance_apr_ppm(world.eth.total_active_balance_gwei()) as f64
+                / 1e4,
+        ];
+        for l in &world.lsts {
+            let tvl = l.model.tvl_wei().unwrap_or(U256::ZERO);
+            values.push(f18(l.model.rate_wad().unwrap_or(U256::ZERO)));
+            values.push(l.realised_apr(world.now) * 100.0);
+            values.push(f18(tvl));
+            values.push(if staked > U256::ZERO {
+                tvl.as_f64() / staked.as_f64() * 100.0
+            } else {
+                0.0
+            });
+            values.push(l.model.queue_seconds(&world.eth) as f64 / DAY as f64);
+        }
+        StepRow {
+            t: world.now,
+            date: format_date(world.now),
+            values,
+        }
+    }
+
+    fn summarise(
+        &self,
+        world: &World,
+        applied: u64,
+        events: u64,
+        rejected: Vec<RejectedTx>,
+    ) -> Summary {
+        let staked = world.eth.total_staked_wei();
+        let active: u64 = {
+            let e = world.eth.current_epoch();
+            world
+                .eth
+                .groups()
+                .iter()
+                .filter(|g| g.activation_epoch <= e && e < g.exit_epoch)
+                .map(|g| g.count)
+                .sum()
+        };
+        let lsts = world
+            .lsts
+            .iter()
+            .map(|l| {
+                let tvl = l.model.tvl_wei().unwrap_or(U256::ZERO);
+                let rate = l.model.rate_wad().unwrap_or(U256::ZERO);
+                let s = world.eth.summary_by_credentials(l.model.credentials());
+                LstSummary {
+                    symbol: l.symbol.clone(),
+                    model: l.model.name().into(),
+                    rate_wad: rate.to_string(),
+                    rate: f18(rate),
+                    realised_apr_pct: l.realised_apr(world.now) * 100.0,
+                    tvl_wei: tvl.to_string(),
+                    tvl_eth: f18(tvl),
+                    share_of_staked_pct: if staked > U256::ZERO {
+                        tvl.as_f64() / staked.as_f64() * 100.0
+                    } else {
+                        0.0
+                    },
+                    queue_days: l.model.queue_seconds(&world.eth) as f64 / DAY as f64,
+                    validators: s.pending + s.active + s.exiting,
+                }
+            })
+            .collect();
+        Summary {
+            scenario: self.name.clone(),
+            scenario_hash: self.scenario_hash.clone(),
+            seed: self.seed,
+            version: env!("CARGO_PKG_VERSION").into(),
+            start: format_date(self.built.start),
+            end: format_date(world.now),
+            steps: self.total_steps(),
+            final_state_hash: blake3::Hash::from(world.state_hash()).to_hex().to_string(),
+            chain: ChainSummary {
+                chain: "ethereum".into(),
+                staked_wei: staked.to_string(),
+                staked_eth: f18(staked),
+                active_validators: active,
+                ideal_cl_apr_pct: stake_l0::spec::ideal_issuance_apr_ppm(
+                    world.eth.total_active_balance_gwei(),
+                ) as f64
+                    / 1e4,
+                exit_queue_days: world.eth.exit_queue_wait_seconds() as f64 / DAY as f64,
+                activation_queue_days: world.eth.activation_queue_wait_seconds() as f64
+                    / DAY as f64,
+                slashed_validators: world.slashed_validators,
+            },
+            lsts,
+            transactions_applied: applied,
+            rejected,
+            events,
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! The world: one ledger, the Ethereum L0 and the L1 liquid staking tokens, composed.
+//!
+//! Protocols never call each other; the world moves stake between them:
+//! - **deposits**: an LST's `deposit_plan` → its `on_deposited` accounting → `Ethereum::deposit`
+//!   moves the ETH from the LST's buffer/staging account into the beacon account, where it waits
+//!   in the activation queue;
+//! - **oracle reports** (once per frame, 225 epochs = 1 day): L0 summaries by withdrawal
+//!   credentials and by operator become the LST's report;
+//! - **exits**: an LST's `validators_to_exit` → `Ethereum::request_exits` → `on_exits_requested`;
+//!   the exit churn and the sweep decide when ETH arrives at the withdrawal vault.
+//!
+//! A periodic hook that a protocol rejects (an oracle report failing a sanity check, say) does not
+//! stop time: it is recorded in [`World::hook_rejections`] and the frame goes on, as on mainnet.
+
+use crate::action::{Action, Outcome, Tx, SYSTEM};
+use crate::error::{proto, EngineError};
+use crate::event::Event;
+use crate::lst::LstEntry;
+use serde::Serialize;
+use stake_l0::{Ethereum, FinalityLoss};
+use stake_ledger::{hash_serde, AccountId, AssetId, Ledger, Reject, Rejection, StateHash};
+use stake_math::U256;
+
+/// One ETH in wei.
+pub const ETHER: U256 = U256::new(1_000_000_000_000_000_000);
+/// One validator's deposit.
+pub const DEPOSIT: U256 = U256::new(32_000_000_000_000_000_000);
+
+/// A rejected periodic hook.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HookRejection {
+    /// When.
+    pub time: u64,
+    /// Which hook (`stETH oracle report`, …).
+    pub hook: String,
+    /// Why.
+    pub rejection: Rejection,
+}
+
+/// The world.
+#[derive(Clone, Debug)]
+pub struct World {
+    /// Balances of everything.
+    pub ledger: Ledger,
+    /// Current time (Unix seconds).
+    pub now: u64,
+    /// Ethereum.
+    pub eth: Ethereum,
+    /// Liquid staking tokens, in declaration order.
+    pub lsts: Vec<LstEntry>,
+    /// The ETH asset.
+    pub eth_asset: AssetId,
+    /// Length of an oracle frame (seconds).
+    pub frame_seconds: u64,
+    /// Time of the next frame hook.
+    pub next_frame: u64,
+    /// Rejected periodic hooks.
+    pub hook_rejections: Vec<HookRejection>,
+    /// Validators slashed by events.
+    pub slashed_validators: u64,
+}
+
+impl StateHash for World {
+    fn hash_state(&self, h: &mut blake3::Hasher) {
+        h.update(&self.now.to_le_bytes());
+        h.update(&self.next_frame.to_le_bytes());
+        self.ledger.hash_state(h);
+        hash_serde(h, &self.eth);
+        for l in &self.lsts {
+            h.update(l.symbol.as_bytes());
+            l.model.hash_state(h);
+            hash_serde(h, &l.track);
+        }
+    }
+}
+
+impl World {
+    /// An empty world at `start` with Ethereum and the ETH asset.
+    pub fn new(start: u64, eth_params: stake_l0::EthParams) -> Result<World, EngineError> {
+        let mut ledger = Ledger::new();
+        let eth_asset = ledger
+            .register_asset("ETH", 18, "native", stake_ledger::AssetKind::Plain)
+            .map_err(proto)?;
+        let eth = Ethereum::new(eth_params, &mut ledger, start).map_err(proto)?;
+        Ok(World {
+            ledger,
+            now: start,
+            eth,
+            lsts: Vec::new(),
+            eth_asset,
+            frame_seconds: 225 * 384,
+            next_frame: start,
+            hook_rejections: Vec::new(),
+            slashed_validators: 0,
+        })
+    }
+
+    /// BLAKE3 state hash of the whole world.
+    pub fn state_hash(&self) -> [u8; 32] {
+        stake_ledger::state_hash(self)
+    }
+
+    /// The LST with this symbol.
+    pub fn lst(&self, symbol: &str) -> Result<&LstEntry, EngineError> {
+        self.lsts
+            .iter()
+            .find(|l| l.symbol == symbol)
+            .ok_or_else(|| EngineError::UnknownLst {
+                lst: symbol.to_string(),
+            })
+    }
+
+    fn lst_index(&self, symbol: &str) -> Result<usize, EngineError> {
+        self.lsts
+            .iter()
+            .position(|l| l.symbol == symbol)
+            .ok_or_else(|| EngineError::UnknownLst {
+                lst: symbol.to_string(),
+            })
+    }
+
+    /// Every invariant: ledger conservation, Ethereum's, and each LST's.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        self.ledger
+            .check_conservation()
+            .map_err(|e| e.to_string())?;
+        self.eth
+            .check_invariants(&self.ledger)
+            .map_err(|e| format!("ethereum: {e}"))?;
+        for l in &self.lsts {
+            l.model
+                .check_invariants(&self.ledger)
+                .map_err(|e| format!("{}: {e}", l.symbol))?;
+        }
+        Ok(())
+    }
+
+    /// Applies a transaction atomically: `Applied` with its events, or `Rejected` with the state
+    /// hash unchanged.
+    pub fn apply(&mut self, tx: &Tx) -> Outcome {
+        // AdvanceTime runs many hooks; keep a copy of the (small) protocol states so that a
+        // failure half-way restores them exactly. Other actions touch one protocol, which
+        // guarantees its own state is unchanged when it rejects.
+        let backup = matches!(tx.action, Action::AdvanceTime { .. }).then(|| {
+            (
+                self.eth.clone(),
+                self.lsts.clone(),
+                self.now,
+                self.next_frame,
+                self.hook_rejections.len(),
+                self.slashed_validators,
+            )
+        });
+        let cp = self.ledger.checkpoint();
+        match self.dispatch(tx) {
+            Ok(events) => {
+                self.ledger.commit(cp);
+                Outcome::Applied { events }
+            }
+            Err(e) => {
+                self.ledger.rollback(cp);
+                if let Some((eth, lsts, now, next_frame, hooks, slashed)) = backup {
+                    self.eth = eth;
+                    self.lsts = lsts;
+                    self.now = now;
+                    self.next_frame = next_frame;
+                    self.hook_rejections.truncate(hooks);
+                    self.slashed_validators = slashed;
+                }
+                Outcome::Rejected(e.rejection())
+            }
+        }
+    }
+
+    fn dispatch(&mut self, tx: &Tx) -> Result<Vec<Event>, EngineError> {
+        if tx.action.is_system() && tx.sender != SYSTEM {
+            return Err(EngineError::NotSystem {
+                sender: tx.sender.clone(),
+            });
+        }
+        match &tx.action {
+            Action::AdvanceTime { to } => self.advance_to(*to),
+            Action::SlashValidators { operator, count } => {
+                let ev = self
+                    .eth
+                    .slash(&mut self.ledger, operator, *count, self.now)
+                    .map_err(proto)?;
+                self.slashed_validators += count;
+                Ok(ev.into_iter().map(Event::Ethereum).collect())
+            }
+            Action::SetElRewardApr { apr_ppm } => {
+                self.eth.set_el_reward_apr_ppm(*apr_ppm);
+                Ok(Vec::new())
+            }
+            Action::FinalityLoss { epochs } => {
+                let from = self.eth.current_epoch() + 1;
+                let mut windows = self.eth.params().finality_lost.clone();
+                windows.push(FinalityLoss {
+                    from_epoch: from,
+                    to_epoch: from.saturating_add(*epochs),
+                });
+                self.eth.set_finality_lost(windows);
+                Ok(Vec::new())
+            }
+            Action::Transfer { asset, to, amount } => self.transfer(&tx.sender, asset, to, *amount),
+            Action::Stake { lst, amount }
+            | Action::Wrap { lst, amount }
+            | Action::Unwrap { lst, amount }
+            | Action::RequestWithdrawal { lst, amount }
+            | Action::Burn { lst, amount } => {
+                if *amount == U256::ZERO {
+                    return Err(EngineError::ZeroAmount {
+                        what: "amount".into(),
+                    });
+                }
+                let i = self.lst_index(lst)?;
+                let sender = self.ledger.account(&tx.sender);
+                let now = self.now;
+                self.lsts[i].user_op(&mut self.ledger, sender, &tx.action, now)
+            }
+            Action::Claim { lst, .. } => {
+                let i = self.lst_index(lst)?;
+                let sender = self.ledger.account(&tx.sender);
+                let now = self.now;
+                self.lsts[i].user_op(&mut self.ledger, sender, &tx.action, now)
+            }
+        }
+    }
+
+    fn transfer(
+        &mut self,
+        sender: &str,
+        asset: &str,
+        to: &str,
+        amount: U256,
+    ) -> Result<Vec<Event>, EngineError> {
+        let asset_id = self.ledger.asset(asset).map_err(proto)?;
+        let from = self.ledger.account(sender);
+        let to_id = self.ledger.account(to);
+        // A rebasing token is moved by its issuer (amount → shares).
+        if let Some(i) = self
+            .lsts
+            .iter()
+            .position(|l| l.model.rebasing_asset() == Some(asset_id))
+        {
+            let now = self.now;
+            return self.lsts[i].transfer_rebasing(&mut self.ledger, from, to_id, amount, now);
+        }
+        self.ledger
+            .transfer(from, to_id, asset_id, amount)
+            .map_err(proto)?;
+        Ok(vec![Event::Transferred {
+            asset: asset.into(),
+            from: sender.into(),
+            to: to.into(),
+            units: amount,
+        }])
+    }
+
+    /// Moves time to `to`, running the frame hooks (oracle reports, deposits, exits) at each frame
+    /// boundary in time order, with Ethereum processing every epoch in between.
+    pub fn advance_to(&mut self, to: u64) -> Result<Vec<Event>, EngineError> {
+        if to < self.now {
+            return Err(EngineError::TimeInPast { now: self.now, to });
+        }
+        let from = self.now;
+        let mut events = Vec::new();
+        while self.next_frame <= to {
+            let t = self.next_frame;
+            let ev = self.eth.advance_to(&mut self.ledger, t).map_err(proto)?;
+            events.extend(ev.into_iter().map(Event::Ethereum));
+            self.now = t;
+            events.extend(self.run_frame(t));
+            self.next_frame = t + self.frame_seconds;
+        }
+        let ev = self.eth.advance_to(&mut self.ledger, to).map_err(proto)?;
+        events.extend(ev.into_iter().map(Event::Ethereum));
+        self.now = to;
+        events.push(Event::TimeAdvanced { from, to });
+        Ok(events)
+    }
+
+    /// The frame hooks at `t`: reports, then deposits, then exits, for each LST.
+    fn run_frame(&mut self, t: u64) -> Vec<Event> {
+        let mut events = Vec::new();
+        for i in 0..self.lsts.len() {
+            for (name, step) in [("oracle report", 0u8), ("deposits", 1), ("exits", 2)] {
+                let eth_backup = self.eth.clone();
+                let lst_backup = self.lsts[i].clone();
+                let cp = self.ledger.checkpoint();
+                let r = match step {
+                    0 => self.lsts[i].oracle_report(&mut self.ledger, &self.eth, t),
+                    1 => self.lsts[i].deposit(&mut self.ledger, &mut self.eth, t),
+                    _ => self.lsts[i].exits(&mut self.ledger, &mut self.eth, t),
+                };
+                match r {
+                    Ok(ev) => {
+                        self.ledger.commit(cp);
+                        events.extend(ev);
+                    }
+                    Err(e) => {
+                        self.ledger.rollback(cp);
+                        self.eth = eth_backup;
+                        self.lsts[i] = lst_backup;
+                        self.hook_rejections.push(HookRejection {
+                            time: t,
+                            hook: format!("{} {name}", self.lsts[i].symbol),
+                            rejection: e.rejection(),
+                        });
+                    }
+                }
+            }
+        }
+        events
+    }
+
+    /// An account id by name (created if new).
+    pub fn account(&mut self, name: &str) -> AccountId {
+        self.ledger.account(name)
+    }
+}

@@ -1,0 +1,448 @@
+#![allow(clippy::unwrap_used, clippy::panic)] // test helpers outside #[test] fns may unwrap.
+//! Morpho Blue model: share math with virtual shares, AdaptiveCurveIrm at and above target, a
+//! liquidation with bad debt socialised (86 % LLTV, as the April 2024 ezETH markets), every
+//! rejection with its exact error and an unchanged state, invariants after every op.
+//! Expected numbers come from a line-by-line integer transcription of the Solidity in Python.
+
+use stake_ledger::{state_hash, AccountId, AssetId, AssetKind, Ledger, Reject};
+use stake_markets::morpho::*;
+use stake_math::{u, I256, U256};
+
+const E18: u128 = 1_000_000_000_000_000_000;
+const E36: u128 = E18 * E18;
+
+struct World {
+    ledger: Ledger,
+    mb: MorphoBlue,
+    id: MarketId,
+    weth: AssetId,
+    ezeth: AssetId,
+    sup: AccountId,
+    bor: AccountId,
+    liq: AccountId,
+}
+
+fn world(irm: Irm) -> World {
+    let mut ledger = Ledger::new();
+    let weth = ledger
+        .register_asset("WETH", 18, "native", AssetKind::Plain)
+        .unwrap();
+    let ezeth = ledger
+        .register_asset("ezETH", 18, "renzo", AssetKind::Plain)
+        .unwrap();
+    let sup = ledger.account("supplier");
+    let bor = ledger.account("borrower");
+    let liq = ledger.account("liquidator");
+    ledger.mint(sup, weth, u(1_000 * E18)).unwrap();
+    ledger.mint(bor, ezeth, u(100 * E18)).unwrap();
+    ledger.mint(liq, weth, u(100 * E18)).unwrap();
+    let mut mb = MorphoBlue::new();
+    let params = MarketParams {
+        loan_token: weth,
+        collateral_token: ezeth,
+        irm,
+        lltv: u(860_000_000_000_000_000),
+    };
+    let (id, _) = mb.create_market(&mut ledger, params, 0).unwrap();
+    World {
+        ledger,
+        mb,
+        id,
+        weth,
+        ezeth,
+        sup,
+        bor,
+        liq,
+    }
+}
+
+impl World {
+    fn ok(&self) {
+        self.mb.check_invariants(&self.ledger).unwrap();
+        self.ledger.check_conservation().unwrap();
+    }
+    fn snapshot(&self) -> ([u8; 32], [u8; 32]) {
+        (state_hash(&self.mb), state_hash(&self.ledger))
+    }
+    fn rejects<T: std::fmt::Debug>(
+        &self,
+        before: &([u8; 32], [u8; 32]),
+        r: MorphoResult<T>,
+        expected: MorphoError,
+    ) {
+        let err = r.expect_err("must be rejected");
+        assert_eq!(err, expected);
+        assert_eq!(
+            &self.snapshot(),
+            before,
+            "state changed by a rejected action"
+        );
+        self.ok();
+    }
+    /// 100 WETH supplied; 10 ezETH collateral; 8.6 WETH borrowed (exactly max at price 1).
+    fn position(&mut self) {
+        let (id, sup, bor) = (self.id, self.sup, self.bor);
+        self.mb
+            .supply(&mut self.ledger, id, sup, u(100 * E18), U256::ZERO, 0)
+            .unwrap();
+        self.ok();
+        self.mb
+            .supply_collateral(&mut self.ledger, id, bor, u(10 * E18))
+            .unwrap();
+        self.ok();
+        self.mb
+            .borrow(
+                &mut self.ledger,
+                &u(E36),
+                id,
+                bor,
+                u(8_600_000_000_000_000_000),
+                U256::ZERO,
+                0,
+            )
+            .unwrap();
+        self.ok();
+    }
+}
+
+#[test]
+fn first_supply_gets_a_million_shares_per_asset_and_redeems_exactly() {
+    let mut w = world(Irm::Fixed {
+        rate_per_second: U256::ZERO,
+    });
+    let ev =
+        w.mb.supply(&mut w.ledger, w.id, w.sup, u(E18), U256::ZERO, 0)
+            .unwrap();
+    w.ok();
+    // shares = 1e18·(0 + 1e6)/(0 + 1) = 1e24.
+    assert_eq!(
+        ev,
+        vec![MorphoEvent::Supply {
+            id: w.id,
+            user: w.sup,
+            assets: u(E18),
+            shares: u(E18 * 1_000_000)
+        }]
+    );
+    // toAssetsDown(1e24, 1e18, 1e24) = 1e24·(1e18 + 1)/(1e24 + 1e6) = 1e18 exactly.
+    assert_eq!(w.mb.supply_assets(w.id, w.sup).unwrap(), u(E18));
+    // Supplying by shares rounds assets up: 1 share → ⌈1·(1e18+1)/(1e24+1e6)⌉ = 1 wei.
+    let ev =
+        w.mb.supply(&mut w.ledger, w.id, w.sup, U256::ZERO, U256::ONE, 0)
+            .unwrap();
+    assert_eq!(
+        ev,
+        vec![MorphoEvent::Supply {
+            id: w.id,
+            user: w.sup,
+            assets: U256::ONE,
+            shares: U256::ONE
+        }]
+    );
+    w.ok();
+    // Withdraw by assets rounds shares up.
+    assert_eq!(
+        to_shares_up(U256::ONE, u(E18 + 1), u(E18 * 1_000_000 + 1)).unwrap(),
+        u(1_000_000)
+    );
+    w.mb.withdraw(
+        &mut w.ledger,
+        w.id,
+        w.sup,
+        U256::ZERO,
+        u(E18 * 1_000_000 + 1),
+        0,
+    )
+    .unwrap();
+    w.ok();
+    assert_eq!(
+        w.mb.market(w.id).unwrap().market.total_supply_shares,
+        U256::ZERO
+    );
+}
+
+#[test]
+fn adaptive_curve_irm_at_target_utilisation_pays_the_rate_at_target() {
+    let mut w = world(Irm::AdaptiveCurve);
+    let (id, sup, bor) = (w.id, w.sup, w.bor);
+    w.mb.supply(&mut w.ledger, id, sup, u(100 * E18), U256::ZERO, 0)
+        .unwrap();
+    w.ledger.mint(bor, w.ezeth, u(100 * E18)).unwrap();
+    w.mb.supply_collateral(&mut w.ledger, id, bor, u(200 * E18))
+        .unwrap();
+    w.mb.borrow(&mut w.ledger, &u(E36), id, bor, u(90 * E18), U256::ZERO, 0)
+        .unwrap();
+    w.ok();
+    // U = 90 % → err = 0; first interaction → rate = INITIAL_RATE_AT_TARGET = 0.04e18/31,536,000.
+    let ev = w.mb.accrue_interest(id, 86_400).unwrap();
+    // interest = wMulDown(90e18, wTaylorCompounded(1,268,391,679, 86,400)) = 9,863,554,154,752,440.
+    assert_eq!(
+        ev,
+        vec![MorphoEvent::AccrueInterest {
+            id,
+            borrow_rate: u(1_268_391_679),
+            interest: u(9_863_554_154_752_440),
+            fee_shares: U256::ZERO
+        }]
+    );
+    assert_eq!(
+        w.mb.market(id).unwrap().market.rate_at_target,
+        INITIAL_RATE_AT_TARGET
+    );
+    w.ok();
+    // Still ~90 %: err rounds to a tiny positive value; rate at target moves very little.
+    let (rate, end) =
+        adaptive_curve_borrow_rate(u(100 * E18), u(90 * E18), INITIAL_RATE_AT_TARGET, 86_400)
+            .unwrap();
+    assert_eq!(rate, u(1_268_391_679));
+    assert_eq!(end, INITIAL_RATE_AT_TARGET);
+    // At 100 % utilisation err = 1: the curve gives 4× the rate at target, which itself grows.
+    let (rate, end) =
+        adaptive_curve_borrow_rate(u(100 * E18), u(100 * E18), I256::ZERO, 0).unwrap();
+    assert_eq!(rate, u(4 * 1_268_391_679));
+    assert_eq!(end, INITIAL_RATE_AT_TARGET);
+    let (_, end) =
+        adaptive_curve_borrow_rate(u(100 * E18), u(100 * E18), INITIAL_RATE_AT_TARGET, 86_400)
+            .unwrap();
+    assert!(end > INITIAL_RATE_AT_TARGET);
+    // At 0 % utilisation err = −1: a quarter of the rate at target.
+    let (rate, _) = adaptive_curve_borrow_rate(u(100 * E18), U256::ZERO, I256::ZERO, 0).unwrap();
+    assert_eq!(rate, u(1_268_391_679 / 4));
+}
+
+#[test]
+fn fee_is_paid_as_supply_shares_to_the_fee_recipient() {
+    let mut w = world(Irm::Fixed {
+        rate_per_second: u(1_268_391_679),
+    });
+    w.position();
+    w.mb.set_fee(w.id, u(100_000_000_000_000_000), 0).unwrap();
+    let ev = w.mb.accrue_interest(w.id, 31_536_000).unwrap();
+    w.ok();
+    let MorphoEvent::AccrueInterest {
+        interest,
+        fee_shares,
+        ..
+    } = ev[0].clone()
+    else {
+        panic!("{ev:?}")
+    };
+    // fee = 10 % of interest, converted at the post-interest price excluding the fee itself.
+    let m = &w.mb.market(w.id).unwrap().market;
+    let fee_amount = w_mul_down(interest, u(100_000_000_000_000_000)).unwrap();
+    let expected = to_shares_down(
+        fee_amount,
+        m.total_supply_assets - fee_amount,
+        m.total_supply_shares - fee_shares,
+    )
+    .unwrap();
+    assert_eq!(fee_shares, expected);
+    let fees = w.ledger.find_account("morpho:fees").unwrap();
+    assert_eq!(w.mb.position(w.id, fees).supply_shares, fee_shares);
+}
+
+#[test]
+fn liquidation_at_86_percent_lltv_socialises_bad_debt_to_suppliers() {
+    let mut w = world(Irm::Fixed {
+        rate_per_second: U256::ZERO,
+    });
+    w.position();
+    let (id, liq, bor, sup) = (w.id, w.liq, w.bor, w.sup);
+    // ezETH falls to 0.8 WETH: collateral worth 8 < debt 8.6.
+    let price = u(8 * E36 / 10);
+    let ev =
+        w.mb.liquidate(
+            &mut w.ledger,
+            &price,
+            id,
+            liq,
+            bor,
+            u(10 * E18),
+            U256::ZERO,
+            0,
+        )
+        .unwrap();
+    w.ok();
+    // LIF = 1/(1 − 0.3·0.14) = 1.043841336116910229; repaid = ⌈8e18/LIF⌉ = 7.664000000000000005 WETH;
+    // the 0.935999999999999995 WETH left is bad debt removed from supply.
+    assert_eq!(
+        ev,
+        vec![MorphoEvent::Liquidate {
+            id,
+            liquidator: liq,
+            borrower: bor,
+            repaid_assets: u(7_664_000_000_000_000_005),
+            repaid_shares: u(7_664_000_000_000_000_005_000_000),
+            seized_assets: u(10 * E18),
+            bad_debt_assets: u(935_999_999_999_999_995),
+            bad_debt_shares: u(935_999_999_999_999_995_000_000),
+        }]
+    );
+    let m = &w.mb.market(id).unwrap().market;
+    assert_eq!(m.total_supply_assets, u(99_064_000_000_000_000_005));
+    assert_eq!(m.total_borrow_assets, U256::ZERO);
+    assert_eq!(
+        w.mb.supply_assets(id, sup).unwrap(),
+        u(99_064_000_000_000_000_005)
+    );
+    assert_eq!(w.ledger.balance(liq, w.ezeth), u(10 * E18));
+    assert_eq!(
+        w.mb.stats.bad_debt.get(&w.weth),
+        Some(&u(935_999_999_999_999_995))
+    );
+    // Suppliers can take out every wei that is left.
+    w.mb.withdraw(
+        &mut w.ledger,
+        id,
+        sup,
+        U256::ZERO,
+        w.mb.position(id, sup).supply_shares,
+        0,
+    )
+    .unwrap();
+    w.ok();
+}
+
+#[test]
+fn rejections_leave_state_unchanged() {
+    let mut w = world(Irm::AdaptiveCurve);
+    w.position();
+    let (id, sup, bor, liq) = (w.id, w.sup, w.bor, w.liq);
+    let before = w.snapshot();
+    let one = u(E36);
+    let r =
+        w.mb.supply(&mut w.ledger, id, sup, U256::ZERO, U256::ZERO, 0);
+    w.rejects(&before, r, MorphoError::InconsistentInput);
+    let r = w.mb.supply(&mut w.ledger, id, sup, U256::ONE, U256::ONE, 0);
+    w.rejects(&before, r, MorphoError::InconsistentInput);
+    // Borrowing 1 wei more than the max: borrowed 8.6e18 + 1 > 8.6e18.
+    let r =
+        w.mb.borrow(&mut w.ledger, &one, id, bor, U256::ONE, U256::ZERO, 0);
+    w.rejects(
+        &before,
+        r,
+        MorphoError::InsufficientCollateral {
+            borrowed: u(8_600_000_000_000_000_001),
+            max_borrow: u(8_600_000_000_000_000_000),
+        },
+    );
+    let r =
+        w.mb.withdraw(&mut w.ledger, id, sup, u(92 * E18), U256::ZERO, 0);
+    w.rejects(
+        &before,
+        r,
+        MorphoError::InsufficientLiquidity {
+            total_borrow_assets: u(8_600_000_000_000_000_000),
+            total_supply_assets: u(8 * E18),
+        },
+    );
+    let r =
+        w.mb.liquidate(&mut w.ledger, &one, id, liq, bor, u(E18), U256::ZERO, 0);
+    w.rejects(&before, r, MorphoError::HealthyPosition);
+    let r =
+        w.mb.withdraw_collateral(&mut w.ledger, &one, id, bor, u(11 * E18), 0);
+    w.rejects(
+        &before,
+        r,
+        MorphoError::InsufficientCollateralBalance {
+            held: u(10 * E18),
+            requested: u(11 * E18),
+        },
+    );
+    let r =
+        w.mb.withdraw_collateral(&mut w.ledger, &one, id, bor, U256::ONE, 0);
+    // 10e18 − 1 collateral → max = wMulDown(9,999,999,999,999,999,999, 0.86) = 8,599,999,999,999,999,999.
+    w.rejects(
+        &before,
+        r,
+        MorphoError::InsufficientCollateral {
+            borrowed: u(8_600_000_000_000_000_000),
+            max_borrow: u(8_599_999_999_999_999_999),
+        },
+    );
+    let r = w.mb.supply_collateral(&mut w.ledger, id, bor, U256::ZERO);
+    w.rejects(&before, r, MorphoError::ZeroAssets);
+    let r = w.mb.repay(&mut w.ledger, id, sup, U256::ZERO, U256::ONE, 0);
+    w.rejects(
+        &before,
+        r,
+        MorphoError::InsufficientShares {
+            held: U256::ZERO,
+            requested: U256::ONE,
+        },
+    );
+    let r =
+        w.mb.supply(&mut w.ledger, MarketId(7), sup, U256::ONE, U256::ZERO, 0);
+    w.rejects(
+        &before,
+        r,
+        MorphoError::MarketNotCreated { id: MarketId(7) },
+    );
+    let r = w.mb.set_fee(id, u(300_000_000_000_000_000), 0);
+    w.rejects(
+        &before,
+        r,
+        MorphoError::MaxFeeExceeded {
+            fee: u(300_000_000_000_000_000),
+        },
+    );
+    let params = w.mb.market(id).unwrap().params;
+    let r = w.mb.create_market(&mut w.ledger, params, 0);
+    w.rejects(&before, r, MorphoError::MarketAlreadyCreated { id });
+    let r = w.mb.create_market(
+        &mut w.ledger,
+        MarketParams {
+            lltv: u(E18),
+            ..params
+        },
+        0,
+    );
+    w.rejects(&before, r, MorphoError::MaxLltvExceeded { lltv: u(E18) });
+    // The liquidator is short of WETH: ledger error, nothing moves.
+    w.ledger.burn(liq, w.weth, u(100 * E18)).unwrap();
+    let before = w.snapshot();
+    let r = w.mb.liquidate(
+        &mut w.ledger,
+        &u(8 * E36 / 10),
+        id,
+        liq,
+        bor,
+        u(E18),
+        U256::ZERO,
+        0,
+    );
+    let e = r.expect_err("liquidator has no WETH");
+    assert_eq!(e.code(), 1004);
+    assert_eq!(w.snapshot(), before);
+    w.mb.accrue_interest(id, 100).unwrap();
+    let before = w.snapshot();
+    let r = w.mb.accrue_interest(id, 50);
+    w.rejects(
+        &before,
+        r,
+        MorphoError::TimeWentBackwards {
+            last_update: 100,
+            now: 50,
+        },
+    );
+}
+
+#[test]
+fn repay_in_full_by_shares_closes_the_position() {
+    let mut w = world(Irm::AdaptiveCurve);
+    w.position();
+    let (id, bor) = (w.id, w.bor);
+    w.ledger.mint(bor, w.weth, u(E18)).unwrap();
+    let shares = w.mb.position(id, bor).borrow_shares;
+    w.mb.repay(&mut w.ledger, id, bor, U256::ZERO, shares, 3_600)
+        .unwrap();
+    w.ok();
+    assert_eq!(w.mb.position(id, bor).borrow_shares, U256::ZERO);
+    w.mb.withdraw_collateral(&mut w.ledger, &u(E36), id, bor, u(10 * E18), 3_600)
+        .unwrap();
+    w.ok();
+    assert_eq!(
+        oracle_price_from_base(u(300_000_000_000), 18, u(100_000_000), 6).unwrap(),
+        u(3_000 * E18 * 1_000_000)
+    );
+}

@@ -1,0 +1,234 @@
+//! `stakestack` — run, check and compute the staking stack from the command line.
+//!
+//! Exit codes: 0 success; 1 the scenario or a request was invalid (the message says where);
+//! 2 usage error (clap); 3 the run broke an invariant (a bug: the message names the seed).
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+mod output;
+
+#[derive(Parser)]
+#[command(
+    name = "stakestack",
+    version,
+    about = "Execute the staking stack exactly: run, stress and measure it."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Simulate a scenario: print a summary table and write summary.json, steps.csv and report.html.
+    Run {
+        /// Scenario file (TOML), e.g. scenarios/eth-staking-basics.toml.
+        scenario: PathBuf,
+        /// Output folder (default: out/<scenario name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print the summary as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Validate a scenario file; point at the offending line and key.
+    Check {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+    },
+    /// Evaluate protocol formulas: JSON requests on stdin, one per line, answers on stdout.
+    Calc {
+        /// List the available functions and exit.
+        #[arg(long)]
+        list: bool,
+    },
+    /// Write a new scenario file from the basic template.
+    New {
+        /// Name of the scenario (file scenarios/<name>.toml unless --path is given).
+        name: String,
+        /// Where to write it.
+        #[arg(long)]
+        path: Option<PathBuf>,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn dispatch(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Run {
+            scenario,
+            out,
+            seed,
+            json,
+            quiet,
+        } => run(&scenario, out, seed, json, quiet),
+        Command::Check { scenario } => check(&scenario),
+        Command::Calc { list } => calc(list),
+        Command::New { name, path } => new(&name, path),
+    }
+}
+
+fn read_scenario(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read scenario file {}", path.display()))
+}
+
+fn report_scenario_error(path: &Path, text: &str, e: &stake_engine::scenario::ScenarioError) {
+    let line = e
+        .line
+        .or_else(|| stake_engine::scenario::locate(text, &e.path));
+    match line {
+        Some(l) => {
+            eprintln!("error: {}:{}: {}", path.display(), l, e.message);
+            if !e.path.is_empty() {
+                eprintln!("  key: {}", e.path);
+            }
+            if let Some(src) = text.lines().nth(l - 1) {
+                eprintln!("  {l:>4} | {src}");
+                if let Some(c) = e.column {
+                    eprintln!("       | {}^", " ".repeat(c.saturating_sub(1)));
+                }
+            }
+        }
+        None => eprintln!("error: {}: {}", path.display(), e),
+    }
+}
+
+fn check(path: &Path) -> Result<i32> {
+    let text = read_scenario(path)?;
+    match stake_engine::runner::validate(&text) {
+        Ok(summary) => {
+            println!("{}: ok — {summary}", path.display());
+            Ok(0)
+        }
+        Err(e) => {
+            report_scenario_error(path, &text, &e);
+            Ok(1)
+        }
+    }
+}
+
+fn run(
+    path: &Path,
+    out: Option<PathBuf>,
+    seed: Option<u64>,
+    json: bool,
+    quiet: bool,
+) -> Result<i32> {
+    let text = read_scenario(path)?;
+    let mut prepared = match stake_engine::runner::prepare(&text, seed) {
+        Ok(p) => p,
+        Err(e) => {
+            report_scenario_error(path, &text, &e);
+            return Ok(1);
+        }
+    };
+    let name = prepared.name().to_string();
+    let bar = if quiet || json {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let b = indicatif::ProgressBar::new(prepared.total_steps());
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {msg} [{bar:40}] {pos}/{len} steps ({eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        b.set_message(name.clone());
+        b
+    };
+    let result = prepared.run(&mut |done, _total| bar.set_position(done));
+    bar.finish_and_clear();
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(3);
+        }
+    };
+    let out_dir = out.unwrap_or_else(|| PathBuf::from("out").join(&name));
+    output::write_all(&out_dir, &result)
+        .with_context(|| format!("writing outputs to {}", out_dir.display()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&result.summary)?);
+    } else {
+        print!("{}", output::summary_table(&result));
+        println!(
+            "outputs: {}/{{summary.json, steps.csv, report.html}}",
+            out_dir.display()
+        );
+    }
+    Ok(0)
+}
+
+fn calc(list: bool) -> Result<i32> {
+    if list {
+        for (name, sig, _) in stake_engine::calc::functions() {
+            println!("{name:<40} {sig}");
+        }
+        return Ok(0);
+    }
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for line in stdin.lock().lines() {
+        let line = line.context("reading stdin")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let answer = stake_engine::calc::answer(&line);
+        writeln!(out, "{answer}")?;
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+fn new(name: &str, path: Option<PathBuf>) -> Result<i32> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        anyhow::bail!("scenario name `{name}` must be letters, digits, - or _");
+    }
+    let path = path.unwrap_or_else(|| PathBuf::from("scenarios").join(format!("{name}.toml")));
+    if path.exists() {
+        anyhow::bail!(
+            "{} already exists; choose another name or --path",
+            path.display()
+        );
+    }
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)?;
+        }
+    }
+    std::fs::write(&path, stake_engine::runner::template(name))?;
+    println!(
+        "wrote {} — edit it, then `stakestack check {}`",
+        path.display(),
+        path.display()
+    );
+    Ok(0)
+}
