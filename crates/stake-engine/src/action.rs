@@ -84,11 +84,21 @@ pub enum Action {
         /// Epochs without finality.
         epochs: u64,
     },
+    /// An L2 restaking action.
+    Restaking(crate::restaking::RestakingAction),
+    /// An L4 market action.
+    Market(crate::markets::MarketAction),
 }
 
 impl Action {
     /// Whether only [`SYSTEM`] may send it.
     pub fn is_system(&self) -> bool {
+        if let Action::Restaking(a) = self {
+            return a.is_system();
+        }
+        if let Action::Market(a) = self {
+            return a.is_system();
+        }
         matches!(
             self,
             Action::AdvanceTime { .. }
@@ -119,6 +129,8 @@ impl Action {
             }
             Action::SetElRewardApr { apr_ppm } => format!("set EL reward APR to {apr_ppm} ppm"),
             Action::FinalityLoss { epochs } => format!("lose finality for {epochs} epochs"),
+            Action::Restaking(a) => a.describe(),
+            Action::Market(a) => a.describe(),
         }
     }
 }

@@ -49,14 +49,12 @@ pub fn parse_amount_of(s: &str, asset: &str, decimals: u8) -> Result<U256, Strin
 
 /// A fraction as basis points (`"10%"` → 1000).
 pub fn parse_bps(s: &str) -> Result<U256, String> {
-    parse_fraction(s, u(10_000))
-        .map_err(|e| format!("`{}`: {e} (expected e.g. 10%, 25 bps)", s.trim()))
+    parse_fraction(s, u(10_000)).map_err(|e| format!("`{}`: {e} (expected e.g. 10%, 25 bps)", s.trim()))
 }
 
 /// A fraction as a wad (`"10%"` → 1e17).
 pub fn parse_wad_fraction(s: &str) -> Result<U256, String> {
-    parse_fraction(s, WAD)
-        .map_err(|e| format!("`{}`: {e} (expected e.g. 10%, 25 bps, 2/3)", s.trim()))
+    parse_fraction(s, WAD).map_err(|e| format!("`{}`: {e} (expected e.g. 10%, 25 bps, 2/3)", s.trim()))
 }
 
 /// Formats base units as a decimal with `decimals` places, trimmed, e.g. `1.5`.
@@ -119,18 +117,9 @@ mod tests {
                 asset: Some("ETH".into())
             }
         );
-        assert_eq!(
-            parse_amount("250 gwei", &dec).unwrap().base,
-            u(250_000_000_000)
-        );
-        assert_eq!(
-            parse_amount("1_000 stETH", &dec).unwrap().base,
-            u(1000) * e18
-        );
-        assert_eq!(
-            parse_amount("1.5e6 ETH", &dec).unwrap().base,
-            u(1_500_000) * e18
-        );
+        assert_eq!(parse_amount("250 gwei", &dec).unwrap().base, u(250_000_000_000));
+        assert_eq!(parse_amount("1_000 stETH", &dec).unwrap().base, u(1000) * e18);
+        assert_eq!(parse_amount("1.5e6 ETH", &dec).unwrap().base, u(1_500_000) * e18);
         assert_eq!(
             parse_amount("12345", &dec).unwrap(),
             Amount {
@@ -139,9 +128,7 @@ mod tests {
             }
         );
         assert_eq!(parse_amount("0.5 BTC", &dec).unwrap().base, u(50_000_000));
-        assert!(parse_amount("1 DOGE", &dec)
-            .unwrap_err()
-            .contains("unknown unit"));
+        assert!(parse_amount("1 DOGE", &dec).unwrap_err().contains("unknown unit"));
         assert!(parse_amount_of("1 stETH", "ETH", 18).is_err());
         assert_eq!(parse_bps("10%").unwrap(), u(1000));
         assert_eq!(parse_bps("25 bps").unwrap(), u(25));

@@ -44,10 +44,7 @@ impl Args<'_> {
         match self.raw(name)? {
             Value::String(s) => parse_u256(s).map_err(|e| arg_err(name, &math_msg(e, s))),
             Value::Number(n) if n.is_u64() => Ok(U256::from(n.as_u64().unwrap_or(0))),
-            _ => Err(arg_err(
-                name,
-                "expected a non-negative integer as a decimal string",
-            )),
+            _ => Err(arg_err(name, "expected a non-negative integer as a decimal string")),
         }
     }
     /// A signed 256-bit integer given as a decimal string.
@@ -108,14 +105,10 @@ pub fn functions() -> Vec<(&'static str, &'static str, CalcFn)> {
             Ok(json!({ "y": d(stake_math::logexp::exp(a.i256("x")?)?) }))
         }),
         ("math.mul_div_down", "{a, b, d} -> {value}", |a| {
-            Ok(
-                json!({ "value": d(stake_math::mul_div_down(a.u256("a")?, a.u256("b")?, a.u256("d")?)?) }),
-            )
+            Ok(json!({ "value": d(stake_math::mul_div_down(a.u256("a")?, a.u256("b")?, a.u256("d")?)?) }))
         }),
         ("math.mul_div_up", "{a, b, d} -> {value}", |a| {
-            Ok(
-                json!({ "value": d(stake_math::mul_div_up(a.u256("a")?, a.u256("b")?, a.u256("d")?)?) }),
-            )
+            Ok(json!({ "value": d(stake_math::mul_div_up(a.u256("a")?, a.u256("b")?, a.u256("d")?)?) }))
         }),
     ];
     v.extend(crate::calc_fns::protocol_functions());
@@ -135,13 +128,10 @@ fn eval(line: &str) -> Result<Value, CalcError> {
         code: 9100,
         message: format!("not a JSON object: {e}"),
     })?;
-    let name = req
-        .get("fn")
-        .and_then(Value::as_str)
-        .ok_or_else(|| CalcError {
-            code: 9100,
-            message: "request needs a string field `fn`".into(),
-        })?;
+    let name = req.get("fn").and_then(Value::as_str).ok_or_else(|| CalcError {
+        code: 9100,
+        message: "request needs a string field `fn`".into(),
+    })?;
     let empty = Map::new();
     let args = match req.get("args") {
         None => &empty,
@@ -177,8 +167,7 @@ mod tests {
             9102
         );
         assert_eq!(
-            answer(r#"{"fn":"math.mul_div_down","args":{"a":"-1","b":"2","d":"1"}}"#)["err"]
-                ["code"],
+            answer(r#"{"fn":"math.mul_div_down","args":{"a":"-1","b":"2","d":"1"}}"#)["err"]["code"],
             9102
         );
         assert_eq!(

@@ -5,7 +5,8 @@ use serde_json::{json, Value};
 use stake_l0::spec;
 use stake_lst::lido;
 
-type CalcFn = fn(&Args) -> Result<Value, CalcError>;
+/// A calc function.
+pub(crate) type CalcFn = fn(&Args) -> Result<Value, CalcError>;
 
 fn tab(a: &Args) -> Result<u64, CalcError> {
     let v = a.u64("total_active_balance_gwei")?;
@@ -20,7 +21,7 @@ fn tab(a: &Args) -> Result<u64, CalcError> {
 
 /// Protocol functions for `calc`.
 pub(crate) fn protocol_functions() -> Vec<(&'static str, &'static str, CalcFn)> {
-    vec![
+    let mut v: Vec<(&'static str, &'static str, CalcFn)> = vec![
         (
             "eth.base_reward_per_increment",
             "{total_active_balance_gwei} -> {value}",
@@ -29,22 +30,16 @@ pub(crate) fn protocol_functions() -> Vec<(&'static str, &'static str, CalcFn)> 
         (
             "eth.initial_slashing_penalty",
             "{effective_balance_gwei} -> {value}",
-            |a| {
-                Ok(
-                    json!({ "value": d(spec::initial_slashing_penalty(a.u64("effective_balance_gwei")?)) }),
-                )
-            },
+            |a| Ok(json!({ "value": d(spec::initial_slashing_penalty(a.u64("effective_balance_gwei")?)) })),
         ),
         (
             "eth.activation_exit_churn",
             "{total_active_balance_gwei} -> {value}",
             |a| Ok(json!({ "value": d(spec::activation_exit_churn_limit(tab(a)?)) })),
         ),
-        (
-            "eth.balance_churn",
-            "{total_active_balance_gwei} -> {value}",
-            |a| Ok(json!({ "value": d(spec::balance_churn_limit(tab(a)?)) })),
-        ),
+        ("eth.balance_churn", "{total_active_balance_gwei} -> {value}", |a| {
+            Ok(json!({ "value": d(spec::balance_churn_limit(tab(a)?)) }))
+        }),
         (
             "eth.ideal_issuance_apr_ppm",
             "{total_active_balance_gwei} -> {value}",
@@ -87,5 +82,8 @@ pub(crate) fn protocol_functions() -> Vec<(&'static str, &'static str, CalcFn)> 
                 Ok(json!({ "shares": d(v) }))
             },
         ),
-    ]
+    ];
+    v.extend(crate::restaking::calc_functions());
+    v.extend(crate::markets::calc_functions());
+    v
 }

@@ -36,6 +36,10 @@ pub enum Event {
         /// Event.
         event: RocketPoolEvent,
     },
+    /// L2 restaking.
+    Restaking(crate::restaking::RestakingEvent),
+    /// L4 markets.
+    Market(crate::markets::MarketEvent),
     /// Time advanced.
     TimeAdvanced {
         /// From.

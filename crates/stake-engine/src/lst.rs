@@ -98,14 +98,45 @@ impl LstModel {
     }
     /// Seconds a withdrawal started now would wait (Lido: queue estimate; Rocket Pool: 0 while
     /// the rETH contract and excess deposit pool hold ETH, else the L0 exit wait).
-    pub fn queue_seconds(&self, eth: &Ethereum) -> u64 {
+    ///
+    /// Lido: one frame when the buffer, the withdrawal vault and exits already requested cover
+    /// the unfinalised queue; otherwise the frames needed to request the missing exits (at most
+    /// `max_validator_exit_requests_per_report` a frame), plus the L0 exit queue, the 256-epoch
+    /// withdrawability delay and one frame to finalise.
+    pub fn queue_seconds(&self, ledger: &Ledger, eth: &Ethereum) -> u64 {
         match self {
-            LstModel::Lido(l) => l.queue_wait_estimate_seconds(eth.exit_queue_wait_seconds()),
+            LstModel::Lido(l) => {
+                let frame = l.params().frame_seconds;
+                let pending: u64 = l
+                    .modules()
+                    .iter()
+                    .flat_map(|m| m.operators.iter())
+                    .map(|o| o.pending_exits())
+                    .sum();
+                let vault = ledger.balance(l.accounts().withdrawal_vault, l.eth_asset());
+                let covered = l
+                    .buffered_ether()
+                    .saturating_add(vault)
+                    .saturating_add(DEPOSIT.saturating_mul(U256::from(pending)));
+                let demand = l.unfinalized_steth();
+                if demand <= covered && pending == 0 {
+                    return frame;
+                }
+                let missing = demand.saturating_sub(covered).div_up_c(DEPOSIT).unwrap_or(U256::ZERO);
+                let per_frame = U256::from(l.params().sanity.max_validator_exit_requests_per_report.max(1));
+                let frames = missing
+                    .div_up_c(per_frame)
+                    .unwrap_or(U256::ZERO)
+                    .min(U256::from(100_000u32))
+                    .as_u64();
+                const EXIT_DELAY: u64 = (5 + 256) * 384;
+                frame
+                    .saturating_mul(frames + 1)
+                    .saturating_add(eth.exit_queue_wait_seconds())
+                    .saturating_add(EXIT_DELAY)
+            }
             LstModel::RocketPool(r) => {
-                if r.total_collateral()
-                    .map(|c| c > U256::ZERO)
-                    .unwrap_or(false)
-                {
+                if r.total_collateral().map(|c| c > U256::ZERO).unwrap_or(false) {
                     0
                 } else {
                     eth.exit_queue_wait_seconds()
@@ -131,10 +162,7 @@ fn lido_ev(sym: &str, ev: Vec<stake_lst::lido::LidoEvent>) -> impl Iterator<Item
     })
 }
 
-fn rp_ev(
-    sym: &str,
-    ev: Vec<stake_lst::rocketpool::RocketPoolEvent>,
-) -> impl Iterator<Item = Event> + '_ {
+fn rp_ev(sym: &str, ev: Vec<stake_lst::rocketpool::RocketPoolEvent>) -> impl Iterator<Item = Event> + '_ {
     ev.into_iter().map(move |event| Event::RocketPool {
         lst: sym.to_string(),
         event,
@@ -190,9 +218,7 @@ impl LstEntry {
                 Ok(events)
             }
             (LstModel::Lido(l), Action::Claim { request_id, .. }) => match request_id {
-                Some(id) => {
-                    Ok(lido_ev(&sym, l.claim(ledger, sender, *id).map_err(proto)?.1).collect())
-                }
+                Some(id) => Ok(lido_ev(&sym, l.claim(ledger, sender, *id).map_err(proto)?.1).collect()),
                 None => {
                     let q = l.withdrawal_queue();
                     let ids: Vec<u64> = (1..=q.last_finalized_request_id)
@@ -223,11 +249,9 @@ impl LstEntry {
                     Ok(events)
                 }
             },
-            (LstModel::RocketPool(r), Action::Stake { amount, .. }) => Ok(rp_ev(
-                &sym,
-                r.deposit(ledger, sender, *amount, now).map_err(proto)?,
-            )
-            .collect()),
+            (LstModel::RocketPool(r), Action::Stake { amount, .. }) => {
+                Ok(rp_ev(&sym, r.deposit(ledger, sender, *amount, now).map_err(proto)?).collect())
+            }
             (LstModel::RocketPool(r), Action::Burn { amount, .. }) => {
                 Ok(rp_ev(&sym, r.burn(ledger, sender, *amount, now).map_err(proto)?).collect())
             }
@@ -257,20 +281,13 @@ impl LstEntry {
     ) -> Result<Vec<Event>, EngineError> {
         let sym = self.symbol.clone();
         match &mut self.model {
-            LstModel::Lido(l) => {
-                Ok(lido_ev(&sym, l.transfer(ledger, from, to, amount).map_err(proto)?).collect())
-            }
+            LstModel::Lido(l) => Ok(lido_ev(&sym, l.transfer(ledger, from, to, amount).map_err(proto)?).collect()),
             LstModel::RocketPool(_) => Err(self.unsupported("rebasing transfer")),
         }
     }
 
     /// The frame's oracle report from L0 summaries.
-    pub fn oracle_report(
-        &mut self,
-        ledger: &mut Ledger,
-        eth: &Ethereum,
-        t: u64,
-    ) -> Result<Vec<Event>, EngineError> {
+    pub fn oracle_report(&mut self, ledger: &mut Ledger, eth: &Ethereum, t: u64) -> Result<Vec<Event>, EngineError> {
         let sym = self.symbol.clone();
         match &mut self.model {
             LstModel::Lido(l) => {
@@ -308,11 +325,7 @@ impl LstEntry {
             }
             LstModel::RocketPool(r) => {
                 let mut events = Vec::new();
-                let nodes: Vec<(AccountId, String)> = r
-                    .nodes
-                    .values()
-                    .map(|n| (n.account, n.name.clone()))
-                    .collect();
+                let nodes: Vec<(AccountId, String)> = r.nodes.values().map(|n| (n.account, n.name.clone())).collect();
                 // Sweeps and EL rewards that reached the minipools account since the last frame.
                 for (node, name) in &nodes {
                     let os = eth.summary_by_operator(name);
@@ -326,20 +339,14 @@ impl LstEntry {
                     if exits > 0 {
                         events.extend(rp_ev(
                             &sym,
-                            r.process_exit(ledger, *node, exits, swept, t)
-                                .map_err(proto)?,
+                            r.process_exit(ledger, *node, exits, swept, t).map_err(proto)?,
                         ));
                     }
-                    let rewards = if exits > 0 {
-                        el
-                    } else {
-                        el.saturating_add(swept)
-                    };
+                    let rewards = if exits > 0 { el } else { el.saturating_add(swept) };
                     if rewards > U256::ZERO {
                         events.extend(rp_ev(
                             &sym,
-                            r.distribute_rewards(ledger, *node, rewards, t)
-                                .map_err(proto)?,
+                            r.distribute_rewards(ledger, *node, rewards, t).map_err(proto)?,
                         ));
                     }
                 }
@@ -354,22 +361,14 @@ impl LstEntry {
                         })
                     })
                     .collect();
-                events.extend(rp_ev(
-                    &sym,
-                    r.report_balances(ledger, &reports, t).map_err(proto)?,
-                ));
+                events.extend(rp_ev(&sym, r.report_balances(ledger, &reports, t).map_err(proto)?));
                 Ok(events)
             }
         }
     }
 
     /// Stakes the LST's depositable ETH into Ethereum validators.
-    pub fn deposit(
-        &mut self,
-        ledger: &mut Ledger,
-        eth: &mut Ethereum,
-        t: u64,
-    ) -> Result<Vec<Event>, EngineError> {
+    pub fn deposit(&mut self, ledger: &mut Ledger, eth: &mut Ethereum, t: u64) -> Result<Vec<Event>, EngineError> {
         let sym = self.symbol.clone();
         let mut events = Vec::new();
         match &mut self.model {
@@ -382,9 +381,7 @@ impl LstEntry {
                 let a = l.accounts().clone();
                 for (op, n) in &plan {
                     let tr = self.track.entry(op.clone()).or_default();
-                    tr.value_wei = tr
-                        .value_wei
-                        .saturating_add(DEPOSIT.saturating_mul(U256::from(*n)));
+                    tr.value_wei = tr.value_wei.saturating_add(DEPOSIT.saturating_mul(U256::from(*n)));
                     let ev = eth
                         .deposit(ledger, a.buffer, *n, op, a.withdrawal_vault, a.el_vault, t)
                         .map_err(proto)?;
@@ -396,15 +393,10 @@ impl LstEntry {
                 if plan.is_empty() {
                     break;
                 }
-                events.extend(rp_ev(
-                    &sym,
-                    r.on_deposited(ledger, &plan, t).map_err(proto)?,
-                ));
+                events.extend(rp_ev(&sym, r.on_deposited(ledger, &plan, t).map_err(proto)?));
                 let (staging, creds) = (r.staging_account(), r.withdrawal_account());
                 for (op, n) in &plan {
-                    let ev = eth
-                        .deposit(ledger, staging, *n, op, creds, creds, t)
-                        .map_err(proto)?;
+                    let ev = eth.deposit(ledger, staging, *n, op, creds, creds, t).map_err(proto)?;
                     events.extend(ev.into_iter().map(Event::Ethereum));
                 }
             },
@@ -413,12 +405,7 @@ impl LstEntry {
     }
 
     /// Requests the validator exits the LST needs for its withdrawal queue.
-    pub fn exits(
-        &mut self,
-        _ledger: &mut Ledger,
-        eth: &mut Ethereum,
-        t: u64,
-    ) -> Result<Vec<Event>, EngineError> {
+    pub fn exits(&mut self, _ledger: &mut Ledger, eth: &mut Ethereum, t: u64) -> Result<Vec<Event>, EngineError> {
         let sym = self.symbol.clone();
         let mut events = Vec::new();
         if let LstModel::Lido(l) = &mut self.model {

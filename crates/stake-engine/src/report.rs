@@ -94,6 +94,13 @@ pub struct Summary {
     pub rejected: Vec<RejectedTx>,
     /// Number of protocol events emitted.
     pub events: u64,
+    /// L2 restaking summary (null when the scenario has none).
+    pub restaking: serde_json::Value,
+    /// L4 markets summary (null when the scenario has none).
+    pub markets: serde_json::Value,
+    /// Extra console sections (restaking, markets), already formatted.
+    #[serde(skip)]
+    pub extra_text: Vec<String>,
 }
 
 /// One row per step: a date and named numeric columns (same columns every row).

@@ -88,10 +88,7 @@ impl Prepared {
                     match world.lsts.iter().find_map(|l| match &l.model {
                         LstModel::Lido(x)
                             if x.steth_asset()
-                                == world
-                                    .ledger
-                                    .asset(asset)
-                                    .unwrap_or(stake_ledger::AssetId(u16::MAX)) =>
+                                == world.ledger.asset(asset).unwrap_or(stake_ledger::AssetId(u16::MAX)) =>
                         {
                             Some(x.balance_of(&world.ledger, acct).unwrap_or(U256::ZERO))
                         }
@@ -143,11 +140,7 @@ impl Prepared {
                     applied: &mut u64,
                     events: &mut u64|
          -> Result<(), String> {
-            let before = tx
-                .action
-                .is_system()
-                .then_some(())
-                .map(|_| world.state_hash());
+            let before = tx.action.is_system().then_some(()).map(|_| world.state_hash());
             match world.apply(&tx) {
                 Outcome::Applied { events: ev } => {
                     *applied += 1;
@@ -156,10 +149,7 @@ impl Prepared {
                 Outcome::Rejected(r) => {
                     if let Some(h) = before {
                         if h != world.state_hash() {
-                            return Err(fail(format!(
-                                "rejected {} changed the state",
-                                tx.action.describe()
-                            )));
+                            return Err(fail(format!("rejected {} changed the state", tx.action.describe())));
                         }
                     }
                     rejected.push(RejectedTx {
@@ -218,11 +208,7 @@ impl Prepared {
             });
         }
         let summary = self.summarise(&world, applied, events, rejected);
-        Ok(RunResult {
-            summary,
-            columns,
-            rows,
-        })
+        Ok(RunResult { summary, columns, rows })
     }
 
     fn columns(&self, world: &World) -> Vec<String> {
@@ -237,6 +223,8 @@ impl Prepared {
                 c.push(format!("{}.{m}", l.symbol));
             }
         }
+        c.extend(world.restaking.columns());
+        c.extend(world.markets.columns());
         c
     }
 
@@ -246,8 +234,7 @@ impl Prepared {
             f18(staked),
             world.eth.exit_queue_wait_seconds() as f64 / DAY as f64,
             world.eth.activation_queue_wait_seconds() as f64 / DAY as f64,
-            stake_l0::spec::ideal_issuance_apr_ppm(world.eth.total_active_balance_gwei()) as f64
-                / 1e4,
+            stake_l0::spec::ideal_issuance_apr_ppm(world.eth.total_active_balance_gwei()) as f64 / 1e4,
         ];
         for l in &world.lsts {
             let tvl = l.model.tvl_wei().unwrap_or(U256::ZERO);
@@ -259,8 +246,10 @@ impl Prepared {
             } else {
                 0.0
             });
-            values.push(l.model.queue_seconds(&world.eth) as f64 / DAY as f64);
+            values.push(l.model.queue_seconds(&world.ledger, &world.eth) as f64 / DAY as f64);
         }
+        values.extend(crate::restaking::sample(world));
+        values.extend(crate::markets::sample(world));
         StepRow {
             t: world.now,
             date: format_date(world.now),
@@ -268,13 +257,7 @@ impl Prepared {
         }
     }
 
-    fn summarise(
-        &self,
-        world: &World,
-        applied: u64,
-        events: u64,
-        rejected: Vec<RejectedTx>,
-    ) -> Summary {
+    fn summarise(&self, world: &World, applied: u64, events: u64, rejected: Vec<RejectedTx>) -> Summary {
         let staked = world.eth.total_staked_wei();
         let active: u64 = {
             let e = world.eth.current_epoch();
@@ -306,12 +289,21 @@ impl Prepared {
                     } else {
                         0.0
                     },
-                    queue_days: l.model.queue_seconds(&world.eth) as f64 / DAY as f64,
+                    queue_days: l.model.queue_seconds(&world.ledger, &world.eth) as f64 / DAY as f64,
                     validators: s.pending + s.active + s.exiting,
                 }
             })
             .collect();
+        let (restaking, restaking_text) = crate::restaking::summary(world);
+        let (markets, markets_text) = crate::markets::summary(world);
+        let extra_text = [restaking_text, markets_text]
+            .into_iter()
+            .filter(|t| !t.is_empty())
+            .collect();
         Summary {
+            restaking,
+            markets,
+            extra_text,
             scenario: self.name.clone(),
             scenario_hash: self.scenario_hash.clone(),
             seed: self.seed,
@@ -325,13 +317,10 @@ impl Prepared {
                 staked_wei: staked.to_string(),
                 staked_eth: f18(staked),
                 active_validators: active,
-                ideal_cl_apr_pct: stake_l0::spec::ideal_issuance_apr_ppm(
-                    world.eth.total_active_balance_gwei(),
-                ) as f64
+                ideal_cl_apr_pct: stake_l0::spec::ideal_issuance_apr_ppm(world.eth.total_active_balance_gwei()) as f64
                     / 1e4,
                 exit_queue_days: world.eth.exit_queue_wait_seconds() as f64 / DAY as f64,
-                activation_queue_days: world.eth.activation_queue_wait_seconds() as f64
-                    / DAY as f64,
+                activation_queue_days: world.eth.activation_queue_wait_seconds() as f64 / DAY as f64,
                 slashed_validators: world.slashed_validators,
             },
             lsts,

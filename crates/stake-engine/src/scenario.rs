@@ -161,6 +161,28 @@ pub struct ActionCfg {
     pub every: Option<String>,
     /// With `every`: how many times in all (default: until the horizon).
     pub times: Option<u64>,
+    /// Restaking / market target: operator name.
+    pub operator: Option<String>,
+    /// Service (AVS / network / NCN) name.
+    pub service: Option<String>,
+    /// Pool name.
+    pub pool: Option<String>,
+    /// Market name (lending or Pendle).
+    pub market: Option<String>,
+    /// Vault name (Symbiotic / Jito).
+    pub vault: Option<String>,
+    /// Strategy / collateral token.
+    pub token: Option<String>,
+    /// Second token (swap output, borrow asset).
+    pub token_out: Option<String>,
+    /// Minimum output (slippage bound).
+    pub min_out: Option<String>,
+    /// A fraction (`10%`), leverage target or health-factor target.
+    pub fraction: Option<String>,
+    /// Target (e.g. health factor `1.1`, leverage `3`).
+    pub target: Option<String>,
+    /// Operator set / network id.
+    pub set: Option<String>,
 }
 
 /// `[[events]]`: an exogenous event or shock.
@@ -185,6 +207,26 @@ pub struct EventCfg {
     pub duration: Option<String>,
     /// New value (rates, participation).
     pub value: Option<String>,
+    /// Service (AVS / network / NCN) name.
+    pub service: Option<String>,
+    /// Pool name.
+    pub pool: Option<String>,
+    /// Market name (lending or Pendle).
+    pub market: Option<String>,
+    /// Vault name (Symbiotic / Jito).
+    pub vault: Option<String>,
+    /// Strategy / collateral token.
+    pub token: Option<String>,
+    /// Second token (swap output, borrow asset).
+    pub token_out: Option<String>,
+    /// Minimum output (slippage bound).
+    pub min_out: Option<String>,
+    /// A fraction (`10%`), leverage target or health-factor target.
+    pub fraction: Option<String>,
+    /// Target (e.g. health factor `1.1`, leverage `3`).
+    pub target: Option<String>,
+    /// Operator set / network id.
+    pub set: Option<String>,
 }
 
 /// A whole scenario file.
@@ -212,6 +254,30 @@ pub struct Scenario {
     /// Events.
     #[serde(default)]
     pub events: Vec<EventCfg>,
+    /// L2 restaking protocols (`[restaking.eigenlayer]`, …).
+    #[serde(default)]
+    pub restaking: crate::restaking::RestakingCfg,
+    /// Restaking operators (`[[operators]]`).
+    #[serde(default)]
+    pub operators: Vec<crate::restaking::OperatorCfg>,
+    /// Services that buy security (`[[services]]`).
+    #[serde(default)]
+    pub services: Vec<crate::restaking::ServiceCfg>,
+    /// Exogenous market processes (`[market.ETH_USD]`).
+    #[serde(default)]
+    pub market: BTreeMap<String, crate::markets::PriceProcessCfg>,
+    /// Oracle feeds (`[[oracles]]`).
+    #[serde(default)]
+    pub oracles: Vec<crate::markets::OracleCfg>,
+    /// AMM pools (`[[pools]]`).
+    #[serde(default)]
+    pub pools: Vec<crate::markets::PoolCfg>,
+    /// Lending markets (`[lending.aave]`, `[[lending.morpho]]`).
+    #[serde(default)]
+    pub lending: crate::markets::LendingCfg,
+    /// Pendle markets (`[[pendle]]`).
+    #[serde(default)]
+    pub pendle: Vec<crate::markets::PendleCfg>,
 }
 
 impl Scenario {
@@ -272,11 +338,7 @@ pub fn locate(text: &str, path: &str) -> Option<usize> {
                 .collect();
         } else if let Some((k, _)) = line.split_once('=') {
             let mut full = header.clone();
-            full.extend(
-                k.trim()
-                    .split('.')
-                    .map(|s| s.trim().trim_matches('"').to_string()),
-            );
+            full.extend(k.trim().split('.').map(|s| s.trim().trim_matches('"').to_string()));
             let m = common_prefix(&full, &segs);
             if m == full.len().min(segs.len()) && m > best.map(|b| b.0).unwrap_or(0) {
                 best = Some((m, i + 1));

@@ -62,8 +62,7 @@ fn setup_err<E: Reject>(path: &str) -> impl Fn(E) -> ScenarioError + '_ {
 }
 
 fn ppm(s: &str, path: &str) -> Result<u64, ScenarioError> {
-    let v = stake_math::parse::parse_fraction(s, u(1_000_000))
-        .map_err(|e| err(path, format!("`{s}`: {e}")))?;
+    let v = stake_math::parse::parse_fraction(s, u(1_000_000)).map_err(|e| err(path, format!("`{s}`: {e}")))?;
     u64::try_from(v).map_err(|_| err(path, "too large"))
 }
 
@@ -79,10 +78,7 @@ fn amount_of(ledger: &Ledger, s: &str, expect: &[&str], path: &str) -> Result<U2
     match &a.asset {
         Some(sym) if !expect.contains(&sym.as_str()) => Err(err(
             path,
-            format!(
-                "`{s}` is an amount of {sym}, expected {}",
-                expect.join(" or ")
-            ),
+            format!("`{s}` is an amount of {sym}, expected {}", expect.join(" or ")),
         )),
         _ => Ok(a.base),
     }
@@ -130,8 +126,7 @@ impl Built {
             eth_params.performance_ppm = p;
         }
         let perf = eth_params.performance_ppm;
-        let mut world =
-            World::new(start, eth_params).map_err(|e| err("chains.ethereum", e.to_string()))?;
+        let mut world = World::new(start, eth_params).map_err(|e| err("chains.ethereum", e.to_string()))?;
         if let Some(s) = &ecfg.staked {
             let staked = amount_of(&world.ledger, s, &["ETH"], "chains.ethereum.staked")?;
             let count = staked / DEPOSIT;
@@ -139,14 +134,7 @@ impl Built {
                 let others = world.ledger.account("eth:others");
                 world
                     .eth
-                    .add_genesis_validators(
-                        &mut world.ledger,
-                        count.as_u64(),
-                        "others",
-                        others,
-                        others,
-                        perf,
-                    )
+                    .add_genesis_validators(&mut world.ledger, count.as_u64(), "others", others, others, perf)
                     .map_err(setup_err("chains.ethereum.staked"))?;
             }
         }
@@ -176,6 +164,8 @@ impl Built {
             world.lsts.push(entry);
         }
         world.next_frame = start + world.frame_seconds;
+        crate::restaking::build(&mut world, scn, start)?;
+        crate::markets::build(&mut world, scn, start)?;
 
         // accounts
         for (i, a) in scn.accounts.iter().enumerate() {
@@ -183,18 +173,12 @@ impl Built {
             if a.name.is_empty() || a.name.contains(':') || a.name == SYSTEM {
                 return Err(err(
                     format!("{path}.name"),
-                    format!(
-                        "`{}` is not a user account name (no `:`; not `system`)",
-                        a.name
-                    ),
+                    format!("`{}` is not a user account name (no `:`; not `system`)", a.name),
                 ));
             }
             let n = a.count.unwrap_or(1);
             if n == 0 || n > 1_000_000 {
-                return Err(err(
-                    format!("{path}.count"),
-                    "must be between 1 and 1,000,000",
-                ));
+                return Err(err(format!("{path}.count"), "must be between 1 and 1,000,000"));
             }
             for (j, b) in a.balances.iter().enumerate() {
                 let bpath = format!("{path}.balances[{j}]");
@@ -210,17 +194,17 @@ impl Built {
                 let sym = amt
                     .asset
                     .ok_or_else(|| err(&bpath, format!("`{b}` needs a unit, e.g. `100 ETH`")))?;
-                let asset = world
-                    .ledger
-                    .asset(&sym)
-                    .map_err(|e| err(&bpath, e.to_string()))?;
+                let asset = world.ledger.asset(&sym).map_err(|e| err(&bpath, e.to_string()))?;
                 let kind = world
                     .ledger
                     .asset_info(asset)
                     .map_err(|e| err(&bpath, e.to_string()))?
                     .kind;
                 if kind != AssetKind::Plain {
-                    return Err(err(&bpath, format!("{sym} is a rebasing token: start with ETH and stake at `day 0` instead")));
+                    return Err(err(
+                        &bpath,
+                        format!("{sym} is a rebasing token: start with ETH and stake at `day 0` instead"),
+                    ));
                 }
                 for k in 1..=n {
                     let name = if n == 1 {
@@ -265,10 +249,7 @@ fn build_lido(
         ("vault_symbol", &cfg.vault_symbol),
     ] {
         if v.is_some() {
-            return Err(err(
-                format!("{path}.{k}"),
-                "not a parameter of the lido model",
-            ));
+            return Err(err(format!("{path}.{k}"), "not a parameter of the lido model"));
         }
     }
     let mut params = LidoParams {
@@ -287,8 +268,7 @@ fn build_lido(
         None => 1_000,
     };
     if let Some(s) = &cfg.staking_limit {
-        params.max_stake_limit_wei =
-            amount_of(&world.ledger, s, &["ETH"], &format!("{path}.staking_limit"))?;
+        params.max_stake_limit_wei = amount_of(&world.ledger, s, &["ETH"], &format!("{path}.staking_limit"))?;
     }
     let mut curated = Vec::new();
     let mut csm = Vec::new();
@@ -327,10 +307,7 @@ fn build_lido(
         }
     }
     if curated.is_empty() && csm.is_empty() {
-        return Err(err(
-            format!("{path}.operators"),
-            "lido needs at least one operator",
-        ));
+        return Err(err(format!("{path}.operators"), "lido needs at least one operator"));
     }
     params.modules.clear();
     if !curated.is_empty() {
@@ -375,15 +352,10 @@ fn build_lido(
             }
             let amount = amount_of(&world.ledger, b, &[sym], &bpath)?;
             let acct = world.ledger.account(&o.name);
-            world
-                .ledger
-                .mint(acct, eth_id, amount)
-                .map_err(setup_err(&bpath))?;
+            world.ledger.mint(acct, eth_id, amount).map_err(setup_err(&bpath))?;
             lido.submit(&mut world.ledger, acct, amount, start)
                 .map_err(setup_err(&bpath))?;
-            let bal = lido
-                .balance_of(&world.ledger, acct)
-                .map_err(setup_err(&bpath))?;
+            let bal = lido.balance_of(&world.ledger, acct).map_err(setup_err(&bpath))?;
             lido.post_bond(&mut world.ledger, &o.name, acct, bal)
                 .map_err(setup_err(&bpath))?;
         }
@@ -399,33 +371,19 @@ fn build_lido(
         let ipath = format!("{path}.initial_pooled");
         let amount = amount_of(&world.ledger, s, &["ETH"], &ipath)?;
         let genesis = world.ledger.account(&format!("{sym}:genesis"));
-        world
-            .ledger
-            .mint(genesis, eth_id, amount)
-            .map_err(setup_err(&ipath))?;
+        world.ledger.mint(genesis, eth_id, amount).map_err(setup_err(&ipath))?;
         if let LstModel::Lido(l) = &mut entry.model {
             l.submit(&mut world.ledger, genesis, amount, start)
                 .map_err(setup_err(&ipath))?;
             let plan = l.deposit_plan();
-            l.on_deposited(&world.ledger, &plan)
-                .map_err(setup_err(&ipath))?;
+            l.on_deposited(&world.ledger, &plan).map_err(setup_err(&ipath))?;
             let a = l.accounts().clone();
             for (op, n) in &plan {
                 let wei = DEPOSIT.mul_c(U256::from(*n)).map_err(setup_err(&ipath))?;
-                world
-                    .ledger
-                    .burn(a.buffer, eth_id, wei)
-                    .map_err(setup_err(&ipath))?;
+                world.ledger.burn(a.buffer, eth_id, wei).map_err(setup_err(&ipath))?;
                 world
                     .eth
-                    .add_genesis_validators(
-                        &mut world.ledger,
-                        *n,
-                        op,
-                        a.withdrawal_vault,
-                        a.el_vault,
-                        perf,
-                    )
+                    .add_genesis_validators(&mut world.ledger, *n, op, a.withdrawal_vault, a.el_vault, perf)
                     .map_err(setup_err(&ipath))?;
             }
         }
@@ -439,10 +397,7 @@ fn build_lido(
             .map_err(setup_err(path))?;
         l.set_sanity_limits(sanity);
     }
-    entry.start_rate_wad = entry
-        .model
-        .rate_wad()
-        .map_err(|e| err(path, e.to_string()))?;
+    entry.start_rate_wad = entry.model.rate_wad().map_err(|e| err(path, e.to_string()))?;
     Ok(entry)
 }
 
@@ -460,7 +415,10 @@ fn build_rocketpool(
         ("vault_symbol", &cfg.vault_symbol),
     ] {
         if v.is_some() {
-            return Err(err(format!("{path}.{k}"), "not a parameter of the rocketpool model (commission is per network: 14% minipools)"));
+            return Err(err(
+                format!("{path}.{k}"),
+                "not a parameter of the rocketpool model (commission is per network: 14% minipools)",
+            ));
         }
     }
     let mut params = RocketPoolParams {
@@ -468,31 +426,19 @@ fn build_rocketpool(
         ..RocketPoolParams::default()
     };
     if let Some(f) = &cfg.deposit_fee {
-        params.deposit_fee_wad =
-            parse_wad_fraction(f).map_err(|e| err(format!("{path}.deposit_fee"), e))?;
+        params.deposit_fee_wad = parse_wad_fraction(f).map_err(|e| err(format!("{path}.deposit_fee"), e))?;
     }
     if let Some(c) = &cfg.deposit_pool_cap {
-        params.max_deposit_pool_wei = amount_of(
-            &world.ledger,
-            c,
-            &["ETH"],
-            &format!("{path}.deposit_pool_cap"),
-        )?;
+        params.max_deposit_pool_wei = amount_of(&world.ledger, c, &["ETH"], &format!("{path}.deposit_pool_cap"))?;
     }
     let mut rp = RocketPool::new(&mut world.ledger, params.clone()).map_err(setup_err(path))?;
     let eth_id = world.eth_asset;
-    let rpl_id = world
-        .ledger
-        .asset(&params.rpl_symbol)
-        .map_err(setup_err(path))?;
+    let rpl_id = world.ledger.asset(&params.rpl_symbol).map_err(setup_err(path))?;
     let mut user_needed = U256::ZERO;
     for (i, o) in cfg.operators.iter().enumerate() {
         let opath = format!("{path}.operators[{i}]");
         if o.module.is_some() || o.participation.is_some() || o.commission.is_some() {
-            return Err(err(
-                &opath,
-                "rocketpool operators take `bond`, `rpl` and `validators`",
-            ));
+            return Err(err(&opath, "rocketpool operators take `bond`, `rpl` and `validators`"));
         }
         let bond = amount_of(
             &world.ledger,
@@ -518,32 +464,19 @@ fn build_rocketpool(
         if let Some(r) = &o.rpl {
             let rpath = format!("{opath}.rpl");
             let amount = amount_of(&world.ledger, r, &[&params.rpl_symbol], &rpath)?;
-            world
-                .ledger
-                .mint(node, rpl_id, amount)
-                .map_err(setup_err(&rpath))?;
+            world.ledger.mint(node, rpl_id, amount).map_err(setup_err(&rpath))?;
             rp.stake_rpl(&mut world.ledger, node, amount, start)
                 .map_err(setup_err(&rpath))?;
         }
         let n = o.validators.unwrap_or(0);
         if n > 0 {
             let vpath = format!("{opath}.validators");
-            let wei = kind
-                .bond_wei()
-                .mul_c(U256::from(n))
-                .map_err(setup_err(&vpath))?;
-            world
-                .ledger
-                .mint(node, eth_id, wei)
-                .map_err(setup_err(&vpath))?;
+            let wei = kind.bond_wei().mul_c(U256::from(n)).map_err(setup_err(&vpath))?;
+            world.ledger.mint(node, eth_id, wei).map_err(setup_err(&vpath))?;
             rp.node_deposit(&mut world.ledger, node, n, start)
                 .map_err(setup_err(&vpath))?;
             user_needed = user_needed
-                .add_c(
-                    kind.user_wei()
-                        .mul_c(U256::from(n))
-                        .map_err(setup_err(&vpath))?,
-                )
+                .add_c(kind.user_wei().mul_c(U256::from(n)).map_err(setup_err(&vpath))?)
                 .map_err(setup_err(&vpath))?;
         }
     }
@@ -555,14 +488,11 @@ fn build_rocketpool(
     if initial > U256::ZERO || user_needed > U256::ZERO {
         // Genesis depositors fund the operators' validators (plus the deposit fee) and whatever
         // more `initial_pooled` asks for.
-        let gross = stake_math::mul_div_up(user_needed, WAD, WAD - params.deposit_fee_wad)
-            .map_err(setup_err(&ipath))?;
+        let gross =
+            stake_math::mul_div_up(user_needed, WAD, WAD - params.deposit_fee_wad).map_err(setup_err(&ipath))?;
         let amount = initial.max(gross);
         let genesis = world.ledger.account(&format!("{sym}:genesis"));
-        world
-            .ledger
-            .mint(genesis, eth_id, amount)
-            .map_err(setup_err(&ipath))?;
+        world.ledger.mint(genesis, eth_id, amount).map_err(setup_err(&ipath))?;
         let saved_cap = rp.params.max_deposit_pool_wei;
         rp.params.max_deposit_pool_wei = amount.max(saved_cap);
         rp.deposit(&mut world.ledger, genesis, amount, start)
@@ -578,10 +508,7 @@ fn build_rocketpool(
             let (staging, creds) = (rp.staging_account(), rp.withdrawal_account());
             for (op, n) in &plan {
                 let wei = DEPOSIT.mul_c(U256::from(*n)).map_err(setup_err(&ipath))?;
-                world
-                    .ledger
-                    .burn(staging, eth_id, wei)
-                    .map_err(setup_err(&ipath))?;
+                world.ledger.burn(staging, eth_id, wei).map_err(setup_err(&ipath))?;
                 world
                     .eth
                     .add_genesis_validators(&mut world.ledger, *n, op, creds, creds, perf)
@@ -611,12 +538,7 @@ fn build_rocketpool(
     })
 }
 
-fn build_schedule(
-    scn: &Scenario,
-    world: &World,
-    start: u64,
-    end: u64,
-) -> Result<Vec<Scheduled>, ScenarioError> {
+fn build_schedule(scn: &Scenario, world: &World, start: u64, end: u64) -> Result<Vec<Scheduled>, ScenarioError> {
     let ledger = &world.ledger;
     let mut out = Vec::new();
     let mut seq = 0usize;
@@ -624,9 +546,7 @@ fn build_schedule(
         let l = lst
             .clone()
             .ok_or_else(|| err(format!("{path}.lst"), "which LST? (e.g. lst = \"stETH\")"))?;
-        world
-            .lst(&l)
-            .map_err(|e| err(format!("{path}.lst"), e.to_string()))?;
+        world.lst(&l).map_err(|e| err(format!("{path}.lst"), e.to_string()))?;
         Ok(l)
     };
     for (i, a) in scn.actions.iter().enumerate() {
@@ -643,10 +563,7 @@ fn build_schedule(
         }
         let amount_path = format!("{path}.amount");
         let need_amount = |expect: &[&str]| -> Result<(U256, Option<String>), ScenarioError> {
-            let s = a
-                .amount
-                .as_deref()
-                .ok_or_else(|| err(&amount_path, "missing amount"))?;
+            let s = a.amount.as_deref().ok_or_else(|| err(&amount_path, "missing amount"))?;
             if s.trim() == "all" {
                 return Ok((U256::ZERO, Some(expect[0].to_string())));
             }
@@ -683,10 +600,31 @@ fn build_schedule(
                 let (amount, all) = need_amount(&[lst.as_str()])?;
                 (Action::Burn { lst, amount }, all)
             }
-            "claim" => (Action::Claim { lst: lst_of(&path, &a.lst)?, request_id: None }, None),
+            "claim" => (
+                Action::Claim {
+                    lst: lst_of(&path, &a.lst)?,
+                    request_id: None,
+                },
+                None,
+            ),
+            _ if crate::restaking::schedule_action(a, &path, world, start).is_some() => (
+                crate::restaking::schedule_action(a, &path, world, start)
+                    .unwrap_or_else(|| Err(err(&path, "unreachable")))?,
+                None,
+            ),
+            _ if crate::markets::schedule_action(a, &path, world, start).is_some() => (
+                crate::markets::schedule_action(a, &path, world, start)
+                    .unwrap_or_else(|| Err(err(&path, "unreachable")))?,
+                None,
+            ),
             "transfer" => {
-                let asset = a.asset.clone().ok_or_else(|| err(format!("{path}.asset"), "which asset?"))?;
-                ledger.asset(&asset).map_err(|e| err(format!("{path}.asset"), e.to_string()))?;
+                let asset = a
+                    .asset
+                    .clone()
+                    .ok_or_else(|| err(format!("{path}.asset"), "which asset?"))?;
+                ledger
+                    .asset(&asset)
+                    .map_err(|e| err(format!("{path}.asset"), e.to_string()))?;
                 let to = a.to.clone().ok_or_else(|| err(format!("{path}.to"), "to whom?"))?;
                 let (amount, all) = need_amount(&[asset.as_str()])?;
                 (Action::Transfer { asset, to, amount }, all)
@@ -694,16 +632,14 @@ fn build_schedule(
             other => {
                 return Err(err(
                     format!("{path}.do"),
-                    format!("unknown action `{other}` (stake, wrap, unwrap, request_withdrawal, claim, burn, transfer)"),
+                    format!(
+                        "unknown action `{other}` (stake, wrap, unwrap, request_withdrawal, claim, burn, transfer)"
+                    ),
                 ))
             }
         };
         let every = match &a.every {
-            Some(e) => Some(
-                parse_duration(e)
-                    .map_err(|x| err(format!("{path}.every"), x))?
-                    .max(1),
-            ),
+            Some(e) => Some(parse_duration(e).map_err(|x| err(format!("{path}.every"), x))?.max(1)),
             None => None,
         };
         if a.times.is_some() && every.is_none() {
@@ -739,42 +675,89 @@ fn build_schedule(
         if at > end {
             return Err(err(format!("{path}.at"), "is after the horizon"));
         }
-        let (sender, action, all_of) = match e.kind.as_str() {
-            "slash_validators" => {
-                let operator = e.operator.clone().ok_or_else(|| err(format!("{path}.operator"), "which operator?"))?;
-                let count = e.validators.ok_or_else(|| err(format!("{path}.validators"), "how many validators?"))?;
-                if count == 0 {
-                    return Err(err(format!("{path}.validators"), "must be positive"));
+        let (sender, action, all_of) =
+            match e.kind.as_str() {
+                "slash_validators" => {
+                    let operator = e
+                        .operator
+                        .clone()
+                        .ok_or_else(|| err(format!("{path}.operator"), "which operator?"))?;
+                    let count = e
+                        .validators
+                        .ok_or_else(|| err(format!("{path}.validators"), "how many validators?"))?;
+                    if count == 0 {
+                        return Err(err(format!("{path}.validators"), "must be positive"));
+                    }
+                    (SYSTEM.to_string(), Action::SlashValidators { operator, count }, None)
                 }
-                (SYSTEM.to_string(), Action::SlashValidators { operator, count }, None)
-            }
-            "withdrawal_surge" => {
-                let lst = lst_of(&path, &e.lst)?;
-                let account = e.account.clone().ok_or_else(|| err(format!("{path}.account"), "whose withdrawal?"))?;
-                let s = e.amount.as_deref().ok_or_else(|| err(format!("{path}.amount"), "missing amount"))?;
-                if s.trim() == "all" {
-                    (account, Action::RequestWithdrawal { lst: lst.clone(), amount: U256::ZERO }, Some(lst))
-                } else {
-                    let amount = amount_of(ledger, s, &[lst.as_str()], &format!("{path}.amount"))?;
-                    (account, Action::RequestWithdrawal { lst, amount }, None)
+                "withdrawal_surge" => {
+                    let lst = lst_of(&path, &e.lst)?;
+                    let account = e
+                        .account
+                        .clone()
+                        .ok_or_else(|| err(format!("{path}.account"), "whose withdrawal?"))?;
+                    let s = e
+                        .amount
+                        .as_deref()
+                        .ok_or_else(|| err(format!("{path}.amount"), "missing amount"))?;
+                    if s.trim() == "all" {
+                        (
+                            account,
+                            Action::RequestWithdrawal {
+                                lst: lst.clone(),
+                                amount: U256::ZERO,
+                            },
+                            Some(lst),
+                        )
+                    } else {
+                        let amount = amount_of(ledger, s, &[lst.as_str()], &format!("{path}.amount"))?;
+                        (account, Action::RequestWithdrawal { lst, amount }, None)
+                    }
                 }
-            }
-            "finality_loss" => {
-                let d = e.duration.as_deref().ok_or_else(|| err(format!("{path}.duration"), "how long? (e.g. \"2d\")"))?;
-                let secs = parse_duration(d).map_err(|x| err(format!("{path}.duration"), x))?;
-                (SYSTEM.to_string(), Action::FinalityLoss { epochs: secs.div_ceil(EPOCH) }, None)
-            }
-            "el_reward_apr" => {
-                let v = e.value.as_deref().ok_or_else(|| err(format!("{path}.value"), "the new APR, e.g. \"1%\""))?;
-                (SYSTEM.to_string(), Action::SetElRewardApr { apr_ppm: ppm(v, &format!("{path}.value"))? }, None)
-            }
-            other => {
-                return Err(err(
+                "finality_loss" => {
+                    let d = e
+                        .duration
+                        .as_deref()
+                        .ok_or_else(|| err(format!("{path}.duration"), "how long? (e.g. \"2d\")"))?;
+                    let secs = parse_duration(d).map_err(|x| err(format!("{path}.duration"), x))?;
+                    (
+                        SYSTEM.to_string(),
+                        Action::FinalityLoss {
+                            epochs: secs.div_ceil(EPOCH),
+                        },
+                        None,
+                    )
+                }
+                "el_reward_apr" => {
+                    let v = e
+                        .value
+                        .as_deref()
+                        .ok_or_else(|| err(format!("{path}.value"), "the new APR, e.g. \"1%\""))?;
+                    (
+                        SYSTEM.to_string(),
+                        Action::SetElRewardApr {
+                            apr_ppm: ppm(v, &format!("{path}.value"))?,
+                        },
+                        None,
+                    )
+                }
+                _ if crate::restaking::schedule_event(e, &path, world, start).is_some() => {
+                    let (s, a) = crate::restaking::schedule_event(e, &path, world, start)
+                        .unwrap_or_else(|| Err(err(&path, "unreachable")))?;
+                    (s, a, None)
+                }
+                _ if crate::markets::schedule_event(e, &path, world, start).is_some() => {
+                    let (s, a) = crate::markets::schedule_event(e, &path, world, start)
+                        .unwrap_or_else(|| Err(err(&path, "unreachable")))?;
+                    (s, a, None)
+                }
+                other => return Err(err(
                     format!("{path}.kind"),
-                    format!("unknown event `{other}` (slash_validators, withdrawal_surge, finality_loss, el_reward_apr)"),
-                ))
-            }
-        };
+                    format!(
+                        "unknown event `{other}` (slash_validators, withdrawal_surge, finality_loss, el_reward_apr)"
+                    ),
+                )),
+            };
         out.push(Scheduled {
             at,
             seq,

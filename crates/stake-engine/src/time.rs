@@ -58,9 +58,7 @@ pub fn parse_date(s: &str) -> Result<u64, String> {
     if let Some(t) = time {
         let hms: Vec<&str> = t.split(':').collect();
         let v = |i: usize| -> Result<u64, String> {
-            hms.get(i)
-                .map(|x| x.parse::<u64>().map_err(|_| bad()))
-                .unwrap_or(Ok(0))
+            hms.get(i).map(|x| x.parse::<u64>().map_err(|_| bad())).unwrap_or(Ok(0))
         };
         let (h, mi, se) = (v(0)?, v(1)?, v(2)?);
         if h > 23 || mi > 59 || se > 59 {
@@ -86,8 +84,7 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
     let n: u64 = if num.is_empty() {
         1
     } else {
-        num.parse()
-            .map_err(|_| format!("`{s}` is not a duration"))?
+        num.parse().map_err(|_| format!("`{s}` is not a duration"))?
     };
     let unit_secs = match unit.trim() {
         "s" | "sec" | "secs" | "second" | "seconds" => 1,
@@ -99,12 +96,13 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
         "block" | "blocks" | "slot" | "slots" => SLOT,
         "epoch" | "epochs" => EPOCH,
         "frame" | "frames" => 225 * EPOCH,
-        _ => return Err(format!(
-            "`{s}` is not a duration (use e.g. 365d, 12h, 30m, 384s, 1y, 2w, 3 epochs, 10 blocks)"
-        )),
+        _ => {
+            return Err(format!(
+                "`{s}` is not a duration (use e.g. 365d, 12h, 30m, 384s, 1y, 2w, 3 epochs, 10 blocks)"
+            ))
+        }
     };
-    n.checked_mul(unit_secs)
-        .ok_or_else(|| format!("`{s}` is too long"))
+    n.checked_mul(unit_secs).ok_or_else(|| format!("`{s}` is too long"))
 }
 
 /// Parses an "at" expression relative to the scenario start: `start`, `day 30`, `+30d`,
@@ -115,10 +113,7 @@ pub fn parse_at(s: &str, start: u64) -> Result<u64, String> {
         return Ok(start);
     }
     if let Some(rest) = t.strip_prefix("day ") {
-        let n: u64 = rest
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{s}`: expected `day N`"))?;
+        let n: u64 = rest.trim().parse().map_err(|_| format!("`{s}`: expected `day N`"))?;
         return Ok(start + n * DAY);
     }
     if let Some(rest) = t.strip_prefix('+') {
@@ -127,10 +122,7 @@ pub fn parse_at(s: &str, start: u64) -> Result<u64, String> {
     if t.len() >= 10 && t.as_bytes().get(4) == Some(&b'-') {
         let at = parse_date(t)?;
         if at < start {
-            return Err(format!(
-                "`{s}` is before the scenario start {}",
-                format_date(start)
-            ));
+            return Err(format!("`{s}` is before the scenario start {}", format_date(start)));
         }
         return Ok(at);
     }

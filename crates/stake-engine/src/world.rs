@@ -58,6 +58,10 @@ pub struct World {
     pub hook_rejections: Vec<HookRejection>,
     /// Validators slashed by events.
     pub slashed_validators: u64,
+    /// L2 restaking.
+    pub restaking: crate::restaking::RestakingWorld,
+    /// L4 markets.
+    pub markets: crate::markets::MarketWorld,
 }
 
 impl StateHash for World {
@@ -71,6 +75,8 @@ impl StateHash for World {
             l.model.hash_state(h);
             hash_serde(h, &l.track);
         }
+        self.restaking.hash_state(h);
+        self.markets.hash_state(h);
     }
 }
 
@@ -92,6 +98,8 @@ impl World {
             next_frame: start,
             hook_rejections: Vec::new(),
             slashed_validators: 0,
+            restaking: Default::default(),
+            markets: Default::default(),
         })
     }
 
@@ -121,9 +129,7 @@ impl World {
 
     /// Every invariant: ledger conservation, Ethereum's, and each LST's.
     pub fn check_invariants(&self) -> Result<(), String> {
-        self.ledger
-            .check_conservation()
-            .map_err(|e| e.to_string())?;
+        self.ledger.check_conservation().map_err(|e| e.to_string())?;
         self.eth
             .check_invariants(&self.ledger)
             .map_err(|e| format!("ethereum: {e}"))?;
@@ -132,6 +138,12 @@ impl World {
                 .check_invariants(&self.ledger)
                 .map_err(|e| format!("{}: {e}", l.symbol))?;
         }
+        self.restaking
+            .check_invariants(&self.ledger)
+            .map_err(|e| format!("restaking: {e}"))?;
+        self.markets
+            .check_invariants(&self.ledger)
+            .map_err(|e| format!("markets: {e}"))?;
         Ok(())
     }
 
@@ -149,6 +161,8 @@ impl World {
                 self.next_frame,
                 self.hook_rejections.len(),
                 self.slashed_validators,
+                self.restaking.clone(),
+                self.markets.clone(),
             )
         });
         let cp = self.ledger.checkpoint();
@@ -159,7 +173,9 @@ impl World {
             }
             Err(e) => {
                 self.ledger.rollback(cp);
-                if let Some((eth, lsts, now, next_frame, hooks, slashed)) = backup {
+                if let Some((eth, lsts, now, next_frame, hooks, slashed, restaking, markets)) = backup {
+                    self.restaking = restaking;
+                    self.markets = markets;
                     self.eth = eth;
                     self.lsts = lsts;
                     self.now = now;
@@ -203,15 +219,15 @@ impl World {
                 Ok(Vec::new())
             }
             Action::Transfer { asset, to, amount } => self.transfer(&tx.sender, asset, to, *amount),
+            Action::Restaking(a) => crate::restaking::apply(self, &tx.sender, a),
+            Action::Market(a) => crate::markets::apply(self, &tx.sender, a),
             Action::Stake { lst, amount }
             | Action::Wrap { lst, amount }
             | Action::Unwrap { lst, amount }
             | Action::RequestWithdrawal { lst, amount }
             | Action::Burn { lst, amount } => {
                 if *amount == U256::ZERO {
-                    return Err(EngineError::ZeroAmount {
-                        what: "amount".into(),
-                    });
+                    return Err(EngineError::ZeroAmount { what: "amount".into() });
                 }
                 let i = self.lst_index(lst)?;
                 let sender = self.ledger.account(&tx.sender);
@@ -227,13 +243,7 @@ impl World {
         }
     }
 
-    fn transfer(
-        &mut self,
-        sender: &str,
-        asset: &str,
-        to: &str,
-        amount: U256,
-    ) -> Result<Vec<Event>, EngineError> {
+    fn transfer(&mut self, sender: &str, asset: &str, to: &str, amount: U256) -> Result<Vec<Event>, EngineError> {
         let asset_id = self.ledger.asset(asset).map_err(proto)?;
         let from = self.ledger.account(sender);
         let to_id = self.ledger.account(to);
@@ -246,9 +256,7 @@ impl World {
             let now = self.now;
             return self.lsts[i].transfer_rebasing(&mut self.ledger, from, to_id, amount, now);
         }
-        self.ledger
-            .transfer(from, to_id, asset_id, amount)
-            .map_err(proto)?;
+        self.ledger.transfer(from, to_id, asset_id, amount).map_err(proto)?;
         Ok(vec![Event::Transferred {
             asset: asset.into(),
             from: sender.into(),
@@ -271,6 +279,8 @@ impl World {
             events.extend(ev.into_iter().map(Event::Ethereum));
             self.now = t;
             events.extend(self.run_frame(t));
+            events.extend(crate::restaking::on_frame(self, t));
+            events.extend(crate::markets::on_frame(self, t));
             self.next_frame = t + self.frame_seconds;
         }
         let ev = self.eth.advance_to(&mut self.ledger, to).map_err(proto)?;

@@ -41,10 +41,7 @@ amount = "640 ETH"
 "#;
 
 fn small_world() -> World {
-    prepare(SMALL, None)
-        .expect("scenario builds")
-        .world()
-        .clone()
+    prepare(SMALL, None).expect("scenario builds").world().clone()
 }
 
 fn tx(sender: &str, action: Action) -> Tx {

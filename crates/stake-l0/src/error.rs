@@ -108,22 +108,39 @@ impl fmt::Display for L0Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             L0Error::UnknownOperator { operator } => write!(f, "unknown operator {operator}"),
-            L0Error::SlashExceedsValidators { operator, requested, available } => write!(
+            L0Error::SlashExceedsValidators {
+                operator,
+                requested,
+                available,
+            } => write!(
                 f,
                 "cannot slash {requested} validators of operator {operator}: only {available} are slashable"
             ),
-            L0Error::ExitsExceedActive { credentials, operator, requested, available } => write!(
+            L0Error::ExitsExceedActive {
+                credentials,
+                operator,
+                requested,
+                available,
+            } => write!(
                 f,
                 "cannot exit {requested} validators of credentials #{} (operator {}): only {available} may exit",
                 credentials.0,
                 operator.as_deref().unwrap_or("any")
             ),
-            L0Error::InsufficientFunds { account, balance, required } => write!(
+            L0Error::InsufficientFunds {
+                account,
+                balance,
+                required,
+            } => write!(
                 f,
                 "insufficient funds for deposit: {account} holds {balance} wei, {required} wei required"
             ),
             L0Error::ZeroAmount { what } => write!(f, "{what} must be positive"),
-            L0Error::NotAdvanced { now, epoch_at_now, current_epoch } => write!(
+            L0Error::NotAdvanced {
+                now,
+                epoch_at_now,
+                current_epoch,
+            } => write!(
                 f,
                 "time {now} is in epoch {epoch_at_now} but the chain is at epoch {current_epoch}: advance first"
             ),
@@ -134,7 +151,12 @@ impl fmt::Display for L0Error {
             L0Error::NotWholeValidators { amount, unit } => {
                 write!(f, "amount {amount} wei is not a positive multiple of {unit} wei")
             }
-            L0Error::UnbondExceedsBonded { credentials, operator, requested, available } => write!(
+            L0Error::UnbondExceedsBonded {
+                credentials,
+                operator,
+                requested,
+                available,
+            } => write!(
                 f,
                 "cannot unbond {requested} of credentials #{} (operator {}): only {available} bonded",
                 credentials.0,

@@ -303,8 +303,7 @@ impl Ethereum {
 
     /// The epoch containing time `now` (`None` before genesis).
     pub fn epoch_at(&self, now: u64) -> Option<u64> {
-        now.checked_sub(self.genesis_time)
-            .map(|d| d / spec::EPOCH_SECONDS)
+        now.checked_sub(self.genesis_time).map(|d| d / spec::EPOCH_SECONDS)
     }
 
     /// Cohorts, by index.
@@ -329,9 +328,7 @@ impl Ethereum {
 
     /// Σ of `state.slashings` (effective balance slashed in the last 8192 epochs, gwei).
     pub fn total_slashings_gwei(&self) -> u64 {
-        self.slashings
-            .values()
-            .fold(0u64, |a, b| a.saturating_add(*b))
+        self.slashings.values().fold(0u64, |a, b| a.saturating_add(*b))
     }
 
     /// Consensus rewards minted and penalties burned since genesis (gwei).
@@ -441,8 +438,7 @@ impl Ethereum {
 
     fn summary(&self, filter: impl Fn(&Cohort) -> bool) -> CredentialsSummary {
         let mut s = CredentialsSummary::default();
-        let wei =
-            |gwei: u64, count: u64| u(gwei as u128 * count as u128) * u(spec::WEI_PER_GWEI as u128);
+        let wei = |gwei: u64, count: u64| u(gwei as u128 * count as u128) * u(spec::WEI_PER_GWEI as u128);
         for c in self.cohorts.iter().filter(|c| filter(c)) {
             s.withdrawn += c.withdrawn;
             s.slashed += c.slashed;
@@ -707,13 +703,7 @@ impl Ethereum {
             });
         }
         ledger.transfer(from, self.beacon, self.eth, amount)?;
-        let cohort = self.cohort_id(
-            operator,
-            credentials,
-            fee_recipient,
-            performance_ppm,
-            compounding,
-        );
+        let cohort = self.cohort_id(operator, credentials, fee_recipient, performance_ppm, compounding);
         let slot = (now - self.genesis_time) / spec::SECONDS_PER_SLOT;
         let (on, off) = Self::split_online(count, performance_ppm);
         for (online, n) in [(true, on), (false, off)] {
@@ -774,12 +764,7 @@ impl Ethereum {
                 && !g.slashed
                 && g.activation_epoch.saturating_add(period) <= cur
         };
-        let available: u64 = self
-            .groups
-            .iter()
-            .filter(|g| matches(self, g))
-            .map(|g| g.count)
-            .sum();
+        let available: u64 = self.groups.iter().filter(|g| matches(self, g)).map(|g| g.count).sum();
         if count > available {
             return Err(L0Error::ExitsExceedActive {
                 credentials,
@@ -843,12 +828,7 @@ impl Ethereum {
                 && g.activation_epoch <= cur
                 && cur < g.withdrawable_epoch
         };
-        let available: u64 = self
-            .groups
-            .iter()
-            .filter(|g| matches(self, g))
-            .map(|g| g.count)
-            .sum();
+        let available: u64 = self.groups.iter().filter(|g| matches(self, g)).map(|g| g.count).sum();
         if count > available {
             return Err(L0Error::SlashExceedsValidators {
                 operator: operator.to_string(),
@@ -888,10 +868,7 @@ impl Ethereum {
                         spec::whistleblower_reward_pre_electra(eb),
                     )
                 } else {
-                    (
-                        spec::initial_slashing_penalty(eb),
-                        spec::whistleblower_reward(eb),
-                    )
+                    (spec::initial_slashing_penalty(eb), spec::whistleblower_reward(eb))
                 };
                 let actual = penalty.min(g.balance_gwei);
                 g.balance_gwei -= actual;
@@ -923,9 +900,7 @@ impl Ethereum {
     /// - fails with [`L0Error::Ledger`] / [`L0Error::Math`] on an internal accounting failure.
     pub fn advance_to(&mut self, ledger: &mut Ledger, now: u64) -> Result<Vec<L0Event>, L0Error> {
         let current_time = self.genesis_time + self.epoch * spec::EPOCH_SECONDS;
-        let target = self
-            .epoch_at(now)
-            .ok_or(L0Error::TimeInPast { now, current_time })?;
+        let target = self.epoch_at(now).ok_or(L0Error::TimeInPast { now, current_time })?;
         if target < self.epoch {
             return Err(L0Error::TimeInPast { now, current_time });
         }
@@ -977,12 +952,7 @@ impl Ethereum {
 
     /// Initiates the exit of every validator of group `j` (exit churn may put them in several
     /// epochs: the group is split into consecutive groups). Returns how many groups it became.
-    fn initiate_exits(
-        &mut self,
-        j: usize,
-        reason: ExitReason,
-        events: &mut Vec<L0Event>,
-    ) -> Result<usize, L0Error> {
+    fn initiate_exits(&mut self, j: usize, reason: ExitReason, events: &mut Vec<L0Event>) -> Result<usize, L0Error> {
         let tab = self.total_active_balance_at(self.epoch)?;
         let churn = spec::activation_exit_churn_limit(tab);
         let (eb, count) = (self.groups[j].effective_balance_gwei, self.groups[j].count);
@@ -992,8 +962,7 @@ impl Ethereum {
             let mut g = template.clone();
             g.count = *n;
             g.exit_epoch = *exit_epoch;
-            g.withdrawable_epoch =
-                ovf(exit_epoch.checked_add(spec::MIN_VALIDATOR_WITHDRAWABILITY_DELAY))?;
+            g.withdrawable_epoch = ovf(exit_epoch.checked_add(spec::MIN_VALIDATOR_WITHDRAWABILITY_DELAY))?;
             events.push(L0Event::ExitInitiated {
                 cohort: g.cohort,
                 count: g.count,
@@ -1058,12 +1027,7 @@ impl Ethereum {
         epoch.saturating_sub(1)
     }
 
-    fn settle(
-        &mut self,
-        ledger: &mut Ledger,
-        rewards: u128,
-        penalties: u128,
-    ) -> Result<(), L0Error> {
+    fn settle(&mut self, ledger: &mut Ledger, rewards: u128, penalties: u128) -> Result<(), L0Error> {
         if rewards > 0 {
             ledger.mint(self.beacon, self.eth, gwei_to_wei(rewards)?)?;
         }
@@ -1076,11 +1040,7 @@ impl Ethereum {
     }
 
     /// One epoch: block-level streams, sweep, then `process_epoch`.
-    fn process_epoch(
-        &mut self,
-        ledger: &mut Ledger,
-        events: &mut Vec<L0Event>,
-    ) -> Result<(), L0Error> {
+    fn process_epoch(&mut self, ledger: &mut Ledger, events: &mut Vec<L0Event>) -> Result<(), L0Error> {
         let cur = self.epoch;
         let prev = cur.saturating_sub(1);
         let tab = self.total_active_balance_at(cur)?;
@@ -1107,15 +1067,11 @@ impl Ethereum {
             let br = spec::base_reward(g.effective_balance_gwei, tab)?;
             let sync = spec::flag_penalty(br, spec::SYNC_REWARD_WEIGHT)?;
             if g.online {
-                let proposer =
-                    spec::flag_reward(br, spec::PROPOSER_WEIGHT, part_incr, active_incr)?;
+                let proposer = spec::flag_reward(br, spec::PROPOSER_WEIGHT, part_incr, active_incr)?;
                 let r = ovf(sync.checked_add(proposer))?;
                 g.balance_gwei = ovf(g.balance_gwei.checked_add(r))?;
                 rewards += r as u128 * g.count as u128;
-                let per = spec::el_reward_per_epoch_wei(
-                    g.effective_balance_gwei,
-                    self.params.el_reward_apr_ppm,
-                );
+                let per = spec::el_reward_per_epoch_wei(g.effective_balance_gwei, self.params.el_reward_apr_ppm);
                 let amt = u(per).mul_c(u(g.count as u128))?;
                 if amt > U256::ZERO {
                     let c = &self.cohorts[g.cohort as usize];
@@ -1148,8 +1104,7 @@ impl Ethereum {
 
         // (3) process_epoch.
         let finalized = self.finalized_epoch(cur);
-        let leak =
-            cur > 0 && prev.saturating_sub(finalized) > spec::MIN_EPOCHS_TO_INACTIVITY_PENALTY;
+        let leak = cur > 0 && prev.saturating_sub(finalized) > spec::MIN_EPOCHS_TO_INACTIVITY_PENALTY;
         if cur > 0 {
             let (r, p) = self.rewards_and_penalties(prev, tab, part_incr, active_incr, leak)?;
             self.settle(ledger, r, p)?;
@@ -1205,8 +1160,7 @@ impl Ethereum {
             }
             let participated = g.online && !g.slashed && g.is_active(prev);
             // process_inactivity_updates (runs before rewards).
-            g.inactivity_score =
-                spec::next_inactivity_score(g.inactivity_score, participated, leak)?;
+            g.inactivity_score = spec::next_inactivity_score(g.inactivity_score, participated, leak)?;
             let br = spec::base_reward(g.effective_balance_gwei, tab)?;
             let n = g.count as u128;
             let flags = [
@@ -1228,8 +1182,7 @@ impl Ethereum {
                 }
             }
             if !participated {
-                let p = spec::inactivity_penalty(g.effective_balance_gwei, g.inactivity_score)?
-                    .min(g.balance_gwei);
+                let p = spec::inactivity_penalty(g.effective_balance_gwei, g.inactivity_score)?.min(g.balance_gwei);
                 g.balance_gwei -= p;
                 penalties += p as u128 * n;
             }
@@ -1237,12 +1190,7 @@ impl Ethereum {
         Ok((rewards, penalties))
     }
 
-    fn registry_updates(
-        &mut self,
-        cur: u64,
-        finalized: u64,
-        events: &mut Vec<L0Event>,
-    ) -> Result<(), L0Error> {
+    fn registry_updates(&mut self, cur: u64, finalized: u64, events: &mut Vec<L0Event>) -> Result<(), L0Error> {
         let activation_epoch = spec::compute_activation_exit_epoch(cur)?;
         let mut i = 0;
         while i < self.groups.len() {
@@ -1258,9 +1206,7 @@ impl Ethereum {
                 let n = self.initiate_exits(i, ExitReason::Ejected, events)?;
                 i += n;
                 continue;
-            } else if g.activation_eligibility_epoch <= finalized
-                && g.activation_epoch == FAR_FUTURE_EPOCH
-            {
+            } else if g.activation_eligibility_epoch <= finalized && g.activation_epoch == FAR_FUTURE_EPOCH {
                 let (cohort, count) = (g.cohort, g.count);
                 self.groups[i].activation_epoch = activation_epoch;
                 events.push(L0Event::ActivationScheduled {
@@ -1274,18 +1220,12 @@ impl Ethereum {
         Ok(())
     }
 
-    fn correlation_penalties(
-        &mut self,
-        cur: u64,
-        tab: u64,
-        events: &mut Vec<L0Event>,
-    ) -> Result<u128, L0Error> {
+    fn correlation_penalties(&mut self, cur: u64, tab: u64, events: &mut Vec<L0Event>) -> Result<u128, L0Error> {
         let total = self.total_slashings_gwei();
         let mut burned = 0u128;
         for g in self.groups.iter_mut() {
             if g.slashed && cur + spec::EPOCHS_PER_SLASHINGS_VECTOR / 2 == g.withdrawable_epoch {
-                let p = spec::correlation_penalty(g.effective_balance_gwei, total, tab)?
-                    .min(g.balance_gwei);
+                let p = spec::correlation_penalty(g.effective_balance_gwei, total, tab)?.min(g.balance_gwei);
                 g.balance_gwei -= p;
                 burned += p as u128 * g.count as u128;
                 events.push(L0Event::CorrelationPenalty {
@@ -1333,8 +1273,7 @@ impl Ethereum {
                     online,
                     count: k,
                     balance_gwei: amount,
-                    effective_balance_gwei: (amount - amount % spec::EFFECTIVE_BALANCE_INCREMENT)
-                        .min(max_eb),
+                    effective_balance_gwei: (amount - amount % spec::EFFECTIVE_BALANCE_INCREMENT).min(max_eb),
                     inactivity_score: 0,
                     activation_eligibility_epoch: FAR_FUTURE_EPOCH,
                     activation_epoch: FAR_FUTURE_EPOCH,
@@ -1361,28 +1300,18 @@ impl Ethereum {
             }
             break;
         }
-        self.deposit_balance_to_consume = if churn_reached {
-            available - processed
-        } else {
-            0
-        };
+        self.deposit_balance_to_consume = if churn_reached { available - processed } else { 0 };
         Ok(())
     }
 
     /// The withdrawal sweep of the 32 blocks of epoch `cur`.
-    fn sweep(
-        &mut self,
-        ledger: &mut Ledger,
-        cur: u64,
-        events: &mut Vec<L0Event>,
-    ) -> Result<(), L0Error> {
+    fn sweep(&mut self, ledger: &mut Ledger, cur: u64, events: &mut Vec<L0Event>) -> Result<(), L0Error> {
         if self.groups.is_empty() {
             return Ok(());
         }
         let total_validators: u64 = self.groups.iter().map(|g| g.count).sum();
         let mut withdrawals_left = spec::MAX_WITHDRAWALS_PER_PAYLOAD * spec::SLOTS_PER_EPOCH;
-        let mut scan_left = (spec::MAX_VALIDATORS_PER_WITHDRAWALS_SWEEP * spec::SLOTS_PER_EPOCH)
-            .min(total_validators);
+        let mut scan_left = (spec::MAX_VALIDATORS_PER_WITHDRAWALS_SWEEP * spec::SLOTS_PER_EPOCH).min(total_validators);
         let mut visits = 0usize;
         let mut removed = false;
         while withdrawals_left > 0 && scan_left > 0 && visits <= self.groups.len() + 1 {
@@ -1409,11 +1338,7 @@ impl Ethereum {
             }
             // The sweep has passed the whole group: pay it.
             if eligible {
-                let per = if full {
-                    g.balance_gwei
-                } else {
-                    g.balance_gwei - max_eb
-                };
+                let per = if full { g.balance_gwei } else { g.balance_gwei - max_eb };
                 let amount = gwei_to_wei(per as u128 * g.count as u128)?;
                 let (cohort, count) = (g.cohort, g.count);
                 let to = self.cohorts[cohort as usize].credentials;
@@ -1460,8 +1385,7 @@ impl Chain for Ethereum {
         spec::EPOCH_SECONDS
     }
     fn unbonding_seconds(&self) -> u64 {
-        (1 + spec::MAX_SEED_LOOKAHEAD + spec::MIN_VALIDATOR_WITHDRAWABILITY_DELAY)
-            * spec::EPOCH_SECONDS
+        (1 + spec::MAX_SEED_LOOKAHEAD + spec::MIN_VALIDATOR_WITHDRAWABILITY_DELAY) * spec::EPOCH_SECONDS
     }
     fn current_epoch(&self) -> u64 {
         self.epoch

@@ -47,14 +47,7 @@ impl GenericParams {
     pub fn cosmos(symbol: &str) -> Self {
         Self::preset("cosmos", symbol, 86_400, 1_500, 21, 50_000)
     }
-    fn preset(
-        name: &str,
-        symbol: &str,
-        epoch_seconds: u64,
-        apr_bps: u64,
-        unbonding: u64,
-        slash_ppm: u64,
-    ) -> Self {
+    fn preset(name: &str, symbol: &str, epoch_seconds: u64, apr_bps: u64, unbonding: u64, slash_ppm: u64) -> Self {
         GenericParams {
             name: name.to_string(),
             asset_symbol: symbol.to_string(),
@@ -101,11 +94,7 @@ impl GenericChain {
     /// - fails with [`L0Error::Ledger`] if the asset is not registered;
     /// - fails with [`L0Error::InvalidParameter`] if `epoch_seconds == 0` or
     ///   `slash_fraction_ppm > 1e6`.
-    pub fn new(
-        params: GenericParams,
-        ledger: &mut Ledger,
-        genesis_time: u64,
-    ) -> Result<Self, L0Error> {
+    pub fn new(params: GenericParams, ledger: &mut Ledger, genesis_time: u64) -> Result<Self, L0Error> {
         if params.epoch_seconds == 0 {
             return Err(L0Error::InvalidParameter {
                 name: "epoch_seconds",
@@ -159,29 +148,17 @@ impl GenericChain {
     /// Reward of `bonded` for one epoch: `bonded · apr_bps · epoch_seconds // (1e4 · year)`.
     pub fn epoch_reward(&self, bonded: U256) -> Result<U256, L0Error> {
         let num = u(self.params.reward_apr_bps as u128 * self.params.epoch_seconds as u128);
-        Ok(mul_div_down(
-            bonded,
-            num,
-            u(10_000u128 * SECONDS_PER_YEAR as u128),
-        )?)
+        Ok(mul_div_down(bonded, num, u(10_000u128 * SECONDS_PER_YEAR as u128))?)
     }
 
     fn summary(&self, filter: impl Fn(&str, AccountId) -> bool) -> CredentialsSummary {
         let mut s = CredentialsSummary::default();
-        for p in self
-            .positions
-            .iter()
-            .filter(|p| filter(&p.operator, p.credentials))
-        {
+        for p in self.positions.iter().filter(|p| filter(&p.operator, p.credentials)) {
             s.balance_wei += p.bonded;
             s.active_balance_wei += p.bonded;
             s.effective_balance_wei += p.bonded;
         }
-        for q in self
-            .unbonding
-            .iter()
-            .filter(|q| filter(&q.operator, q.credentials))
-        {
+        for q in self.unbonding.iter().filter(|q| filter(&q.operator, q.credentials)) {
             s.balance_wei += q.amount;
             s.exiting_balance_wei += q.amount;
         }
@@ -193,11 +170,7 @@ impl GenericChain {
         s
     }
 
-    fn process_epoch(
-        &mut self,
-        ledger: &mut Ledger,
-        events: &mut Vec<L0Event>,
-    ) -> Result<(), L0Error> {
+    fn process_epoch(&mut self, ledger: &mut Ledger, events: &mut Vec<L0Event>) -> Result<(), L0Error> {
         let mut minted = U256::ZERO;
         for i in 0..self.positions.len() {
             let r = self.epoch_reward(self.positions[i].bonded)?;
@@ -224,9 +197,7 @@ impl GenericChain {
                 .find(|(c, op, _)| *c == q.credentials && *op == q.operator)
             {
                 Some(w) => w.2 = w.2.add_c(q.amount)?,
-                None => self
-                    .withdrawn
-                    .push((q.credentials, q.operator.clone(), q.amount)),
+                None => self.withdrawn.push((q.credentials, q.operator.clone(), q.amount)),
             }
             events.push(L0Event::Unbonded {
                 credentials: q.credentials,
@@ -246,9 +217,7 @@ impl Chain for GenericChain {
         self.params.epoch_seconds
     }
     fn unbonding_seconds(&self) -> u64 {
-        self.params
-            .unbonding_epochs
-            .saturating_mul(self.params.epoch_seconds)
+        self.params.unbonding_epochs.saturating_mul(self.params.epoch_seconds)
     }
     fn current_epoch(&self) -> u64 {
         self.epoch
@@ -342,9 +311,7 @@ impl Chain for GenericChain {
                 });
             }
         }
-        let matches = |p: &Position| {
-            p.credentials == credentials && operator.is_none_or(|op| p.operator == op)
-        };
+        let matches = |p: &Position| p.credentials == credentials && operator.is_none_or(|op| p.operator == op);
         let mut available = U256::ZERO;
         for p in self.positions.iter().filter(|p| matches(p)) {
             available = available.add_c(p.bonded)?;
@@ -439,9 +406,7 @@ impl Chain for GenericChain {
             .positions
             .iter()
             .fold(U256::ZERO, |a, p| a.saturating_add(p.bonded));
-        self.unbonding
-            .iter()
-            .fold(b, |a, q| a.saturating_add(q.amount))
+        self.unbonding.iter().fold(b, |a, q| a.saturating_add(q.amount))
     }
 
     /// The module account holds exactly Σ bonded + Σ unbonding.

@@ -139,17 +139,11 @@ pub fn inactivity_penalty(effective_balance_gwei: u64, inactivity_score: u64) ->
 
 /// One epoch of `process_inactivity_updates` for one validator.
 /// `participated_target`: the validator is unslashed and had a timely target vote.
-pub fn next_inactivity_score(
-    score: u64,
-    participated_target: bool,
-    in_leak: bool,
-) -> MathResult<u64> {
+pub fn next_inactivity_score(score: u64, participated_target: bool, in_leak: bool) -> MathResult<u64> {
     let mut s = if participated_target {
         score - score.min(1)
     } else {
-        score
-            .checked_add(INACTIVITY_SCORE_BIAS)
-            .ok_or(MathError::Overflow)?
+        score.checked_add(INACTIVITY_SCORE_BIAS).ok_or(MathError::Overflow)?
     };
     if !in_leak {
         s -= s.min(INACTIVITY_SCORE_RECOVERY_RATE);
@@ -189,17 +183,14 @@ pub fn correlation_penalty(
     total_active_balance_gwei: u64,
 ) -> MathResult<u64> {
     let tab = floor_tab(total_active_balance_gwei) as u128;
-    let adjusted = ((total_slashings_gwei as u128)
-        * PROPORTIONAL_SLASHING_MULTIPLIER_BELLATRIX as u128)
-        .min(tab);
+    let adjusted = ((total_slashings_gwei as u128) * PROPORTIONAL_SLASHING_MULTIPLIER_BELLATRIX as u128).min(tab);
     let per_increment = adjusted / (tab / EFFECTIVE_BALANCE_INCREMENT as u128);
     to_u64(per_increment * (effective_balance_gwei / EFFECTIVE_BALANCE_INCREMENT) as u128)
 }
 
 /// Electra `get_balance_churn_limit`: `max(128 ETH, TAB // 65536)` rounded down to 1 ETH.
 pub fn balance_churn_limit(total_active_balance_gwei: u64) -> u64 {
-    let churn =
-        MIN_PER_EPOCH_CHURN_LIMIT_ELECTRA.max(total_active_balance_gwei / CHURN_LIMIT_QUOTIENT);
+    let churn = MIN_PER_EPOCH_CHURN_LIMIT_ELECTRA.max(total_active_balance_gwei / CHURN_LIMIT_QUOTIENT);
     churn - churn % EFFECTIVE_BALANCE_INCREMENT
 }
 
@@ -210,9 +201,7 @@ pub fn activation_exit_churn_limit(total_active_balance_gwei: u64) -> u64 {
 
 /// `compute_activation_exit_epoch(epoch) = epoch + 1 + MAX_SEED_LOOKAHEAD`.
 pub fn compute_activation_exit_epoch(epoch: u64) -> MathResult<u64> {
-    epoch
-        .checked_add(1 + MAX_SEED_LOOKAHEAD)
-        .ok_or(MathError::Overflow)
+    epoch.checked_add(1 + MAX_SEED_LOOKAHEAD).ok_or(MathError::Overflow)
 }
 
 /// Ideal issuance APR in parts per million for a given total active balance: one full base reward
@@ -220,8 +209,7 @@ pub fn compute_activation_exit_epoch(epoch: u64) -> MathResult<u64> {
 /// `base_reward_per_increment · 82,125 · 1e6 // 1e9`. 29,318 ppm (2.93 %) at 32 M ETH,
 /// 28,497 ppm (2.85 %) at 34 M ETH.
 pub fn ideal_issuance_apr_ppm(total_active_balance_gwei: u64) -> u64 {
-    base_reward_per_increment(total_active_balance_gwei) * EPOCHS_PER_YEAR * 1_000_000
-        / GWEI_PER_ETH
+    base_reward_per_increment(total_active_balance_gwei) * EPOCHS_PER_YEAR * 1_000_000 / GWEI_PER_ETH
 }
 
 /// Electra `process_effective_balance_updates` for one validator (hysteresis −0.25 / +1.25 ETH).
@@ -245,10 +233,7 @@ pub fn updated_effective_balance(
 /// Execution-layer reward of one validator for one epoch, in wei:
 /// `eb · 1e9 · apr_ppm · 384 // (1e6 · 31,536,000)` (rounded down).
 pub fn el_reward_per_epoch_wei(effective_balance_gwei: u64, apr_ppm: u64) -> u128 {
-    (effective_balance_gwei as u128)
-        * (WEI_PER_GWEI as u128)
-        * (apr_ppm as u128)
-        * (EPOCH_SECONDS as u128)
+    (effective_balance_gwei as u128) * (WEI_PER_GWEI as u128) * (apr_ppm as u128) * (EPOCH_SECONDS as u128)
         / (1_000_000u128 * 31_536_000u128)
 }
 
@@ -307,9 +292,7 @@ impl ExitChurn {
         };
         while remaining > 0 {
             // Validators that fit in the current epoch's remaining churn.
-            let fit = consume
-                .checked_div(eb_gwei)
-                .map_or(remaining, |f| remaining.min(f));
+            let fit = consume.checked_div(eb_gwei).map_or(remaining, |f| remaining.min(f));
             if fit > 0 {
                 push(&mut out, epoch, fit);
                 consume -= fit * eb_gwei;
@@ -340,12 +323,7 @@ mod tests {
 
     #[test]
     fn batched_exit_epochs_equal_sequential_calls() {
-        for (eb, count, churn) in [
-            (32u64, 100u64, 256u64),
-            (2048, 7, 256),
-            (32, 31, 128),
-            (31, 50, 256),
-        ] {
+        for (eb, count, churn) in [(32u64, 100u64, 256u64), (2048, 7, 256), (32, 31, 128), (31, 50, 256)] {
             let eb = eb * GWEI_PER_ETH;
             let churn = churn * GWEI_PER_ETH;
             let mut a = ExitChurn {

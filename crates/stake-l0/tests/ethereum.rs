@@ -21,9 +21,7 @@ struct World {
 impl World {
     fn new(params: EthParams) -> Self {
         let mut ledger = Ledger::new();
-        ledger
-            .register_asset("ETH", 18, "native", AssetKind::Plain)
-            .unwrap();
+        ledger.register_asset("ETH", 18, "native", AssetKind::Plain).unwrap();
         let eth = Ethereum::new(params, &mut ledger, 0).unwrap();
         World { ledger, eth }
     }
@@ -31,14 +29,7 @@ impl World {
         let mut w = Self::new(params);
         let others = w.ledger.account("others");
         w.eth
-            .add_genesis_validators(
-                &mut w.ledger,
-                validators,
-                "others",
-                others,
-                others,
-                1_000_000,
-            )
+            .add_genesis_validators(&mut w.ledger, validators, "others", others, others, 1_000_000)
             .unwrap();
         w
     }
@@ -48,9 +39,7 @@ impl World {
     fn fund(&mut self, name: &str, eth: u64) -> AccountId {
         let a = self.ledger.account(name);
         let id = self.ledger.asset("ETH").unwrap();
-        self.ledger
-            .mint(a, id, wei(eth as u128 * E as u128))
-            .unwrap();
+        self.ledger.mint(a, id, wei(eth as u128 * E as u128)).unwrap();
         a
     }
     fn advance_epochs(&mut self, n: u64) -> Vec<L0Event> {
@@ -92,10 +81,7 @@ fn base_reward_per_increment_is_357_at_32m_eth() {
 #[test]
 fn electra_initial_slashing_of_32_eth_is_7_812_500_gwei() {
     assert_eq!(spec::initial_slashing_penalty(32 * E), 7_812_500);
-    assert_eq!(
-        spec::initial_slashing_penalty_pre_electra(32 * E),
-        1_000_000_000
-    );
+    assert_eq!(spec::initial_slashing_penalty_pre_electra(32 * E), 1_000_000_000);
     // whistleblower 32e9 // 4096 = 7,812,500; proposer share ·8 // 64 = 976,562.
     assert_eq!(spec::whistleblower_reward(32 * E), (7_812_500, 976_562));
     assert_eq!(spec::initial_slashing_penalty(2048 * E), 500_000_000);
@@ -176,36 +162,18 @@ fn inactivity_scores_and_penalties_follow_altair() {
 #[test]
 fn effective_balance_moves_only_past_the_hysteresis_band() {
     let max = 32 * E;
-    assert_eq!(
-        spec::updated_effective_balance(31_750_000_000, 32 * E, max),
-        32 * E
-    );
-    assert_eq!(
-        spec::updated_effective_balance(31_749_999_999, 32 * E, max),
-        31 * E
-    );
-    assert_eq!(
-        spec::updated_effective_balance(33_300_000_000, 32 * E, max),
-        32 * E
-    );
+    assert_eq!(spec::updated_effective_balance(31_750_000_000, 32 * E, max), 32 * E);
+    assert_eq!(spec::updated_effective_balance(31_749_999_999, 32 * E, max), 31 * E);
+    assert_eq!(spec::updated_effective_balance(33_300_000_000, 32 * E, max), 32 * E);
     let max2 = 2048 * E;
-    assert_eq!(
-        spec::updated_effective_balance(33_250_000_000, 32 * E, max2),
-        32 * E
-    );
-    assert_eq!(
-        spec::updated_effective_balance(33_250_000_001, 32 * E, max2),
-        33 * E
-    );
+    assert_eq!(spec::updated_effective_balance(33_250_000_000, 32 * E, max2), 32 * E);
+    assert_eq!(spec::updated_effective_balance(33_250_000_001, 32 * E, max2), 33 * E);
 }
 
 #[test]
 fn el_reward_per_epoch_is_exact_in_wei() {
     // 32e18 · 6,000 · 384 // (1e6 · 31,536,000) = 2,337,899,543,378 wei (≈ 0.6 % · 32 ETH / 82,125).
-    assert_eq!(
-        spec::el_reward_per_epoch_wei(32 * E, 6_000),
-        2_337_899_543_378
-    );
+    assert_eq!(spec::el_reward_per_epoch_wei(32 * E, 6_000), 2_337_899_543_378);
 }
 
 // ----- queues -----
@@ -234,10 +202,7 @@ fn exit_epoch_is_at_least_five_ahead_and_withdrawable_256_later() {
     // Exits are paid by the sweep once withdrawable: the full 32 ETH + rewards.
     w.advance_epochs(270);
     let s = w.eth.summary_by_credentials(me);
-    assert_eq!(
-        (s.active, s.exiting, s.exited_unwithdrawn, s.withdrawn),
-        (9, 0, 0, 1)
-    );
+    assert_eq!((s.active, s.exiting, s.exited_unwithdrawn, s.withdrawn), (9, 0, 0, 1));
     w.check();
 }
 
@@ -265,9 +230,7 @@ fn an_exit_surge_of_one_million_eth_waits_about_17_4_days_at_34m_eth() {
 fn deposits_wait_in_the_queue_under_the_activation_churn() {
     let mut w = World::with_background(EthParams::default(), 1_062_500);
     let me = w.fund("me", 3_200);
-    w.eth
-        .deposit(&mut w.ledger, me, 100, "op", me, me, 0)
-        .unwrap();
+    w.eth.deposit(&mut w.ledger, me, 100, "op", me, me, 0).unwrap();
     w.check();
     // 3,200 ETH / 256 ETH per epoch = 12.5 → 13 epochs.
     assert_eq!(w.eth.activation_queue_wait().epochs, 13);
@@ -341,13 +304,7 @@ fn the_correlation_penalty_applies_at_withdrawable_minus_4096() {
         .unwrap();
     w.eth.slash(&mut w.ledger, "op", 10, 0).unwrap();
     w.advance_epochs(4_096);
-    let before = w
-        .eth
-        .groups()
-        .iter()
-        .find(|g| g.slashed)
-        .unwrap()
-        .balance_gwei;
+    let before = w.eth.groups().iter().find(|g| g.slashed).unwrap().balance_gwei;
     assert_eq!(
         w.eth
             .groups()
@@ -366,24 +323,13 @@ fn the_correlation_penalty_applies_at_withdrawable_minus_4096() {
         .iter()
         .filter_map(|e| match e {
             L0Event::CorrelationPenalty {
-                count,
-                penalty_gwei,
-                ..
+                count, penalty_gwei, ..
             } => Some((*count, *penalty_gwei)),
             _ => None,
         })
         .collect();
-    assert_eq!(
-        penalties,
-        vec![(4, 853_210_985), (4, 853_210_985), (2, 853_210_985)]
-    );
-    let after = w
-        .eth
-        .groups()
-        .iter()
-        .find(|g| g.slashed)
-        .unwrap()
-        .balance_gwei;
+    assert_eq!(penalties, vec![(4, 853_210_985), (4, 853_210_985), (2, 853_210_985)]);
+    let after = w.eth.groups().iter().find(|g| g.slashed).unwrap().balance_gwei;
     assert!(before - after >= 853_210_985);
     // The slashing leaves the window 8,192 epochs after it happened.
     w.advance_epochs(4_100);
@@ -417,22 +363,13 @@ fn losing_finality_leaks_offline_validators_with_growing_scores() {
             ..
         }
     )));
-    let score = |w: &World| {
-        w.eth
-            .groups()
-            .iter()
-            .find(|g| !g.online)
-            .unwrap()
-            .inactivity_score
-    };
+    let score = |w: &World| w.eth.groups().iter().find(|g| !g.online).unwrap().inactivity_score;
     assert_eq!(score(&w), 0);
     let ev = w.advance_epochs(85);
     let leaks: Vec<bool> = ev
         .iter()
         .filter_map(|e| match e {
-            L0Event::EpochProcessed {
-                inactivity_leak, ..
-            } => Some(*inactivity_leak),
+            L0Event::EpochProcessed { inactivity_leak, .. } => Some(*inactivity_leak),
             _ => None,
         })
         .collect();
@@ -469,13 +406,7 @@ fn inactivity_penalty_in_a_leak_is_exact_for_an_offline_group() {
         .unwrap();
     // Leak from epoch 6 ((6 − 1) − 0 > 4). Run to the end of epoch 6.
     w.advance_epochs(6);
-    let b0 = w
-        .eth
-        .groups()
-        .iter()
-        .find(|g| !g.online)
-        .unwrap()
-        .balance_gwei;
+    let b0 = w.eth.groups().iter().find(|g| !g.online).unwrap().balance_gwei;
     w.advance_epochs(1); // epoch 6
     let g = w.eth.groups().iter().find(|g| !g.online).unwrap().clone();
     assert_eq!(g.inactivity_score, 4);
@@ -502,10 +433,7 @@ fn the_sweep_pays_at_most_512_validators_per_epoch() {
     // TAB 32,000 ETH: brpi = 64e9 // 5,656,854 = 11,313; br = 362,016; block stream per validator =
     // sync 11,313 + proposer 45,252 = 56,565 gwei, swept in epoch 0 for A (300 ≤ 512);
     // the sweep reaches validator 212 of B.
-    let withdrawals: Vec<&L0Event> = ev
-        .iter()
-        .filter(|e| matches!(e, L0Event::Withdrawal { .. }))
-        .collect();
+    let withdrawals: Vec<&L0Event> = ev.iter().filter(|e| matches!(e, L0Event::Withdrawal { .. })).collect();
     assert_eq!(
         withdrawals,
         vec![&L0Event::Withdrawal {
@@ -526,10 +454,7 @@ fn the_sweep_pays_at_most_512_validators_per_epoch() {
         .collect();
     // Epoch 1: B's remaining 488 validators, then A again (24 more fit, but A is not finished).
     assert_eq!(paid, vec![(1, 700)]);
-    assert_eq!(
-        w.ledger.balance(a, w.ledger.asset("ETH").unwrap()),
-        wei(300 * 56_565)
-    );
+    assert_eq!(w.ledger.balance(a, w.ledger.asset("ETH").unwrap()), wei(300 * 56_565));
 }
 
 // ----- execution-layer rewards -----
@@ -618,9 +543,7 @@ fn conservation_holds_after_every_epoch_of_a_busy_year() {
                 w.eth.request_exits(lsd, Some("opB"), 20, now).unwrap();
             }
             3_000 => {
-                w.eth
-                    .deposit(&mut w.ledger, me, 50, "opA", lsd, vault, now)
-                    .unwrap();
+                w.eth.deposit(&mut w.ledger, me, 50, "opA", lsd, vault, now).unwrap();
             }
             _ => {}
         }
@@ -724,10 +647,7 @@ fn depositing_without_funds_is_rejected_without_change() {
     let mut w = World::with_background(no_shard_period(), 100);
     let me = w.fund("me", 63);
     let before = w.snapshot();
-    let err = w
-        .eth
-        .deposit(&mut w.ledger, me, 2, "op", me, me, 0)
-        .unwrap_err();
+    let err = w.eth.deposit(&mut w.ledger, me, 2, "op", me, me, 0).unwrap_err();
     assert_eq!(
         err,
         L0Error::InsufficientFunds {
@@ -745,10 +665,7 @@ fn operations_at_a_time_not_yet_advanced_to_are_rejected() {
     let mut w = World::with_background(no_shard_period(), 100);
     let me = w.fund("me", 64);
     let before = w.snapshot();
-    let err = w
-        .eth
-        .deposit(&mut w.ledger, me, 1, "op", me, me, 400)
-        .unwrap_err();
+    let err = w.eth.deposit(&mut w.ledger, me, 1, "op", me, me, 400).unwrap_err();
     assert_eq!(
         err,
         L0Error::NotAdvanced {
@@ -805,9 +722,7 @@ fn advancing_twice_gives_the_same_state_as_advancing_once() {
     let mk = || {
         let mut w = World::with_background(no_shard_period(), 5_000);
         let me = w.fund("me", 320);
-        w.eth
-            .deposit(&mut w.ledger, me, 10, "op", me, me, 0)
-            .unwrap();
+        w.eth.deposit(&mut w.ledger, me, 10, "op", me, me, 0).unwrap();
         w
     };
     let mut a = mk();

@@ -15,17 +15,11 @@ struct W {
 
 fn setup() -> W {
     let mut ledger = Ledger::new();
-    let dot = ledger
-        .register_asset("DOT", 10, "native", AssetKind::Plain)
-        .unwrap();
+    let dot = ledger.register_asset("DOT", 10, "native", AssetKind::Plain).unwrap();
     let chain = GenericChain::new(GenericParams::polkadot(), &mut ledger, 0).unwrap();
     let alice = ledger.account("alice");
     ledger.mint(alice, dot, u(1_000 * DOT)).unwrap();
-    W {
-        ledger,
-        chain,
-        alice,
-    }
+    W { ledger, chain, alice }
 }
 
 impl W {
@@ -66,18 +60,13 @@ fn unbonding_pays_out_after_28_days() {
     w.chain
         .stake(&mut w.ledger, w.alice, u(1_000 * DOT), "v1", w.alice, 0)
         .unwrap();
-    w.chain
-        .request_unstake(w.alice, Some("v1"), u(400 * DOT), 0)
-        .unwrap();
+    w.chain.request_unstake(w.alice, Some("v1"), u(400 * DOT), 0).unwrap();
     let dot = w.ledger.asset("DOT").unwrap();
     w.chain.advance_to(&mut w.ledger, 27 * 86_400).unwrap();
     assert_eq!(w.ledger.balance(w.alice, dot), U256::ZERO);
     w.chain.advance_to(&mut w.ledger, 28 * 86_400).unwrap();
     assert_eq!(w.ledger.balance(w.alice, dot), u(400 * DOT));
-    assert_eq!(
-        w.chain.summary_by_credentials(w.alice).withdrawn_wei,
-        u(400 * DOT)
-    );
+    assert_eq!(w.chain.summary_by_credentials(w.alice).withdrawn_wei, u(400 * DOT));
     w.check();
 }
 
@@ -88,9 +77,7 @@ fn slashing_burns_the_fraction_of_bonded_and_unbonding_stake() {
     chain
         .stake(&mut w.ledger, w.alice, u(1_000 * DOT), "v1", w.alice, 0)
         .unwrap();
-    chain
-        .request_unstake(w.alice, None, u(200 * DOT), 0)
-        .unwrap();
+    chain.request_unstake(w.alice, None, u(200 * DOT), 0).unwrap();
     let ev = chain.slash_operator(&mut w.ledger, "v1", None, 0).unwrap();
     // 5 % of 800 + 5 % of 200 = 50 DOT.
     assert_eq!(
@@ -111,10 +98,7 @@ fn unbonding_more_than_bonded_is_rejected_without_change() {
         .stake(&mut w.ledger, w.alice, u(10 * DOT), "v1", w.alice, 0)
         .unwrap();
     let before = w.snapshot();
-    let err = w
-        .chain
-        .request_unstake(w.alice, None, u(11 * DOT), 0)
-        .unwrap_err();
+    let err = w.chain.request_unstake(w.alice, None, u(11 * DOT), 0).unwrap_err();
     assert_eq!(
         err,
         L0Error::UnbondExceedsBonded {
@@ -124,10 +108,7 @@ fn unbonding_more_than_bonded_is_rejected_without_change() {
             available: u(10 * DOT)
         }
     );
-    let err = w
-        .chain
-        .slash_operator(&mut w.ledger, "nobody", None, 0)
-        .unwrap_err();
+    let err = w.chain.slash_operator(&mut w.ledger, "nobody", None, 0).unwrap_err();
     assert_eq!(
         err,
         L0Error::UnknownOperator {
@@ -163,9 +144,7 @@ fn conservation_holds_over_a_year_of_daily_epochs() {
                 .unwrap();
         }
         if day == 200 {
-            w.chain
-                .slash_operator(&mut w.ledger, "v1", None, day * 86_400)
-                .unwrap();
+            w.chain.slash_operator(&mut w.ledger, "v1", None, day * 86_400).unwrap();
         }
         w.check();
     }

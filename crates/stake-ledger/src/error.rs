@@ -26,7 +26,10 @@ pub trait Reject: fmt::Display {
     fn code(&self) -> u32;
     /// The rejection as a value.
     fn rejection(&self) -> Rejection {
-        Rejection { code: self.code(), message: self.to_string() }
+        Rejection {
+            code: self.code(),
+            message: self.to_string(),
+        }
     }
 }
 
@@ -98,13 +101,21 @@ impl fmt::Display for LedgerError {
             LedgerError::UnknownAccount { name } => write!(f, "unknown account {name}"),
             LedgerError::DuplicateAsset { symbol } => write!(f, "asset {symbol} is already registered"),
             LedgerError::TooManyAssets => write!(f, "too many assets (max 65535)"),
-            LedgerError::InsufficientBalance { account, asset, balance, required } => write!(
+            LedgerError::InsufficientBalance {
+                account,
+                asset,
+                balance,
+                required,
+            } => write!(
                 f,
                 "insufficient balance: {account} holds {balance} {asset} (base units), {required} required"
             ),
             LedgerError::SupplyOverflow { asset } => write!(f, "supply of {asset} would overflow"),
             LedgerError::ConservationBroken { asset, supply, held } => {
-                write!(f, "conservation broken for {asset}: supply {supply} but holdings sum to {held}")
+                write!(
+                    f,
+                    "conservation broken for {asset}: supply {supply} but holdings sum to {held}"
+                )
             }
             LedgerError::Math(e) => write!(f, "{e}"),
         }

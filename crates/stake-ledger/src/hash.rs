@@ -23,4 +23,3 @@ pub fn state_hash<T: StateHash + ?Sized>(value: &T) -> [u8; 32] {
     value.hash_state(&mut h);
     *h.finalize().as_bytes()
 }
-

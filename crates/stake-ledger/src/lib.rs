@@ -9,10 +9,10 @@
 mod error;
 mod hash;
 
-pub use error::{LedgerError, Reject, Rejection};
-pub use hash::{hash_serde, state_hash, StateHash};
 /// Re-export of the hash crate used by [`StateHash`].
 pub use blake3;
+pub use error::{LedgerError, Reject, Rejection};
+pub use hash::{hash_serde, state_hash, StateHash};
 
 use serde::{Deserialize, Serialize};
 use stake_math::{Checked, U256};
@@ -52,8 +52,15 @@ pub struct AssetInfo {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 enum Undo {
-    Balance { account: AccountId, asset: AssetId, prev: U256 },
-    Supply { asset: AssetId, prev: U256 },
+    Balance {
+        account: AccountId,
+        asset: AssetId,
+        prev: U256,
+    },
+    Supply {
+        asset: AssetId,
+        prev: U256,
+    },
     NewAccount,
     NewAsset,
 }
@@ -96,7 +103,9 @@ impl Ledger {
         kind: AssetKind,
     ) -> Result<AssetId, LedgerError> {
         if self.asset_by_symbol.contains_key(symbol) {
-            return Err(LedgerError::DuplicateAsset { symbol: symbol.to_string() });
+            return Err(LedgerError::DuplicateAsset {
+                symbol: symbol.to_string(),
+            });
         }
         let id = AssetId(u16::try_from(self.assets.len()).map_err(|_| LedgerError::TooManyAssets)?);
         self.assets.push(AssetInfo {
@@ -118,15 +127,17 @@ impl Ledger {
         self.asset_by_symbol
             .get(symbol)
             .copied()
-            .ok_or_else(|| LedgerError::UnknownAsset { symbol: symbol.to_string() })
+            .ok_or_else(|| LedgerError::UnknownAsset {
+                symbol: symbol.to_string(),
+            })
     }
 
     /// The asset's description. Ids come from this ledger, so an unknown id is a caller bug;
     /// it is reported as [`LedgerError::UnknownAsset`] rather than a panic.
     pub fn asset_info(&self, id: AssetId) -> Result<&AssetInfo, LedgerError> {
-        self.assets
-            .get(id.0 as usize)
-            .ok_or_else(|| LedgerError::UnknownAsset { symbol: format!("#{}", id.0) })
+        self.assets.get(id.0 as usize).ok_or_else(|| LedgerError::UnknownAsset {
+            symbol: format!("#{}", id.0),
+        })
     }
 
     /// Symbol of an asset (`?` for an unknown id).
@@ -185,7 +196,11 @@ impl Ledger {
     #[inline]
     pub fn balance(&self, account: AccountId, asset: AssetId) -> U256 {
         match self.holdings.get(account.0 as usize) {
-            Some(h) => h.iter().find(|(a, _)| *a == asset).map(|(_, b)| *b).unwrap_or(U256::ZERO),
+            Some(h) => h
+                .iter()
+                .find(|(a, _)| *a == asset)
+                .map(|(_, b)| *b)
+                .unwrap_or(U256::ZERO),
             None => U256::ZERO,
         }
     }
@@ -206,12 +221,16 @@ impl Ledger {
 
     fn slot(&mut self, account: AccountId, asset: AssetId) -> Result<&mut U256, LedgerError> {
         if asset.0 as usize >= self.assets.len() {
-            return Err(LedgerError::UnknownAsset { symbol: format!("#{}", asset.0) });
+            return Err(LedgerError::UnknownAsset {
+                symbol: format!("#{}", asset.0),
+            });
         }
         let h = self
             .holdings
             .get_mut(account.0 as usize)
-            .ok_or_else(|| LedgerError::UnknownAccount { name: format!("#{}", account.0) })?;
+            .ok_or_else(|| LedgerError::UnknownAccount {
+                name: format!("#{}", account.0),
+            })?;
         let pos = match h.binary_search_by_key(&asset, |(a, _)| *a) {
             Ok(p) => p,
             Err(p) => {
@@ -253,9 +272,12 @@ impl Ledger {
 
     /// Creates `amount` of `asset` in `account`. Fails on supply overflow; changes nothing then.
     pub fn mint(&mut self, account: AccountId, asset: AssetId, amount: U256) -> Result<(), LedgerError> {
-        let supply = self.supply(asset).add_c(amount).map_err(|_| LedgerError::SupplyOverflow {
-            asset: self.symbol(asset).to_string(),
-        })?;
+        let supply = self
+            .supply(asset)
+            .add_c(amount)
+            .map_err(|_| LedgerError::SupplyOverflow {
+                asset: self.symbol(asset).to_string(),
+            })?;
         let bal = self.balance(account, asset);
         // bal ≤ supply, so this cannot overflow once the supply did not.
         let new_bal = bal.add_c(amount)?;
@@ -268,7 +290,9 @@ impl Ledger {
     /// [`LedgerError::InsufficientBalance`] and changes nothing if the balance is short.
     pub fn burn(&mut self, account: AccountId, asset: AssetId, amount: U256) -> Result<(), LedgerError> {
         let bal = self.balance(account, asset);
-        let new_bal = bal.checked_sub(amount).ok_or_else(|| self.insufficient(account, asset, bal, amount))?;
+        let new_bal = bal
+            .checked_sub(amount)
+            .ok_or_else(|| self.insufficient(account, asset, bal, amount))?;
         let supply = self.supply(asset).sub_c(amount)?;
         self.set_balance(account, asset, new_bal)?;
         self.set_supply(asset, supply);
@@ -277,9 +301,17 @@ impl Ledger {
 
     /// Moves `amount` of `asset` from `from` to `to`. Fails with
     /// [`LedgerError::InsufficientBalance`] and changes nothing if the balance is short.
-    pub fn transfer(&mut self, from: AccountId, to: AccountId, asset: AssetId, amount: U256) -> Result<(), LedgerError> {
+    pub fn transfer(
+        &mut self,
+        from: AccountId,
+        to: AccountId,
+        asset: AssetId,
+        amount: U256,
+    ) -> Result<(), LedgerError> {
         let bal = self.balance(from, asset);
-        let new_from = bal.checked_sub(amount).ok_or_else(|| self.insufficient(from, asset, bal, amount))?;
+        let new_from = bal
+            .checked_sub(amount)
+            .ok_or_else(|| self.insufficient(from, asset, bal, amount))?;
         if from == to {
             return Ok(());
         }

@@ -27,7 +27,12 @@ fn overdraft_is_rejected_with_the_values_and_changes_nothing() {
     let err = l.transfer(a, b, eth, u(101)).unwrap_err();
     assert_eq!(
         err,
-        LedgerError::InsufficientBalance { account: "alice".into(), asset: "ETH".into(), balance: u(100), required: u(101) }
+        LedgerError::InsufficientBalance {
+            account: "alice".into(),
+            asset: "ETH".into(),
+            balance: u(100),
+            required: u(101)
+        }
     );
     assert_eq!(err.code(), 1004);
     assert_eq!(state_hash(&l), before);
@@ -50,8 +55,14 @@ fn mint_overflow_is_rejected_and_changes_nothing() {
 fn duplicate_and_unknown_assets_are_rejected() {
     let (mut l, _, _, _) = setup();
     let before = state_hash(&l);
-    assert_eq!(l.register_asset("ETH", 18, "x", AssetKind::Plain).unwrap_err().code(), 1002);
-    assert_eq!(l.asset("DOGE").unwrap_err(), LedgerError::UnknownAsset { symbol: "DOGE".into() });
+    assert_eq!(
+        l.register_asset("ETH", 18, "x", AssetKind::Plain).unwrap_err().code(),
+        1002
+    );
+    assert_eq!(
+        l.asset("DOGE").unwrap_err(),
+        LedgerError::UnknownAsset { symbol: "DOGE".into() }
+    );
     assert_eq!(l.find_account("carol").unwrap_err().code(), 1001);
     assert_eq!(state_hash(&l), before);
 }

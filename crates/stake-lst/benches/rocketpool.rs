@@ -20,8 +20,7 @@ fn world() -> (Ledger, RocketPool, stake_ledger::AccountId) {
     let mut rp = RocketPool::new(&mut l, params).expect("fresh ledger");
     let alice = l.account("alice");
     l.mint(alice, rp.eth, u(1_000_000_000 * E)).expect("mint");
-    rp.deposit(&mut l, alice, u(1_000_000 * E), T0)
-        .expect("seed deposit");
+    rp.deposit(&mut l, alice, u(1_000_000 * E), T0).expect("seed deposit");
     let supply = l.supply(rp.reth);
     rp.submit_balances(u(1_050_000 * E), U256::ZERO, supply, T0)
         .expect("first report");

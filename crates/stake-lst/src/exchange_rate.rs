@@ -32,9 +32,7 @@ pub mod frx;
 pub use frx::{FrxEth, FrxEthEvent, FrxEthParams};
 
 use serde::{Deserialize, Serialize};
-use stake_ledger::{
-    hash_serde, AccountId, AssetId, AssetKind, Ledger, LedgerError, Reject, StateHash,
-};
+use stake_ledger::{hash_serde, AccountId, AssetId, AssetKind, Ledger, LedgerError, Reject, StateHash};
 use stake_math::{mul_div_down, u, Checked, MathError, U256, WAD};
 use std::collections::VecDeque;
 use std::fmt;
@@ -173,10 +171,7 @@ impl fmt::Display for ExchangeRateError {
         match self {
             E::ZeroAmount => write!(f, "amount must be positive"),
             E::BelowMinimumDeposit { amount, minimum } => {
-                write!(
-                    f,
-                    "deposit of {amount} wei is below the minimum {minimum} wei"
-                )
+                write!(f, "deposit of {amount} wei is below the minimum {minimum} wei")
             }
             E::ZeroMint { amount } => write!(f, "deposit of {amount} wei mints zero tokens"),
             E::InsufficientTokens { balance, required } => {
@@ -189,20 +184,11 @@ impl fmt::Display for ExchangeRateError {
             }
             E::NotFinalized { id } => write!(f, "withdrawal request {id} is not finalised"),
             E::AlreadyClaimed { id } => write!(f, "withdrawal request {id} was already claimed"),
-            E::PlanTooLarge {
-                requested,
-                available,
-            } => {
-                write!(
-                    f,
-                    "deposit plan of {requested} validators, buffer funds {available}"
-                )
+            E::PlanTooLarge { requested, available } => {
+                write!(f, "deposit plan of {requested} validators, buffer funds {available}")
             }
             E::ExitsTooLarge { requested, active } => {
-                write!(
-                    f,
-                    "{requested} exits requested, {active} validators can exit"
-                )
+                write!(f, "{requested} exits requested, {active} validators can exit")
             }
             E::ReportTooEarly { now, earliest } => {
                 write!(f, "report at {now} before the earliest time {earliest}")
@@ -213,10 +199,7 @@ impl fmt::Display for ExchangeRateError {
                 new_rate,
                 max_change,
             } => {
-                write!(
-                    f,
-                    "rate change {old_rate} → {new_rate} exceeds the limit {max_change}"
-                )
+                write!(f, "rate change {old_rate} → {new_rate} exceeds the limit {max_change}")
             }
             E::NothingToDistribute => write!(f, "no rewards arrived to distribute"),
             E::SyncTooEarly { now, cycle_end } => {
@@ -266,11 +249,7 @@ impl Reject for ExchangeRateError {
     }
 }
 
-pub(crate) fn get_or_register(
-    ledger: &mut Ledger,
-    symbol: &str,
-    issuer: &str,
-) -> Result<AssetId, LedgerError> {
+pub(crate) fn get_or_register(ledger: &mut Ledger, symbol: &str, issuer: &str) -> Result<AssetId, LedgerError> {
     match ledger.asset(symbol) {
         Ok(id) => Ok(id),
         Err(_) => ledger.register_asset(symbol, 18, issuer, AssetKind::Plain),
@@ -558,9 +537,7 @@ impl ExchangeRateLst {
             self.deposited_validators.saturating_sub(self.cl_validators),
             VALIDATOR_WEI,
         )?;
-        self.buffered_wei
-            .add_c(self.cl_balance_wei)?
-            .add_c(transient)
+        self.buffered_wei.add_c(self.cl_balance_wei)?.add_c(transient)
     }
 
     /// Account the engine takes 32 ETH per validator from after [`ExchangeRateLst::on_deposited`].
@@ -576,8 +553,7 @@ impl ExchangeRateLst {
     /// A request by id.
     pub fn request(&self, id: u64) -> Option<&WithdrawalRequest> {
         let first = self.requests.front()?.id;
-        self.requests
-            .get(usize::try_from(id.checked_sub(first)?).ok()?)
+        self.requests.get(usize::try_from(id.checked_sub(first)?).ok()?)
     }
 
     /// Deposits `amount` ETH and mints `⌊amount·1e18/rate⌋` tokens.
@@ -659,12 +635,7 @@ impl ExchangeRateLst {
             finalized: false,
             claimed: false,
         });
-        Ok(vec![ExchangeRateEvent::WithdrawalRequested {
-            id,
-            owner,
-            tokens,
-            eth,
-        }])
+        Ok(vec![ExchangeRateEvent::WithdrawalRequested { id, owner, tokens, eth }])
     }
 
     /// Finalises requests in FIFO order while the head has waited `unbonding_delay_s` and the buffer
@@ -681,9 +652,7 @@ impl ExchangeRateLst {
         let mut buffered = self.buffered_wei;
         let mut ids = Vec::new();
         for r in self.requests.iter().filter(|r| !r.finalized) {
-            if r.requested_at.saturating_add(self.params.unbonding_delay_s) > now
-                || buffered < r.eth
-            {
+            if r.requested_at.saturating_add(self.params.unbonding_delay_s) > now || buffered < r.eth {
                 break;
             }
             buffered -= r.eth;
@@ -691,12 +660,7 @@ impl ExchangeRateLst {
             ids.push((r.id, r.eth));
         }
         if total > U256::ZERO {
-            ledger.transfer(
-                self.accounts.buffer,
-                self.accounts.claimable,
-                self.eth,
-                total,
-            )?;
+            ledger.transfer(self.accounts.buffer, self.accounts.claimable, self.eth, total)?;
         }
         self.buffered_wei = buffered;
         self.unfinalized_wei = self.unfinalized_wei.sub_c(total)?;
@@ -722,9 +686,7 @@ impl ExchangeRateLst {
         id: u64,
         _now: u64,
     ) -> Result<Vec<ExchangeRateEvent>, ExchangeRateError> {
-        let r = self
-            .request(id)
-            .ok_or(ExchangeRateError::UnknownRequest { id })?;
+        let r = self.request(id).ok_or(ExchangeRateError::UnknownRequest { id })?;
         if r.owner != owner {
             return Err(ExchangeRateError::NotRequestOwner { id });
         }
@@ -744,11 +706,7 @@ impl ExchangeRateLst {
         while self.requests.front().is_some_and(|r| r.claimed) {
             self.requests.pop_front();
         }
-        Ok(vec![ExchangeRateEvent::WithdrawalClaimed {
-            id,
-            owner,
-            eth,
-        }])
+        Ok(vec![ExchangeRateEvent::WithdrawalClaimed { id, owner, eth }])
     }
 
     /// Validators the buffer can fund: `⌊(buffer − unfinalised)/32 ETH⌋`, all for the operator.
@@ -779,26 +737,16 @@ impl ExchangeRateLst {
             .ok_or(MathError::Overflow)?;
         let available = self.deposit_plan().first().map(|p| p.1).unwrap_or(0);
         if requested > available {
-            return Err(ExchangeRateError::PlanTooLarge {
-                requested,
-                available,
-            });
+            return Err(ExchangeRateError::PlanTooLarge { requested, available });
         }
         if requested == 0 {
             return Ok(Vec::new());
         }
         let amount = times(requested, VALIDATOR_WEI)?;
-        ledger.transfer(
-            self.accounts.buffer,
-            self.accounts.staging,
-            self.eth,
-            amount,
-        )?;
+        ledger.transfer(self.accounts.buffer, self.accounts.staging, self.eth, amount)?;
         self.buffered_wei -= amount;
         self.deposited_validators += requested;
-        Ok(vec![ExchangeRateEvent::ValidatorsDeposited {
-            validators: requested,
-        }])
+        Ok(vec![ExchangeRateEvent::ValidatorsDeposited { validators: requested }])
     }
 
     fn pending_exits(&self) -> u64 {
@@ -843,9 +791,7 @@ impl ExchangeRateLst {
             return Err(ExchangeRateError::ExitsTooLarge { requested, active });
         }
         self.exits_requested += requested;
-        Ok(vec![ExchangeRateEvent::ExitsRequested {
-            validators: requested,
-        }])
+        Ok(vec![ExchangeRateEvent::ExitsRequested { validators: requested }])
     }
 
     /// Seconds a new withdrawal request is expected to wait: the unbonding delay, or the L0 exit wait
@@ -872,9 +818,7 @@ impl ExchangeRateLst {
         now: u64,
     ) -> Result<Vec<ExchangeRateEvent>, ExchangeRateError> {
         if self.last_report_time > 0 {
-            let earliest = self
-                .last_report_time
-                .saturating_add(self.params.min_report_interval_s);
+            let earliest = self.last_report_time.saturating_add(self.params.min_report_interval_s);
             if now < earliest {
                 return Err(ExchangeRateError::ReportTooEarly { now, earliest });
             }
@@ -886,19 +830,16 @@ impl ExchangeRateLst {
                 report.validators, self.cl_validators, self.deposited_validators
             )));
         }
-        if report.exited_validators < self.exited_validators
-            || report.exited_validators > report.validators
-        {
+        if report.exited_validators < self.exited_validators || report.exited_validators > report.validators {
             return Err(invalid(format!(
                 "exited validators {} outside [{}, {}]",
                 report.exited_validators, self.exited_validators, report.validators
             )));
         }
         let withdrawals = ledger.balance(self.accounts.withdrawal_vault, self.eth);
-        let principal = self.cl_balance_wei.add_c(times(
-            report.validators - self.cl_validators,
-            VALIDATOR_WEI,
-        )?)?;
+        let principal = self
+            .cl_balance_wei
+            .add_c(times(report.validators - self.cl_validators, VALIDATOR_WEI)?)?;
         let income = report.balance_wei.add_c(withdrawals)?;
         let rewards = income.saturating_sub(principal);
         let transient = times(self.deposited_validators - report.validators, VALIDATOR_WEI)?;
@@ -973,17 +914,11 @@ impl ExchangeRateLst {
     pub fn check_invariants(&self, ledger: &Ledger) -> Result<(), String> {
         let buf = ledger.balance(self.accounts.buffer, self.eth);
         if buf != self.buffered_wei {
-            return Err(format!(
-                "buffer: ledger {buf}, accounting {}",
-                self.buffered_wei
-            ));
+            return Err(format!("buffer: ledger {buf}, accounting {}", self.buffered_wei));
         }
         let cl = ledger.balance(self.accounts.claimable, self.eth);
         if cl != self.claimable_wei {
-            return Err(format!(
-                "claimable: ledger {cl}, accounting {}",
-                self.claimable_wei
-            ));
+            return Err(format!("claimable: ledger {cl}, accounting {}", self.claimable_wei));
         }
         let mut unfin = U256::ZERO;
         let mut claimable = U256::ZERO;
@@ -1000,15 +935,10 @@ impl ExchangeRateLst {
                 self.unfinalized_wei, self.claimable_wei
             ));
         }
-        let pooled = self
-            .total_pooled_wei()
-            .map_err(|e| format!("pooled ETH: {e}"))?;
-        let backed = mul_div_down(ledger.supply(self.token), self.rate_wad, WAD)
-            .map_err(|e| e.to_string())?;
+        let pooled = self.total_pooled_wei().map_err(|e| format!("pooled ETH: {e}"))?;
+        let backed = mul_div_down(ledger.supply(self.token), self.rate_wad, WAD).map_err(|e| e.to_string())?;
         if backed > pooled {
-            return Err(format!(
-                "tokens worth {backed} wei exceed pooled {pooled} wei"
-            ));
+            return Err(format!("tokens worth {backed} wei exceed pooled {pooled} wei"));
         }
         ledger.check_conservation().map_err(|e| e.to_string())
     }

@@ -36,12 +36,10 @@ pub use math::{fee_shares, pooled_eth_by_shares, pooled_eth_by_shares_up, shares
 pub use types::*;
 
 use math::{
-    deposits_wei, min_first_allocate, RebaseLimiter, StakeLimit, DEPOSIT_SIZE, E27, FEE_PRECISION,
-    INPUT_LIMIT, MAX_BASIS_POINTS, ONE_PWEI,
+    deposits_wei, min_first_allocate, RebaseLimiter, StakeLimit, DEPOSIT_SIZE, E27, FEE_PRECISION, INPUT_LIMIT,
+    MAX_BASIS_POINTS, ONE_PWEI,
 };
-use queue::{
-    WithdrawalQueue, WithdrawalRequest, MAX_STETH_WITHDRAWAL_AMOUNT, MIN_STETH_WITHDRAWAL_AMOUNT,
-};
+use queue::{WithdrawalQueue, WithdrawalRequest, MAX_STETH_WITHDRAWAL_AMOUNT, MIN_STETH_WITHDRAWAL_AMOUNT};
 use serde::{Deserialize, Serialize};
 use stake_ledger::{hash_serde, AccountId, AssetId, AssetKind, Ledger, StateHash};
 use stake_math::{mul_div_down, Checked, U256, WAD};
@@ -191,11 +189,7 @@ fn share_rate_ray(s: &ReportSummary) -> Result<U256, LidoError> {
     if s.post_total_shares == U256::ZERO {
         return Ok(U256::ZERO);
     }
-    Ok(mul_div_down(
-        s.post_total_pooled_ether,
-        E27,
-        s.post_total_shares,
-    )?)
+    Ok(mul_div_down(s.post_total_pooled_ether, E27, s.post_total_shares)?)
 }
 
 fn find_op(modules: &[Module], name: &str) -> Result<(usize, usize), LidoError> {
@@ -204,9 +198,7 @@ fn find_op(modules: &[Module], name: &str) -> Result<(usize, usize), LidoError> 
             return Ok((mi, oi));
         }
     }
-    Err(LidoError::UnknownOperator {
-        name: name.to_string(),
-    })
+    Err(LidoError::UnknownOperator { name: name.to_string() })
 }
 
 impl Lido {
@@ -221,10 +213,7 @@ impl Lido {
     pub fn new(ledger: &mut Ledger, name: &str, params: LidoParams) -> Result<Self, LidoError> {
         let mut names: Vec<&str> = Vec::new();
         let mut mnames: Vec<&str> = Vec::new();
-        if params.seconds_per_slot == 0
-            || params.frame_seconds == 0
-            || params.sanity.max_positive_token_rebase == 0
-        {
+        if params.seconds_per_slot == 0 || params.frame_seconds == 0 || params.sanity.max_positive_token_rebase == 0 {
             return Err(LidoError::InvalidParams {
                 reason: "zero slot, frame or rebase limit".into(),
             });
@@ -254,9 +243,7 @@ impl Lido {
         ledger.atomic(|l| {
             let eth = match l.asset(&params.native_symbol) {
                 Ok(id) => id,
-                Err(_) => {
-                    l.register_asset(&params.native_symbol, 18, "native", AssetKind::Plain)?
-                }
+                Err(_) => l.register_asset(&params.native_symbol, 18, "native", AssetKind::Plain)?,
             };
             let steth = l.register_asset(&sym, 18, name, AssetKind::Shares)?;
             let wsteth = l.register_asset(&params.wrapped_symbol, 18, name, AssetKind::Plain)?;
@@ -362,11 +349,7 @@ impl Lido {
     }
     /// `(depositedValidators, clValidators, clBalance)` (`getBeaconStat`).
     pub fn beacon_stat(&self) -> (u64, u64, U256) {
-        (
-            self.deposited_validators,
-            self.cl_validators,
-            self.cl_balance,
-        )
+        (self.deposited_validators, self.cl_validators, self.cl_balance)
     }
     /// Staking modules.
     pub fn modules(&self) -> &[Module] {
@@ -478,9 +461,7 @@ impl Lido {
 
     /// Current staking limit (`getCurrentStakeLimit`), blocks = `now / seconds_per_slot`.
     pub fn current_stake_limit(&self, now: u64) -> Result<U256, LidoError> {
-        Ok(self
-            .stake_limit
-            .current(now / self.params.seconds_per_slot)?)
+        Ok(self.stake_limit.current(now / self.params.seconds_per_slot)?)
     }
 
     /// stETH of unfinalized withdrawal requests.
@@ -490,8 +471,7 @@ impl Lido {
 
     /// `getDepositableEther`: buffer minus the ether reserved for unfinalized withdrawals.
     pub fn depositable_ether(&self) -> U256 {
-        self.buffered_ether
-            .saturating_sub(self.queue.unfinalized_steth())
+        self.buffered_ether.saturating_sub(self.queue.unfinalized_steth())
     }
 
     // ------------------------------------------------------------------ stETH
@@ -542,13 +522,7 @@ impl Lido {
         }])
     }
 
-    fn move_shares(
-        &self,
-        ledger: &mut Ledger,
-        from: AccountId,
-        to: AccountId,
-        shares: U256,
-    ) -> Result<(), LidoError> {
+    fn move_shares(&self, ledger: &mut Ledger, from: AccountId, to: AccountId, shares: U256) -> Result<(), LidoError> {
         if to == self.accounts.buffer {
             return Err(LidoError::TransferToStEthContract);
         }
@@ -700,14 +674,10 @@ impl Lido {
         now: u64,
     ) -> Result<(u64, Vec<LidoEvent>), LidoError> {
         if steth_amount < MIN_STETH_WITHDRAWAL_AMOUNT {
-            return Err(LidoError::RequestAmountTooSmall {
-                amount: steth_amount,
-            });
+            return Err(LidoError::RequestAmountTooSmall { amount: steth_amount });
         }
         if steth_amount > MAX_STETH_WITHDRAWAL_AMOUNT {
-            return Err(LidoError::RequestAmountTooLarge {
-                amount: steth_amount,
-            });
+            return Err(LidoError::RequestAmountTooLarge { amount: steth_amount });
         }
         let shares = self.get_shares_by_pooled_eth(steth_amount)?;
         let last = self
@@ -794,9 +764,7 @@ impl Lido {
     /// buffer (plus undrawn withdrawal vault) covers the queue, else the L0 exit wait plus a frame.
     pub fn queue_wait_estimate_seconds(&self, exit_wait_seconds_from_l0: u64) -> u64 {
         let frame = self.params.frame_seconds;
-        let covered = self
-            .buffered_ether
-            .saturating_add(self.withdrawal_vault_after_report);
+        let covered = self.buffered_ether.saturating_add(self.withdrawal_vault_after_report);
         if self.queue.unfinalized_steth() <= covered {
             frame
         } else {
@@ -813,11 +781,7 @@ impl Lido {
                 bond_first_wei,
                 bond_next_wei,
             } => {
-                let value = pooled_eth_by_shares(
-                    self.total_pooled_ether()?,
-                    self.total_shares,
-                    bond_shares,
-                )?;
+                let value = pooled_eth_by_shares(self.total_pooled_ether()?, self.total_shares, bond_shares)?;
                 if value < *bond_first_wei {
                     return Ok(0);
                 }
@@ -840,16 +804,11 @@ impl Lido {
         let m = self.modules.get(module).ok_or(LidoError::UnknownOperator {
             name: format!("module #{module}"),
         })?;
-        let o = m
-            .operators
-            .get(operator)
-            .ok_or(LidoError::UnknownOperator {
-                name: format!("operator #{operator}"),
-            })?;
+        let o = m.operators.get(operator).ok_or(LidoError::UnknownOperator {
+            name: format!("operator #{operator}"),
+        })?;
         let keys = o.key_limit.saturating_sub(o.deposited);
-        let bond = self
-            .bond_count(&m.kind, o.bond_shares)?
-            .saturating_sub(o.active());
+        let bond = self.bond_count(&m.kind, o.bond_shares)?.saturating_sub(o.active());
         Ok(keys.min(bond))
     }
 
@@ -916,8 +875,7 @@ impl Lido {
             .iter()
             .enumerate()
             .map(|(mi, m)| {
-                let target =
-                    (u128::from(m.stake_share_limit_bp) * u128::from(total_active) / 10_000) as u64;
+                let target = (u128::from(m.stake_share_limit_bp) * u128::from(total_active) / 10_000) as u64;
                 let avail: u64 = caps[mi].iter().fold(0u64, |a, c| a.saturating_add(*c));
                 target.min(m.active().saturating_add(avail))
             })
@@ -968,11 +926,7 @@ impl Lido {
     /// - fails with `UnknownOperator`, `DepositExceedsOperatorCapacity` (per operator);
     /// - fails with `DepositExceedsDepositableEther` beyond buffer minus unfinalized withdrawals;
     /// - fails with a ledger `InsufficientBalance` if `:buffer` holds less ETH.
-    pub fn on_deposited(
-        &mut self,
-        ledger: &Ledger,
-        plan: &[(String, u64)],
-    ) -> Result<Vec<LidoEvent>, LidoError> {
+    pub fn on_deposited(&mut self, ledger: &Ledger, plan: &[(String, u64)]) -> Result<Vec<LidoEvent>, LidoError> {
         let mut per_op: Vec<((usize, usize), u64)> = Vec::new();
         let mut total = 0u64;
         for (name, n) in plan {
@@ -981,9 +935,7 @@ impl Lido {
                 Some(e) => e.1 = e.1.saturating_add(*n),
                 None => per_op.push((key, *n)),
             }
-            total = total
-                .checked_add(*n)
-                .ok_or(stake_math::MathError::Overflow)?;
+            total = total.checked_add(*n).ok_or(stake_math::MathError::Overflow)?;
         }
         for ((mi, oi), n) in &per_op {
             let cap = self.operator_capacity(*mi, *oi)?;
@@ -1038,16 +990,10 @@ impl Lido {
         if demand <= covered {
             return Vec::new();
         }
-        let need = (demand - covered)
-            .div_up_c(DEPOSIT_SIZE)
-            .unwrap_or(U256::MAX);
+        let need = (demand - covered).div_up_c(DEPOSIT_SIZE).unwrap_or(U256::MAX);
         let limit = U256::from(self.params.sanity.max_validator_exit_requests_per_report);
         let mut n = need.min(limit).as_u64();
-        let ops: Vec<&Operator> = self
-            .modules
-            .iter()
-            .flat_map(|m| m.operators.iter())
-            .collect();
+        let ops: Vec<&Operator> = self.modules.iter().flat_map(|m| m.operators.iter()).collect();
         let mut left: Vec<u64> = ops
             .iter()
             .map(|o| o.active().saturating_sub(o.pending_exits()))
@@ -1076,10 +1022,7 @@ impl Lido {
     ///
     /// Specification: fails with `UnknownOperator`, `ExitExceedsActiveValidators` (more than the
     /// operator's active validators not yet requested), `IncorrectNumberOfExitRequestsPerReport`.
-    pub fn on_exits_requested(
-        &mut self,
-        requests: &[(String, u64)],
-    ) -> Result<Vec<LidoEvent>, LidoError> {
+    pub fn on_exits_requested(&mut self, requests: &[(String, u64)]) -> Result<Vec<LidoEvent>, LidoError> {
         let total: u64 = requests.iter().fold(0u64, |a, (_, n)| a.saturating_add(*n));
         let limit = self.params.sanity.max_validator_exit_requests_per_report;
         if total > limit {
@@ -1091,16 +1034,9 @@ impl Lido {
         let mut upd: Vec<((usize, usize), u64)> = Vec::new();
         for (name, n) in requests {
             let key = find_op(&self.modules, name)?;
-            let prev = upd
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, v)| *v)
-                .unwrap_or(0);
+            let prev = upd.iter().find(|(k, _)| *k == key).map(|(_, v)| *v).unwrap_or(0);
             let o = &self.modules[key.0].operators[key.1];
-            let available = o
-                .active()
-                .saturating_sub(o.pending_exits())
-                .saturating_sub(prev);
+            let available = o.active().saturating_sub(o.pending_exits()).saturating_sub(prev);
             if *n > available {
                 return Err(LidoError::ExitExceedsActiveValidators {
                     operator: name.clone(),
@@ -1129,10 +1065,7 @@ impl Lido {
 
     /// `StakingRouter.getStakingRewardsDistribution` for given exited counts:
     /// per module `(module_fee_1e20, active)` and the total fee (1e20 precision).
-    fn rewards_distribution(
-        &self,
-        exited: &[Vec<u64>],
-    ) -> Result<(Vec<(U256, u64)>, U256), LidoError> {
+    fn rewards_distribution(&self, exited: &[Vec<u64>]) -> Result<(Vec<(U256, u64)>, U256), LidoError> {
         let actives: Vec<u64> = self
             .modules
             .iter()
@@ -1218,8 +1151,7 @@ impl Lido {
         let total_exited: u64 = exited.iter().flatten().sum();
         let newly_exited = total_exited - prev_total_exited;
         if newly_exited > 0 {
-            let per_day =
-                U256::from(newly_exited) * U256::from(SECONDS_PER_DAY) / U256::from(time_elapsed);
+            let per_day = U256::from(newly_exited) * U256::from(SECONDS_PER_DAY) / U256::from(time_elapsed);
             if per_day > U256::from(s.exited_validators_per_day) {
                 return Err(LidoError::ExitedValidatorsLimitExceeded {
                     limit_per_day: s.exited_validators_per_day,
@@ -1248,9 +1180,7 @@ impl Lido {
             penalty_shares = penalty_shares.add_c(shares)?;
             penalties.push((mi, oi, *loss, covered, shares));
         }
-        let requested_to_burn = ledger
-            .balance(self.accounts.burner, self.steth)
-            .add_c(penalty_shares)?;
+        let requested_to_burn = ledger.balance(self.accounts.burner, self.steth).add_c(penalty_shares)?;
         // Withdrawal queue prefinalisation.
         let (ether_to_lock, wq_shares) = match r.withdrawal_finalization_batches.last() {
             None => (U256::ZERO, U256::ZERO),
@@ -1284,9 +1214,7 @@ impl Lido {
         let el_rewards = lim.increase_ether(el_balance)?;
         let simulated_shares_to_burn = lim.shares_to_burn_limit()?.min(requested_to_burn);
         lim.decrease_ether(ether_to_lock)?;
-        let shares_to_burn = lim
-            .shares_to_burn_limit()?
-            .min(wq_shares.add_c(requested_to_burn)?);
+        let shares_to_burn = lim.shares_to_burn_limit()?.min(wq_shares.add_c(requested_to_burn)?);
         let shares_to_burn_due_to_wq = shares_to_burn.sub_c(simulated_shares_to_burn)?;
         // Sanity: CL balance decrease over 18 days (with second opinion).
         let negative = principal_cl.saturating_sub(r.cl_balance_wei.add_c(wv_balance)?);
@@ -1352,18 +1280,14 @@ impl Lido {
                         if cl < r.cl_balance_wei {
                             return Err(mismatch);
                         }
-                        if MAX_BASIS_POINTS.mul_c(cl - r.cl_balance_wei)?
-                            > U256::from(lim_bp).mul_c(cl)?
-                        {
+                        if MAX_BASIS_POINTS.mul_c(cl - r.cl_balance_wei)? > U256::from(lim_bp).mul_c(cl)? {
                             return Err(mismatch);
                         }
                         if so.withdrawal_vault_balance_wei != wv_balance {
-                            return Err(
-                                LidoError::NegativeRebaseFailedWithdrawalVaultBalanceMismatch {
-                                    reported: wv_balance,
-                                    proved: so.withdrawal_vault_balance_wei,
-                                },
-                            );
+                            return Err(LidoError::NegativeRebaseFailedWithdrawalVaultBalanceMismatch {
+                                reported: wv_balance,
+                                proved: so.withdrawal_vault_balance_wei,
+                            });
                         }
                     }
                 }
@@ -1394,8 +1318,8 @@ impl Lido {
         }
         // Sanity: appeared validators.
         if appeared > 0 {
-            let limit = U256::from(s.appeared_validators_per_day) * U256::from(time_elapsed)
-                / U256::from(SECONDS_PER_DAY);
+            let limit =
+                U256::from(s.appeared_validators_per_day) * U256::from(time_elapsed) / U256::from(SECONDS_PER_DAY);
             if U256::from(appeared) > limit {
                 return Err(LidoError::IncorrectAppearedValidators { appeared, limit });
             }
@@ -1469,9 +1393,7 @@ impl Lido {
                     given += part;
                     match m.kind {
                         ModuleKind::Curated => mints.push((o.reward_account, part, None)),
-                        ModuleKind::Bonded { .. } => {
-                            mints.push((self.accounts.bond, part, Some((mi, oi))))
-                        }
+                        ModuleKind::Bonded { .. } => mints.push((self.accounts.bond, part, Some((mi, oi)))),
                     }
                 }
                 mints.push((m.account, m_shares - given, None));
@@ -1509,11 +1431,7 @@ impl Lido {
 
     /// The share rate (ray) the report would produce with no withdrawal finalized — what the
     /// off-chain oracle computes as `simulatedShareRate`.
-    pub fn simulate_share_rate(
-        &self,
-        ledger: &Ledger,
-        report: &LidoReport,
-    ) -> Result<U256, LidoError> {
+    pub fn simulate_share_rate(&self, ledger: &Ledger, report: &LidoReport) -> Result<U256, LidoError> {
         let mut r = report.clone();
         r.withdrawal_finalization_batches.clear();
         let plan = self.compute_report(ledger, &r)?;
@@ -1543,14 +1461,9 @@ impl Lido {
         };
         let plan = self.compute_report(ledger, &r)?;
         let rate = share_rate_ray(&plan.summary)?;
-        let budget = self
-            .buffered_ether
-            .add_c(plan.withdrawals)?
-            .add_c(plan.el_rewards)?;
+        let budget = self.buffered_ether.add_c(plan.withdrawals)?.add_c(plan.el_rewards)?;
         let max_ts = timestamp.saturating_sub(self.params.sanity.request_timestamp_margin_s);
-        let (batches, _) = self
-            .queue
-            .calculate_finalization_batches(rate, max_ts, budget)?;
+        let (batches, _) = self.queue.calculate_finalization_batches(rate, max_ts, budget)?;
         r.withdrawal_finalization_batches = batches;
         r.simulated_share_rate = rate;
         Ok(r)
@@ -1611,9 +1524,9 @@ impl Lido {
             });
         }
         if let Some(&last) = report.withdrawal_finalization_batches.last() {
-            let (from, to, shares) =
-                self.queue
-                    .finalize(last, plan.ether_to_lock, report.simulated_share_rate)?;
+            let (from, to, shares) = self
+                .queue
+                .finalize(last, plan.ether_to_lock, report.simulated_share_rate)?;
             events.push(LidoEvent::WithdrawalsFinalized {
                 from,
                 to,
@@ -1639,8 +1552,7 @@ impl Lido {
         }
         self.cl_validators = report.cl_validators;
         self.cl_balance = report.cl_balance_wei;
-        self.buffered_ether =
-            self.buffered_ether + plan.withdrawals + plan.el_rewards - plan.ether_to_lock;
+        self.buffered_ether = self.buffered_ether + plan.withdrawals + plan.el_rewards - plan.ether_to_lock;
         self.total_shares = plan.summary.post_total_shares;
         self.last_report_timestamp = report.timestamp;
         self.report_history = plan.history;
@@ -1719,13 +1631,9 @@ impl Lido {
             ));
         }
         let tpe = self.total_pooled_ether().map_err(|e| e.to_string())?;
-        let parts = self.buffered_ether
-            + self.cl_balance
-            + self.transient_ether().map_err(|e| e.to_string())?;
+        let parts = self.buffered_ether + self.cl_balance + self.transient_ether().map_err(|e| e.to_string())?;
         if tpe != parts {
-            return Err(format!(
-                "pooled ether {tpe} != buffer + CL + transient {parts}"
-            ));
+            return Err(format!("pooled ether {tpe} != buffer + CL + transient {parts}"));
         }
         Ok(())
     }

@@ -43,9 +43,7 @@
 #![allow(clippy::result_large_err)]
 
 use serde::{Deserialize, Serialize};
-use stake_ledger::{
-    hash_serde, AccountId, AssetId, AssetKind, Ledger, LedgerError, Reject, StateHash,
-};
+use stake_ledger::{hash_serde, AccountId, AssetId, AssetKind, Ledger, LedgerError, Reject, StateHash};
 use stake_math::{mul_div_down, u, Checked, MathError, U256, WAD};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -294,7 +292,10 @@ impl fmt::Display for RocketPoolError {
         match self {
             E::DepositsDisabled => write!(f, "deposits into Rocket Pool are currently disabled"),
             E::BelowMinimumDeposit { amount, minimum } => {
-                write!(f, "deposit of {amount} wei is less than the minimum deposit size {minimum} wei")
+                write!(
+                    f,
+                    "deposit of {amount} wei is less than the minimum deposit size {minimum} wei"
+                )
             }
             E::DepositPoolFull { needed, maximum } => write!(
                 f,
@@ -302,21 +303,35 @@ impl fmt::Display for RocketPoolError {
             ),
             E::ZeroMint { net_wei } => write!(f, "invalid token mint amount: {net_wei} wei buys 0 rETH"),
             E::ZeroTotalEth => {
-                write!(f, "cannot calculate rETH token amount while total network balance is zero")
+                write!(
+                    f,
+                    "cannot calculate rETH token amount while total network balance is zero"
+                )
             }
             E::ZeroBurn => write!(f, "invalid token burn amount: 0"),
             E::InsufficientReth { balance, required } => {
                 write!(f, "insufficient rETH balance: holds {balance}, burns {required}")
             }
-            E::InsufficientCollateral { required, available, shortfall } => write!(
+            E::InsufficientCollateral {
+                required,
+                available,
+                shortfall,
+            } => write!(
                 f,
                 "insufficient ETH balance for exchange: {required} wei required, {available} wei available \
                  (shortfall {shortfall} wei)"
             ),
             E::BalancesTooEarly { now, earliest } => {
-                write!(f, "not enough time has passed: balance update at {now}, earliest {earliest}")
+                write!(
+                    f,
+                    "not enough time has passed: balance update at {now}, earliest {earliest}"
+                )
             }
-            E::RatioChangeTooLarge { current_ratio, new_ratio, max_change } => write!(
+            E::RatioChangeTooLarge {
+                current_ratio,
+                new_ratio,
+                max_change,
+            } => write!(
                 f,
                 "rETH ratio change exceeds maximum: {current_ratio} → {new_ratio} (max change {max_change})"
             ),
@@ -336,11 +351,21 @@ impl fmt::Display for RocketPoolError {
             E::TooManyValidators { requested, staking } => {
                 write!(f, "{requested} validators requested but only {staking} are staking")
             }
-            E::ValidatorCountMismatch { node, reported, expected } => {
-                write!(f, "report for {node} counts {reported} validators, the node has {expected}")
+            E::ValidatorCountMismatch {
+                node,
+                reported,
+                expected,
+            } => {
+                write!(
+                    f,
+                    "report for {node} counts {reported} validators, the node has {expected}"
+                )
             }
             E::InsufficientSwept { available, required } => {
-                write!(f, "withdrawal credentials hold {available} wei, {required} wei to distribute")
+                write!(
+                    f,
+                    "withdrawal credentials hold {available} wei, {required} wei to distribute"
+                )
             }
             E::NothingToAuction => write!(f, "no slashed RPL is waiting in the auction"),
             E::ZeroPrice => write!(f, "RPL price must be positive"),
@@ -566,12 +591,7 @@ pub struct Node {
 
 impl Node {
     fn share_of(&self, balance: U256) -> Result<(U256, U256), MathError> {
-        let ns = node_share(
-            balance,
-            self.node_capital,
-            self.user_capital,
-            self.commission_wad,
-        )?;
+        let ns = node_share(balance, self.node_capital, self.user_capital, self.commission_wad)?;
         Ok((ns, balance.sub_c(ns)?))
     }
 }
@@ -657,11 +677,7 @@ pub fn eth_value(reth: U256, total_eth: U256, reth_supply: U256) -> Result<U256,
 
 /// `RocketTokenRETH.getRethValue`: `⌊eth·rethSupply/totalEth⌋`, `eth` when the supply is 0;
 /// `None` when the supply is positive and the total is 0 (the contract reverts).
-pub fn reth_value(
-    eth: U256,
-    total_eth: U256,
-    reth_supply: U256,
-) -> Result<Option<U256>, MathError> {
+pub fn reth_value(eth: U256, total_eth: U256, reth_supply: U256) -> Result<Option<U256>, MathError> {
     if reth_supply == U256::ZERO {
         return Ok(Some(eth));
     }
@@ -698,12 +714,7 @@ pub fn node_share(
     let capital = node_capital.add_c(user_capital)?;
     if balance > capital {
         let rewards = balance - capital;
-        node_capital.add_c(node_rewards(
-            node_capital,
-            user_capital,
-            rewards,
-            commission_wad,
-        )?)
+        node_capital.add_c(node_rewards(node_capital, user_capital, rewards, commission_wad)?)
     } else if balance > user_capital {
         Ok(balance - user_capital)
     } else {
@@ -716,11 +727,7 @@ pub fn reth_ratio(total_eth: U256, reth_supply: U256) -> Result<U256, MathError>
     mul_div_down(WAD, total_eth, reth_supply)
 }
 
-fn get_or_register(
-    ledger: &mut Ledger,
-    symbol: &str,
-    issuer: &str,
-) -> Result<AssetId, LedgerError> {
+fn get_or_register(ledger: &mut Ledger, symbol: &str, issuer: &str) -> Result<AssetId, LedgerError> {
     match ledger.asset(symbol) {
         Ok(id) => Ok(id),
         Err(_) => ledger.register_asset(symbol, 18, issuer, AssetKind::Plain),
@@ -790,8 +797,7 @@ impl RocketPool {
 
     /// Deposit pool balance above the queue's needs (`getExcessBalance`).
     pub fn excess_balance(&self) -> U256 {
-        self.deposit_pool_wei
-            .saturating_sub(self.queue_capacity_wei)
+        self.deposit_pool_wei.saturating_sub(self.queue_capacity_wei)
     }
 
     /// ETH available to burns: rETH contract balance + excess deposit pool (`getTotalCollateral`).
@@ -840,11 +846,9 @@ impl RocketPool {
     }
 
     fn node_ref(&self, ledger: &Ledger, node: AccountId) -> Result<&Node, RocketPoolError> {
-        self.nodes
-            .get(&node)
-            .ok_or_else(|| RocketPoolError::UnknownNode {
-                node: ledger.account_name(node).to_string(),
-            })
+        self.nodes.get(&node).ok_or_else(|| RocketPoolError::UnknownNode {
+            node: ledger.account_name(node).to_string(),
+        })
     }
 
     // ----- users -----
@@ -1081,11 +1085,7 @@ impl RocketPool {
             Some((last, c)) if *last == node => *c += validators,
             _ => self.queue.push_back((node, validators)),
         }
-        Ok(vec![RocketPoolEvent::NodeDeposited {
-            node,
-            validators,
-            bond,
-        }])
+        Ok(vec![RocketPoolEvent::NodeDeposited { node, validators, bond }])
     }
 
     /// Validators that can receive user ETH now, per node in queue order (`_assignDeposits`): the
@@ -1134,8 +1134,7 @@ impl RocketPool {
         let mut queue = self.queue.clone();
         let mut pool = self.deposit_pool_wei;
         let mut assignments: Vec<(AccountId, u64, U256, U256)> = Vec::new();
-        let mismatch =
-            |index: usize, reason: String| RocketPoolError::PlanMismatch { index, reason };
+        let mismatch = |index: usize, reason: String| RocketPoolError::PlanMismatch { index, reason };
         for (i, (name, k)) in plan.iter().enumerate() {
             let mut k_left = *k;
             if k_left == 0 {
@@ -1150,20 +1149,14 @@ impl RocketPool {
                     .get(node)
                     .ok_or_else(|| mismatch(i, "queued node missing".into()))?;
                 if n.name != *name {
-                    return Err(mismatch(
-                        i,
-                        format!("queue head is {}, plan names {name}", n.name),
-                    ));
+                    return Err(mismatch(i, format!("queue head is {}, plan names {name}", n.name)));
                 }
                 let take = k_left.min(*count);
                 let user = times(take, n.kind.user_wei())?;
                 let bond = times(take, n.kind.bond_wei())?;
-                pool = pool.checked_sub(user).ok_or_else(|| {
-                    mismatch(
-                        i,
-                        format!("deposit pool holds {pool} wei, {user} wei needed"),
-                    )
-                })?;
+                pool = pool
+                    .checked_sub(user)
+                    .ok_or_else(|| mismatch(i, format!("deposit pool holds {pool} wei, {user} wei needed")))?;
                 assignments.push((*node, take, user, bond));
                 *count -= take;
                 k_left -= take;
@@ -1172,12 +1165,8 @@ impl RocketPool {
                 }
             }
         }
-        let user_total = assignments
-            .iter()
-            .try_fold(U256::ZERO, |a, x| a.add_c(x.2))?;
-        let bond_total = assignments
-            .iter()
-            .try_fold(U256::ZERO, |a, x| a.add_c(x.3))?;
+        let user_total = assignments.iter().try_fold(U256::ZERO, |a, x| a.add_c(x.2))?;
+        let bond_total = assignments.iter().try_fold(U256::ZERO, |a, x| a.add_c(x.3))?;
         let (eth, acc) = (self.eth, self.accounts.clone());
         ledger.atomic(|l| {
             l.transfer(acc.deposit_pool, acc.staging, eth, user_total)?;
@@ -1222,10 +1211,7 @@ impl RocketPool {
             });
         }
         let freq = self.params.submit_balances_frequency_s;
-        let earliest = self
-            .balances
-            .timestamp
-            .saturating_add(freq.saturating_mul(95) / 100);
+        let earliest = self.balances.timestamp.saturating_add(freq.saturating_mul(95) / 100);
         if now < earliest {
             return Err(RocketPoolError::BalancesTooEarly { now, earliest });
         }
@@ -1323,10 +1309,7 @@ impl RocketPool {
                 });
             }
         }
-        let total_eth = self
-            .deposit_pool_wei
-            .add_c(self.collateral_wei)?
-            .add_c(user_total)?;
+        let total_eth = self.deposit_pool_wei.add_c(self.collateral_wei)?.add_c(user_total)?;
         let supply = ledger.supply(self.reth);
         let mut ev = self.submit_balances(total_eth, user_total, supply, now)?;
         for (id, b) in new_balances {
@@ -1342,11 +1325,7 @@ impl RocketPool {
     ///
     /// Specification:
     /// - fails with `ZeroPrice` for 0.
-    pub fn set_rpl_price(
-        &mut self,
-        price_wad: U256,
-        _now: u64,
-    ) -> Result<Vec<RocketPoolEvent>, RocketPoolError> {
+    pub fn set_rpl_price(&mut self, price_wad: U256, _now: u64) -> Result<Vec<RocketPoolEvent>, RocketPoolError> {
         if price_wad == U256::ZERO {
             return Err(RocketPoolError::ZeroPrice);
         }
@@ -1400,12 +1379,7 @@ impl RocketPool {
         let to_reth_holders = user_hit.saturating_sub(rpl_eth_value);
         let new_auction = self.auction_rpl.add_c(rpl)?;
         if rpl > U256::ZERO {
-            ledger.transfer(
-                self.accounts.rpl_vault,
-                self.accounts.auction,
-                self.rpl,
-                rpl,
-            )?;
+            ledger.transfer(self.accounts.rpl_vault, self.accounts.auction, self.rpl, rpl)?;
         }
         self.auction_rpl = new_auction;
         if let Some(n) = self.nodes.get_mut(&node) {
@@ -1586,9 +1560,7 @@ impl RocketPool {
         let a = &self.accounts;
         let eq = |what: &str, held: U256, tracked: U256| -> Result<(), String> {
             if held != tracked {
-                return Err(format!(
-                    "{what}: ledger holds {held}, accounting says {tracked}"
-                ));
+                return Err(format!("{what}: ledger holds {held}, accounting says {tracked}"));
             }
             Ok(())
         };
@@ -1607,11 +1579,7 @@ impl RocketPool {
             ledger.balance(a.node_deposits, self.eth),
             self.queued_bonds_wei,
         )?;
-        eq(
-            "auction RPL",
-            ledger.balance(a.auction, self.rpl),
-            self.auction_rpl,
-        )?;
+        eq("auction RPL", ledger.balance(a.auction, self.rpl), self.auction_rpl)?;
         let mut rpl = U256::ZERO;
         let mut bonds = U256::ZERO;
         let mut cap = U256::ZERO;
@@ -1619,12 +1587,8 @@ impl RocketPool {
         for (id, n) in &self.nodes {
             rpl = rpl.add_c(n.rpl_staked).map_err(|e| e.to_string())?;
             let q = U256::from(n.queued);
-            bonds = bonds
-                .add_c(q * n.kind.bond_wei())
-                .map_err(|e| e.to_string())?;
-            cap = cap
-                .add_c(q * n.kind.user_wei())
-                .map_err(|e| e.to_string())?;
+            bonds = bonds.add_c(q * n.kind.bond_wei()).map_err(|e| e.to_string())?;
+            cap = cap.add_c(q * n.kind.user_wei()).map_err(|e| e.to_string())?;
             if n.node_capital > U256::from(n.validators) * n.kind.bond_wei()
                 || n.user_capital > U256::from(n.validators) * n.kind.user_wei()
             {
@@ -1634,10 +1598,7 @@ impl RocketPool {
                 ));
             }
             if n.validators == 0 && n.balance != U256::ZERO {
-                return Err(format!(
-                    "node {}: balance {} without validators",
-                    n.name, n.balance
-                ));
+                return Err(format!("node {}: balance {} without validators", n.name, n.balance));
             }
             queued_nodes.insert(*id, n.queued);
         }
@@ -1653,10 +1614,7 @@ impl RocketPool {
         }
         for (id, q) in queued_nodes {
             if from_queue.get(&id).copied().unwrap_or(0) != q {
-                return Err(format!(
-                    "queue disagrees with node #{} queued count {q}",
-                    id.0
-                ));
+                return Err(format!("queue disagrees with node #{} queued count {q}", id.0));
             }
         }
         if self.balances.staking_eth > self.balances.total_eth {

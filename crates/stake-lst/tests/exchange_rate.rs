@@ -96,10 +96,7 @@ fn cbeth_takes_a_quarter_of_rewards_as_tokens_to_the_treasury() {
             rate_wad: u(1_001_171_875_000_000_000),
         }]
     );
-    assert_eq!(
-        c.l.balance(c.x.accounts.treasury, c.x.token),
-        u(24_970_737_417_089_348)
-    );
+    assert_eq!(c.l.balance(c.x.accounts.treasury, c.x.token), u(24_970_737_417_089_348));
     // Deposits now mint at the new rate: ⌊1e18·1e18/1.001171875e18⌋.
     let bob = c.bob;
     c.x.deposit(&mut c.l, bob, eth(1), T0).unwrap();
@@ -111,10 +108,7 @@ fn cbeth_takes_a_quarter_of_rewards_as_tokens_to_the_treasury() {
 fn presets_carry_their_published_commissions() {
     let pct = |p: ExchangeRateParams| (p.symbol, p.commission_wad / u(E / 100));
     assert_eq!(pct(ExchangeRateParams::cbeth()), ("cbETH".into(), u(25)));
-    assert_eq!(
-        pct(ExchangeRateParams::ankreth()),
-        ("ankrETH".into(), u(10))
-    );
+    assert_eq!(pct(ExchangeRateParams::ankreth()), ("ankrETH".into(), u(10)));
     assert_eq!(pct(ExchangeRateParams::wbeth()), ("wBETH".into(), u(10)));
     assert_eq!(pct(ExchangeRateParams::stakewise()), ("osETH".into(), u(5)));
     assert_eq!(pct(ExchangeRateParams::unieth()), ("uniETH".into(), u(10)));
@@ -147,9 +141,7 @@ fn rate_moves_beyond_the_limits_are_rejected() {
     let ev =
         c.x.report(&mut c.l, &report(2, u(62_080_000_000_000_000_000), 0), T0)
             .unwrap();
-    assert!(
-        matches!(ev[0], ExchangeRateEvent::Reported { fee_tokens, .. } if fee_tokens == U256::ZERO)
-    );
+    assert!(matches!(ev[0], ExchangeRateEvent::Reported { fee_tokens, .. } if fee_tokens == U256::ZERO));
     assert_eq!(c.x.rate_wad(), u(970_000_000_000_000_000));
     c.check();
 }
@@ -162,39 +154,25 @@ fn withdrawals_wait_for_exits_and_then_pay_at_the_request_rate() {
     });
     let alice = c.alice;
     c.x.report(&mut c.l, &report(2, eth(64), 0), T0).unwrap();
-    c.x.request_withdrawal(&mut c.l, alice, eth(16), T0)
-        .unwrap();
+    c.x.request_withdrawal(&mut c.l, alice, eth(16), T0).unwrap();
     assert_eq!(c.x.unfinalized_wei, eth(16));
     // Buffer is empty: nothing finalises, one exit is needed.
-    assert!(c
-        .x
-        .process_withdrawals(&mut c.l, T0 + DAY)
-        .unwrap()
-        .is_empty());
+    assert!(c.x.process_withdrawals(&mut c.l, T0 + DAY).unwrap().is_empty());
     assert_eq!(c.x.validators_to_exit(), vec![("coinbase".to_string(), 1)]);
     assert_eq!(c.x.queue_length_seconds(5 * DAY), 5 * DAY);
-    c.x.on_exits_requested(&[("coinbase".into(), 1)], T0)
-        .unwrap();
+    c.x.on_exits_requested(&[("coinbase".into(), 1)], T0).unwrap();
     assert!(c.x.validators_to_exit().is_empty());
     // L0 exits the validator: 32 ETH swept to the withdrawal vault; the report moves them to the buffer.
     let (beacon, vault) = (c.beacon, c.x.withdrawal_account());
     c.l.transfer(beacon, vault, c.x.eth, eth(32)).unwrap();
-    c.x.report(&mut c.l, &report(2, eth(32), 1), T0 + DAY)
-        .unwrap();
+    c.x.report(&mut c.l, &report(2, eth(32), 1), T0 + DAY).unwrap();
     assert_eq!(c.x.buffered_wei, eth(32));
     assert_eq!(c.x.rate_wad(), eth(1));
     // Unbonding: not before T0 + 1 day.
-    assert!(c
-        .x
-        .process_withdrawals(&mut c.l, T0 + DAY - 1)
-        .unwrap()
-        .is_empty());
+    assert!(c.x.process_withdrawals(&mut c.l, T0 + DAY - 1).unwrap().is_empty());
     assert_eq!(
         c.x.process_withdrawals(&mut c.l, T0 + DAY).unwrap(),
-        vec![ExchangeRateEvent::WithdrawalFinalized {
-            id: 0,
-            eth: eth(16)
-        }]
+        vec![ExchangeRateEvent::WithdrawalFinalized { id: 0, eth: eth(16) }]
     );
     c.check();
     let before = c.l.balance(alice, c.x.eth);
@@ -381,8 +359,7 @@ fn frxeth_is_minted_one_to_one_and_funds_validators_in_32_eth_chunks() {
             available: 1,
         },
     );
-    x.f.on_deposited(&mut x.l, &[("frax".into(), 1)], T)
-        .unwrap();
+    x.f.on_deposited(&mut x.l, &[("frax".into(), 1)], T).unwrap();
     assert_eq!(x.f.minter_wei, eth(38));
     assert_eq!(x.l.balance(x.f.staging_account(), x.f.eth), eth(32));
     x.check();
@@ -393,9 +370,7 @@ fn sfrxeth_unlocks_a_cycle_reward_linearly_and_is_half_unlocked_at_mid_cycle() {
     let mut x = Fx::new();
     let alice = x.alice;
     // At T the first cycle has ended (end = T): deposit syncs (0 rewards, next end T + L), 100 shares.
-    let ev =
-        x.f.submit_and_deposit(&mut x.l, alice, eth(100), T)
-            .unwrap();
+    let ev = x.f.submit_and_deposit(&mut x.l, alice, eth(100), T).unwrap();
     assert!(ev.contains(&FrxEthEvent::NewRewardsCycle {
         end: (T + L) as u32,
         rewards: U256::ZERO
@@ -429,33 +404,18 @@ fn sfrxeth_unlocks_a_cycle_reward_linearly_and_is_half_unlocked_at_mid_cycle() {
     );
     // Mid-cycle: 100 + ⌊6.3·(L/2)/L⌋ = 103.15; price per share 1.0315.
     let mid = T + L + L / 2;
-    assert_eq!(
-        x.f.total_assets(mid).unwrap(),
-        u(103_150_000_000_000_000_000)
-    );
-    assert_eq!(
-        x.f.rate_wad(&x.l, mid).unwrap(),
-        u(1_031_500_000_000_000_000)
-    );
+    assert_eq!(x.f.total_assets(mid).unwrap(), u(103_150_000_000_000_000_000));
+    assert_eq!(x.f.rate_wad(&x.l, mid).unwrap(), u(1_031_500_000_000_000_000));
     // One second later: +⌊6.3e18/604800⌋.
     assert_eq!(
         x.f.total_assets(mid + 1).unwrap(),
         u(103_150_000_000_000_000_000) + u(6_300_000_000_000_000_000 / 604_800)
     );
     // Rounding directions at mid-cycle (1.0315 frxETH per share).
-    assert_eq!(
-        x.f.convert_to_shares(&x.l, U256::ONE, mid).unwrap(),
-        U256::ZERO
-    );
+    assert_eq!(x.f.convert_to_shares(&x.l, U256::ONE, mid).unwrap(), U256::ZERO);
     assert_eq!(x.f.preview_mint(&x.l, U256::ONE, mid).unwrap(), u(2));
-    assert_eq!(
-        x.f.preview_withdraw(&x.l, U256::ONE, mid).unwrap(),
-        U256::ONE
-    );
-    assert_eq!(
-        x.f.convert_to_assets(&x.l, U256::ONE, mid).unwrap(),
-        U256::ONE
-    );
+    assert_eq!(x.f.preview_withdraw(&x.l, U256::ONE, mid).unwrap(), U256::ONE);
+    assert_eq!(x.f.convert_to_assets(&x.l, U256::ONE, mid).unwrap(), U256::ONE);
     x.rejected(
         |x| x.f.vault_deposit(&mut x.l, alice, U256::ONE, mid),
         ExchangeRateError::ZeroShares,
@@ -477,10 +437,7 @@ fn sfrxeth_unlocks_a_cycle_reward_linearly_and_is_half_unlocked_at_mid_cycle() {
     assert_eq!(x.f.stored_total_assets, u(89_685_000_000_000_000_000));
     x.check();
     // After the cycle everything is unlocked: 89.685 + 6.3 = 95.985 for 90 shares.
-    assert_eq!(
-        x.f.total_assets(T + 2 * L).unwrap(),
-        u(95_985_000_000_000_000_000)
-    );
+    assert_eq!(x.f.total_assets(T + 2 * L).unwrap(), u(95_985_000_000_000_000_000));
     // Mint rounds up, withdraw rounds up in shares.
     let bob = x.bob;
     x.f.submit(&mut x.l, bob, eth(10), mid).unwrap();
@@ -504,9 +461,7 @@ fn every_frx_rejection_names_its_values_and_changes_nothing() {
     );
     x.rejected(
         |x| x.f.set_withhold_ratio(u(1_000_001), T),
-        ExchangeRateError::WithholdRatioTooHigh {
-            ratio: u(1_000_001),
-        },
+        ExchangeRateError::WithholdRatioTooHigh { ratio: u(1_000_001) },
     );
     x.rejected(
         |x| x.f.sync_rewards(&x.l, 1 << 32),
@@ -523,9 +478,7 @@ fn every_frx_rejection_names_its_values_and_changes_nothing() {
     // submit_and_deposit is atomic: bob has no ETH beyond 1,000.
     let before = (state_hash(&x.l), state_hash(&x.f));
     assert_eq!(
-        x.f.submit_and_deposit(&mut x.l, bob, eth(1_001), T)
-            .unwrap_err()
-            .code(),
+        x.f.submit_and_deposit(&mut x.l, bob, eth(1_001), T).unwrap_err().code(),
         1004
     );
     assert_eq!((state_hash(&x.l), state_hash(&x.f)), before);
@@ -535,8 +488,7 @@ fn every_frx_rejection_names_its_values_and_changes_nothing() {
 #[test]
 fn exchange_rate_and_frx_states_round_trip_through_json_with_the_same_hash() {
     let c = Cb::staked(ExchangeRateParams::wbeth());
-    let back: ExchangeRateLst =
-        serde_json::from_str(&serde_json::to_string(&c.x).unwrap()).unwrap();
+    let back: ExchangeRateLst = serde_json::from_str(&serde_json::to_string(&c.x).unwrap()).unwrap();
     assert_eq!(state_hash(&back), state_hash(&c.x));
     let x = Fx::new();
     let back: FrxEth = serde_json::from_str(&serde_json::to_string(&x.f).unwrap()).unwrap();

@@ -103,15 +103,8 @@ fn expect_rejected<T: std::fmt::Debug>(
 ) {
     let err = r.unwrap_err();
     assert_eq!(err, expected);
-    assert_eq!(
-        &snap(w),
-        before,
-        "state changed by a rejected operation: {err}"
-    );
-    assert!(
-        (3000..3100).contains(&err.code())
-            || matches!(err, LidoError::Ledger(_) | LidoError::Math(_))
-    );
+    assert_eq!(&snap(w), before, "state changed by a rejected operation: {err}");
+    assert!((3000..3100).contains(&err.code()) || matches!(err, LidoError::Ledger(_) | LidoError::Math(_)));
 }
 
 // ------------------------------------------------------------------ pure math
@@ -135,14 +128,8 @@ fn share_conversions_round_down_and_up_as_steth() {
     assert_eq!(pooled_eth_by_shares(u(3), u(2), u(1)).unwrap(), u(1));
     assert_eq!(pooled_eth_by_shares_up(u(3), u(2), u(1)).unwrap(), u(2));
     // Empty pool: 1:1 and 0.
-    assert_eq!(
-        shares_by_pooled_eth(U256::ZERO, U256::ZERO, u(5)).unwrap(),
-        u(5)
-    );
-    assert_eq!(
-        pooled_eth_by_shares(U256::ZERO, U256::ZERO, u(5)).unwrap(),
-        U256::ZERO
-    );
+    assert_eq!(shares_by_pooled_eth(U256::ZERO, U256::ZERO, u(5)).unwrap(), u(5));
+    assert_eq!(pooled_eth_by_shares(U256::ZERO, U256::ZERO, u(5)).unwrap(), U256::ZERO);
 }
 
 #[test]
@@ -157,8 +144,7 @@ fn rebase_limiter_caps_positive_rebase_and_share_burning() {
     assert_eq!(lim.shares_to_burn_limit().unwrap(), U256::ZERO);
     // Lock 10 ETH: rate = ⌊990.75/1000·1e9⌋ = 990,750,000; burn ≤ ⌊1000e18·(1,000,750,000 − 990,750,000)/1,000,750,000⌋.
     lim.decrease_ether(ether(10)).unwrap();
-    let expect =
-        U256::from(1000u64) * u(E) * U256::from(10_000_000u64) / U256::from(1_000_750_000u64);
+    let expect = U256::from(1000u64) * u(E) * U256::from(10_000_000u64) / U256::from(1_000_750_000u64);
     assert_eq!(lim.shares_to_burn_limit().unwrap(), expect);
     assert!(RebaseLimiter::new(0, ether(1), ether(1)).is_err());
     // Empty pool → unlimited.
@@ -218,22 +204,14 @@ fn withdrawal_queue_spec_vector_locks_two_ether_and_burns_two_e18_shares() {
     assert_eq!(q.prefinalize(&[2], E27).unwrap(), (u(2 * E), u(2 * E)));
     // Two batches: (2 ETH at rate 2e27 → 1e18) + (1 ETH at rate 1e27 → 1 ETH) = 2e18.
     assert_eq!(q.prefinalize(&[1, 2], E27).unwrap(), (u(2 * E), u(2 * E)));
-    assert_eq!(
-        q.prefinalize(&[2, 1], E27).unwrap_err(),
-        LidoError::BatchesAreNotSorted
-    );
+    assert_eq!(q.prefinalize(&[2, 1], E27).unwrap_err(), LidoError::BatchesAreNotSorted);
     assert_eq!(
         q.prefinalize(&[3], E27).unwrap_err(),
         LidoError::InvalidRequestId { request_id: 3 }
     );
-    assert_eq!(
-        q.prefinalize(&[2], U256::ZERO).unwrap_err(),
-        LidoError::ZeroShareRate
-    );
+    assert_eq!(q.prefinalize(&[2], U256::ZERO).unwrap_err(), LidoError::ZeroShareRate);
     // Budget 1.5 ETH: only request 1 (1 ETH) fits.
-    let (b, locked) = q
-        .calculate_finalization_batches(E27, u64::MAX, u(3 * E / 2))
-        .unwrap();
+    let (b, locked) = q.calculate_finalization_batches(E27, u64::MAX, u(3 * E / 2)).unwrap();
     assert_eq!((b, locked), (vec![1], u(E)));
 }
 
@@ -243,10 +221,7 @@ fn withdrawal_queue_spec_vector_locks_two_ether_and_burns_two_e18_shares() {
 fn submit_mints_shares_priced_before_the_buffer_grows() {
     let mut w = rebased_world();
     // P = 64.01e18 ETH, S = 64e18 + 999,859,394,772,610 shares.
-    assert_eq!(
-        w.lido.total_pooled_ether().unwrap(),
-        u(64_010_000_000_000_000_000)
-    );
+    assert_eq!(w.lido.total_pooled_ether().unwrap(), u(64_010_000_000_000_000_000));
     assert_eq!(w.lido.total_shares(), u(64 * E + 999_859_394_772_610));
     assert_eq!(w.lido.rate_wad().unwrap(), u(1_000_140_625_000_000_000));
     let ev = w.lido.submit(&mut w.l, w.bob, ether(1), T0 + DAY).unwrap();
@@ -274,10 +249,7 @@ fn fee_is_split_between_curated_operators_and_treasury() {
     assert_eq!(w.l.balance(op1, steth), u(249_964_848_693_152));
     assert_eq!(w.l.balance(op2, steth), u(249_964_848_693_152));
     assert_eq!(w.l.balance(m, steth), u(1));
-    assert_eq!(
-        w.l.balance(w.lido.accounts().treasury, steth),
-        u(499_929_697_386_305)
-    );
+    assert_eq!(w.l.balance(w.lido.accounts().treasury, steth), u(499_929_697_386_305));
 }
 
 #[test]
@@ -286,17 +258,12 @@ fn transfer_leaves_lido_dust() {
     w.lido.transfer(&mut w.l, w.alice, w.bob, ether(1)).unwrap();
     // shares ⌊1e18·S/P⌋ = 999,859,394,772,610,101 → bob sees ⌊shares·P/S⌋ = 1e18 − 1.
     assert_eq!(w.lido.balance_of(&w.l, w.bob).unwrap(), u(E - 1));
-    assert_eq!(
-        w.lido.balance_of(&w.l, w.alice).unwrap(),
-        u(63_009_000_000_000_000_000)
-    );
+    assert_eq!(w.lido.balance_of(&w.l, w.alice).unwrap(), u(63_009_000_000_000_000_000));
     let bal = w.lido.balance_of(&w.l, w.alice).unwrap();
     // The whole balance can always be sent.
     w.lido.transfer(&mut w.l, w.alice, w.carol, bal).unwrap();
     assert!(w.lido.shares_of(&w.l, w.alice) <= u(1));
-    w.lido
-        .transfer_shares(&mut w.l, w.carol, w.bob, u(5))
-        .unwrap();
+    w.lido.transfer_shares(&mut w.l, w.carol, w.bob, u(5)).unwrap();
     inv(&w);
 }
 
@@ -306,10 +273,7 @@ fn wrap_and_unwrap_follow_wsteth() {
     let (wst, _) = w.lido.wrap(&mut w.l, w.alice, ether(10)).unwrap();
     assert_eq!(wst, w.lido.get_shares_by_pooled_eth(ether(10)).unwrap());
     assert_eq!(w.l.balance(w.alice, w.lido.wsteth_asset()), wst);
-    assert_eq!(
-        w.lido.st_eth_per_token().unwrap(),
-        u(1_000_140_625_000_000_000)
-    );
+    assert_eq!(w.lido.st_eth_per_token().unwrap(), u(1_000_140_625_000_000_000));
     let (st, _) = w.lido.unwrap(&mut w.l, w.alice, wst).unwrap();
     // ⌊wst·P/S⌋ = 10e18 − 1 (one wei of rounding).
     assert_eq!(st, w.lido.get_pooled_eth_by_shares(wst).unwrap());
@@ -367,9 +331,7 @@ fn bonded_operator_bond_absorbs_its_losses_first() {
         err,
         LidoError::IncorrectCLBalanceDecrease {
             negative_cl_rebase_sum: ether(1),
-            max_negative_cl_rebase_sum: u(
-                2 * 8 * 1_000_000_000_000_000 + 2 * 101 * 1_000_000_000_000_000
-            )
+            max_negative_cl_rebase_sum: u(2 * 8 * 1_000_000_000_000_000 + 2 * 101 * 1_000_000_000_000_000)
         }
     );
     assert_eq!(snap(&w), before);
@@ -377,10 +339,7 @@ fn bonded_operator_bond_absorbs_its_losses_first() {
         cl_balance_gwei: u(63_000_000_000),
         withdrawal_vault_balance_wei: U256::ZERO,
     });
-    let (sum, _) = w
-        .lido
-        .handle_oracle_report(&mut w.l, r, T0 + 2 * DAY)
-        .unwrap();
+    let (sum, _) = w.lido.handle_oracle_report(&mut w.l, r, T0 + 2 * DAY).unwrap();
     // Bond shares worth 1 ETH burnt: the pool lost 1 ETH but also 1 ETH worth of shares.
     assert_eq!(sum.post_total_pooled_ether, ether(67));
     let after_alice = w.lido.balance_of(&w.l, w.alice).unwrap();
@@ -403,9 +362,7 @@ fn withdrawal_request_finalize_and_claim_through_a_report() {
         .request_withdrawal(&mut w.l, w.alice, ether(2), T0 + DAY + 10)
         .unwrap();
     assert_eq!(id, 1);
-    w.lido
-        .submit(&mut w.l, w.bob, ether(5), T0 + DAY + 20)
-        .unwrap();
+    w.lido.submit(&mut w.l, w.bob, ether(5), T0 + DAY + 20).unwrap();
     inv(&w);
     // Buffer 5 ETH covers the 2 ETH request: no exits needed, no deposits beyond 3 ETH.
     assert!(w.lido.validators_to_exit().is_empty());
@@ -422,10 +379,7 @@ fn withdrawal_request_finalize_and_claim_through_a_report() {
         )
         .unwrap();
     assert_eq!(r.withdrawal_finalization_batches, vec![1]);
-    let (sum, _) = w
-        .lido
-        .handle_oracle_report(&mut w.l, r, T0 + 2 * DAY)
-        .unwrap();
+    let (sum, _) = w.lido.handle_oracle_report(&mut w.l, r, T0 + 2 * DAY).unwrap();
     assert_eq!(sum.ether_to_lock, ether(2) - u(1));
     inv(&w);
     let before = snap(&w);
@@ -446,12 +400,7 @@ fn withdrawal_request_finalize_and_claim_through_a_report() {
     inv(&w);
     let before = snap(&w);
     let r = w.lido.claim(&mut w.l, w.alice, 1);
-    expect_rejected(
-        &w,
-        &before,
-        r,
-        LidoError::RequestAlreadyClaimed { request_id: 1 },
-    );
+    expect_rejected(&w, &before, r, LidoError::RequestAlreadyClaimed { request_id: 1 });
 }
 
 #[test]
@@ -462,10 +411,7 @@ fn validators_to_exit_cover_what_the_buffer_cannot() {
         .unwrap();
     // Buffer 0 → ⌈40/32⌉ = 2 validators, one each from the two operators that have one.
     let exits = w.lido.validators_to_exit();
-    assert_eq!(
-        exits,
-        vec![("curated-1".into(), 1), ("curated-2".into(), 1)]
-    );
+    assert_eq!(exits, vec![("curated-1".into(), 1), ("curated-2".into(), 1)]);
     w.lido.on_exits_requested(&exits).unwrap();
     assert!(w.lido.validators_to_exit().is_empty());
     assert_eq!(w.lido.queue_wait_estimate_seconds(5 * DAY), 6 * DAY);
@@ -483,17 +429,13 @@ fn validators_to_exit_cover_what_the_buffer_cannot() {
     );
     // The exits land in the withdrawal vault (engine), the report sees them and finalizes.
     let (wv, eth) = (w.lido.accounts().withdrawal_vault, w.lido.eth_asset());
-    w.l.mint(wv, eth, u(64 * E + 10_000_000_000_000_000))
-        .unwrap();
+    w.l.mint(wv, eth, u(64 * E + 10_000_000_000_000_000)).unwrap();
     let exited = vec![("curated-1".into(), 1), ("curated-2".into(), 1)];
     let r = w
         .lido
         .build_report(&w.l, T0 + 2 * DAY, 2, U256::ZERO, exited, vec![])
         .unwrap();
-    let (sum, _) = w
-        .lido
-        .handle_oracle_report(&mut w.l, r, T0 + 2 * DAY)
-        .unwrap();
+    let (sum, _) = w.lido.handle_oracle_report(&mut w.l, r, T0 + 2 * DAY).unwrap();
     // All of the vault is principal (no gain): withdrawals are not capped by the limiter.
     assert_eq!(sum.withdrawals, u(64 * E + 10_000_000_000_000_000));
     assert_eq!(sum.fee_shares, U256::ZERO);
@@ -515,10 +457,7 @@ fn positive_rebase_limiter_caps_el_rewards_and_leaves_the_rest_in_the_vault() {
             T0 + 2 * DAY,
         )
         .unwrap();
-    assert_eq!(
-        sum.el_rewards,
-        u(48_007_500_000_000_000 - 1_000_000_000_000_000)
-    );
+    assert_eq!(sum.el_rewards, u(48_007_500_000_000_000 - 1_000_000_000_000_000));
     assert_eq!(w.l.balance(el, eth), ether(1) - sum.el_rewards);
     assert_eq!(
         sum.post_total_pooled_ether,
@@ -537,11 +476,7 @@ fn report_history_stays_bounded() {
             .handle_oracle_report(&mut w.l, report(T0 + d * DAY, 2, u(cl)), T0 + d * DAY)
             .unwrap();
     }
-    assert!(
-        w.lido.report_history().len() <= 56,
-        "{}",
-        w.lido.report_history().len()
-    );
+    assert!(w.lido.report_history().len() <= 56, "{}", w.lido.report_history().len());
     inv(&w);
 }
 
@@ -550,9 +485,7 @@ fn share_of_staked_eth_is_a_wad_ratio() {
     let w = rebased_world();
     // (64.01 ETH) / (128.02 ETH) = 0.5.
     assert_eq!(
-        w.lido
-            .share_of_staked_eth(u(128_020_000_000_000_000_000))
-            .unwrap(),
+        w.lido.share_of_staked_eth(u(128_020_000_000_000_000_000)).unwrap(),
         u(E / 2)
     );
 }
@@ -564,11 +497,9 @@ fn annual_balance_increase_check_rejects_and_changes_nothing() {
     let mut w = rebased_world();
     let before = snap(&w);
     // +0.1 ETH in a day on 64.01 ETH: ⌊365·86400·1e4·1e17/64.01e18/86400⌋ = 5,702 bp.
-    let r = w.lido.handle_oracle_report(
-        &mut w.l,
-        report(T0 + 2 * DAY, 2, u(64_110_000_000_000_000_000)),
-        0,
-    );
+    let r = w
+        .lido
+        .handle_oracle_report(&mut w.l, report(T0 + 2 * DAY, 2, u(64_110_000_000_000_000_000)), 0);
     expect_rejected(
         &w,
         &before,
@@ -595,11 +526,7 @@ fn cl_decrease_check_accepts_small_losses_and_second_opinion_mismatches_are_reje
     // Allowance for 2 validators: 2·8e15 + 2·101e15 = 218e15; a 0.2 ETH loss passes.
     let mut w2 = rebased_world();
     w2.lido
-        .handle_oracle_report(
-            &mut w2.l,
-            report(T0 + 2 * DAY, 2, base - u(200_000_000_000_000_000)),
-            0,
-        )
+        .handle_oracle_report(&mut w2.l, report(T0 + 2 * DAY, 2, base - u(200_000_000_000_000_000)), 0)
         .unwrap();
     inv(&w2);
     let before = snap(&w);
@@ -702,9 +629,7 @@ fn simulated_share_rate_and_request_margin_checks_reject() {
     w.lido
         .request_withdrawal(&mut w.l, w.alice, ether(2), T0 + DAY + 10)
         .unwrap();
-    w.lido
-        .submit(&mut w.l, w.bob, ether(5), T0 + DAY + 20)
-        .unwrap();
+    w.lido.submit(&mut w.l, w.bob, ether(5), T0 + DAY + 20).unwrap();
     let good = w
         .lido
         .build_report(
@@ -722,10 +647,7 @@ fn simulated_share_rate_and_request_margin_checks_reject() {
     let actual = good.simulated_share_rate;
     let res = w.lido.handle_oracle_report(&mut w.l, bad, 0);
     match res {
-        Err(LidoError::IncorrectSimulatedShareRate {
-            simulated,
-            actual: a,
-        }) => {
+        Err(LidoError::IncorrectSimulatedShareRate { simulated, actual: a }) => {
             assert_eq!(simulated, actual * u(101) / u(100));
             assert!(a.abs_diff(actual) * u(10_000) / a <= u(50));
         }
@@ -747,12 +669,7 @@ fn simulated_share_rate_and_request_margin_checks_reject() {
     let mut beyond = good.clone();
     beyond.withdrawal_finalization_batches = vec![2];
     let res = w.lido.handle_oracle_report(&mut w.l, beyond, 0);
-    expect_rejected(
-        &w,
-        &before,
-        res,
-        LidoError::InvalidRequestId { request_id: 2 },
-    );
+    expect_rejected(&w, &before, res, LidoError::InvalidRequestId { request_id: 2 });
     w.lido.handle_oracle_report(&mut w.l, good, 0).unwrap();
     inv(&w);
 }
@@ -794,9 +711,7 @@ fn malformed_reports_are_rejected_and_change_nothing() {
     let mut w = rebased_world();
     let before = snap(&w);
     let cl = u(64 * E + 10_000_000_000_000_000);
-    let res = w
-        .lido
-        .handle_oracle_report(&mut w.l, report(T0 + DAY, 2, cl), 0);
+    let res = w.lido.handle_oracle_report(&mut w.l, report(T0 + DAY, 2, cl), 0);
     expect_rejected(
         &w,
         &before,
@@ -806,9 +721,7 @@ fn malformed_reports_are_rejected_and_change_nothing() {
             last: T0 + DAY,
         },
     );
-    let res = w
-        .lido
-        .handle_oracle_report(&mut w.l, report(T0 + 2 * DAY, 3, cl), 0);
+    let res = w.lido.handle_oracle_report(&mut w.l, report(T0 + 2 * DAY, 3, cl), 0);
     expect_rejected(
         &w,
         &before,
@@ -818,9 +731,7 @@ fn malformed_reports_are_rejected_and_change_nothing() {
             deposited: 2,
         },
     );
-    let res = w
-        .lido
-        .handle_oracle_report(&mut w.l, report(T0 + 2 * DAY, 1, cl), 0);
+    let res = w.lido.handle_oracle_report(&mut w.l, report(T0 + 2 * DAY, 1, cl), 0);
     expect_rejected(
         &w,
         &before,
@@ -845,14 +756,7 @@ fn malformed_reports_are_rejected_and_change_nothing() {
     );
     r.exited_validators = vec![("nobody".into(), 0)];
     let res = w.lido.handle_oracle_report(&mut w.l, r.clone(), 0);
-    expect_rejected(
-        &w,
-        &before,
-        res,
-        LidoError::UnknownOperator {
-            name: "nobody".into(),
-        },
-    );
+    expect_rejected(&w, &before, res, LidoError::UnknownOperator { name: "nobody".into() });
     r.exited_validators = vec![("curated-1".into(), 1)];
     w.lido.handle_oracle_report(&mut w.l, r, 0).unwrap();
     let before = snap(&w);
@@ -908,10 +812,7 @@ fn submit_rejections_change_nothing() {
             limit: U256::ZERO,
         },
     );
-    assert_eq!(
-        w.lido.current_stake_limit(T0 + 120).unwrap(),
-        u(234_375 * E / 1000)
-    );
+    assert_eq!(w.lido.current_stake_limit(T0 + 120).unwrap(), u(234_375 * E / 1000));
     let r = w.lido.submit(&mut w.l, dave, ether(235), T0 + 120);
     expect_rejected(
         &w,
@@ -979,15 +880,8 @@ fn queue_and_operator_rejections_change_nothing() {
     let mut w = rebased_world();
     let before = snap(&w);
     let r = w.lido.request_withdrawal(&mut w.l, w.alice, u(99), T0);
-    expect_rejected(
-        &w,
-        &before,
-        r,
-        LidoError::RequestAmountTooSmall { amount: u(99) },
-    );
-    let r = w
-        .lido
-        .request_withdrawal(&mut w.l, w.alice, ether(1000) + u(1), T0);
+    expect_rejected(&w, &before, r, LidoError::RequestAmountTooSmall { amount: u(99) });
+    let r = w.lido.request_withdrawal(&mut w.l, w.alice, ether(1000) + u(1), T0);
     expect_rejected(
         &w,
         &before,
@@ -1008,12 +902,7 @@ fn queue_and_operator_rejections_change_nothing() {
         },
     );
     let r = w.lido.claim(&mut w.l, w.alice, 0);
-    expect_rejected(
-        &w,
-        &before,
-        r,
-        LidoError::InvalidRequestId { request_id: 0 },
-    );
+    expect_rejected(&w, &before, r, LidoError::InvalidRequestId { request_id: 0 });
     let r = w.lido.claim(&mut w.l, w.alice, 1);
     expect_rejected(
         &w,
@@ -1031,14 +920,7 @@ fn queue_and_operator_rejections_change_nothing() {
         },
     );
     let r = w.lido.post_bond(&mut w.l, "ghost", w.alice, ether(1));
-    expect_rejected(
-        &w,
-        &before,
-        r,
-        LidoError::UnknownOperator {
-            name: "ghost".into(),
-        },
-    );
+    expect_rejected(&w, &before, r, LidoError::UnknownOperator { name: "ghost".into() });
     let r = w.lido.on_deposited(&w.l, &[("curated-1".into(), 1)]);
     expect_rejected(
         &w,
@@ -1097,9 +979,7 @@ fn invalid_params_and_duplicate_symbols_are_rejected() {
     let e = Lido::new(&mut l, "lido2", LidoParams::default()).unwrap_err();
     assert_eq!(
         e,
-        LidoError::Ledger(Box::new(LedgerError::DuplicateAsset {
-            symbol: "stETH".into()
-        }))
+        LidoError::Ledger(Box::new(LedgerError::DuplicateAsset { symbol: "stETH".into() }))
     );
     assert_eq!(state_hash(&l), before);
 }
@@ -1114,9 +994,6 @@ fn bootstrap_mints_dead_shares_against_buffered_ether() {
     let lido = Lido::new(&mut l, "lido", p).unwrap();
     assert_eq!(lido.total_shares(), u(1_000));
     assert_eq!(lido.total_pooled_ether().unwrap(), u(1_000));
-    assert_eq!(
-        lido.balance_of(&l, lido.accounts().initial_holder).unwrap(),
-        u(1_000)
-    );
+    assert_eq!(lido.balance_of(&l, lido.accounts().initial_holder).unwrap(), u(1_000));
     lido.check_invariants(&l).unwrap();
 }

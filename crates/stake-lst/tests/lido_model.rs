@@ -33,8 +33,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (user.clone(), 1u64..50_000).prop_map(|(a, m)| Op::Submit(a, m)),
         (user.clone(), user.clone(), 0u64..60_000).prop_map(|(a, b, m)| Op::Transfer(a, b, m)),
-        (user.clone(), user.clone(), 0u64..60_000)
-            .prop_map(|(a, b, m)| Op::TransferShares(a, b, m)),
+        (user.clone(), user.clone(), 0u64..60_000).prop_map(|(a, b, m)| Op::TransferShares(a, b, m)),
         (user.clone(), 0u64..30_000).prop_map(|(a, m)| Op::Wrap(a, m)),
         (user.clone(), 0u64..30_000).prop_map(|(a, m)| Op::Unwrap(a, m)),
         (user.clone(), 0u64..30_000).prop_map(|(a, m)| Op::Request(a, m)),
@@ -93,17 +92,9 @@ struct Sys {
 
 fn check(sys: &Sys, r: &Ref) {
     sys.lido.check_invariants(&sys.l).unwrap();
-    let (steth, wsteth, eth) = (
-        sys.lido.steth_asset(),
-        sys.lido.wsteth_asset(),
-        sys.lido.eth_asset(),
-    );
+    let (steth, wsteth, eth) = (sys.lido.steth_asset(), sys.lido.wsteth_asset(), sys.lido.eth_asset());
     for i in 0..3 {
-        assert_eq!(
-            sys.l.balance(sys.users[i], steth),
-            r.shares[i],
-            "shares of {i}"
-        );
+        assert_eq!(sys.l.balance(sys.users[i], steth), r.shares[i], "shares of {i}");
         assert_eq!(sys.l.balance(sys.users[i], wsteth), r.wst[i], "wst of {i}");
         assert_eq!(sys.l.balance(sys.users[i], eth), r.eth[i], "eth of {i}");
     }
@@ -163,14 +154,9 @@ fn run(ops: Vec<Op>) {
             Op::Transfer(a, b, m) => {
                 let amt = u(m as u128 * MILLI + 7);
                 let sh = r.to_shares(amt);
-                let res = sys
-                    .lido
-                    .transfer(&mut sys.l, sys.users[a], sys.users[b], amt);
+                let res = sys.lido.transfer(&mut sys.l, sys.users[a], sys.users[b], amt);
                 if sh > r.shares[a] {
-                    assert!(
-                        matches!(res, Err(LidoError::InsufficientShares { .. })),
-                        "{res:?}"
-                    );
+                    assert!(matches!(res, Err(LidoError::InsufficientShares { .. })), "{res:?}");
                     false
                 } else {
                     res.unwrap();
@@ -181,9 +167,7 @@ fn run(ops: Vec<Op>) {
             }
             Op::TransferShares(a, b, m) => {
                 let sh = u(m as u128 * MILLI + 3);
-                let res = sys
-                    .lido
-                    .transfer_shares(&mut sys.l, sys.users[a], sys.users[b], sh);
+                let res = sys.lido.transfer_shares(&mut sys.l, sys.users[a], sys.users[b], sh);
                 if sh > r.shares[a] {
                     assert!(res.is_err());
                     false
@@ -228,9 +212,7 @@ fn run(ops: Vec<Op>) {
             Op::Request(a, m) => {
                 let amt = u(m as u128 * MILLI * 50 + 50);
                 let sh = r.to_shares(amt);
-                let res = sys
-                    .lido
-                    .request_withdrawal(&mut sys.l, sys.users[a], amt, sys.now);
+                let res = sys.lido.request_withdrawal(&mut sys.l, sys.users[a], amt, sys.now);
                 if amt > ether(1000) || sh > r.shares[a] {
                     assert!(res.is_err());
                     false
@@ -257,10 +239,7 @@ fn run(ops: Vec<Op>) {
                     .lido
                     .build_report(&sys.l, sys.now, 0, U256::ZERO, vec![], vec![])
                     .unwrap();
-                let (sum, _) = sys
-                    .lido
-                    .handle_oracle_report(&mut sys.l, rep.clone(), sys.now)
-                    .unwrap();
+                let (sum, _) = sys.lido.handle_oracle_report(&mut sys.l, rep.clone(), sys.now).unwrap();
                 // Reference: limiter cap P·750000/1e9, EL drawn up to it, no fee (CL unchanged).
                 let cap = r.pooled * u(750_000) / u(1_000_000_000);
                 let unlimited = r.pooled == U256::ZERO;
@@ -287,11 +266,7 @@ fn run(ops: Vec<Op>) {
                     mul_div_down(r.pooled + drawn, E27, sim_shares).unwrap()
                 };
                 assert_eq!(rep.simulated_share_rate, rate);
-                let last = rep
-                    .withdrawal_finalization_batches
-                    .last()
-                    .copied()
-                    .unwrap_or(0) as usize;
+                let last = rep.withdrawal_finalization_batches.last().copied().unwrap_or(0) as usize;
                 let (mut lock_lo, mut lock_hi, mut wq) = (U256::ZERO, U256::ZERO, U256::ZERO);
                 for q in r.requests.iter_mut().take(last).skip(r.finalized) {
                     let req_rate = q.steth * E27 / q.shares;

@@ -65,17 +65,13 @@ impl World {
         self.rp.register_node(&self.l, self.node, kind, T0).unwrap();
         self.rp.stake_rpl(&mut self.l, self.node, rpl, T0).unwrap();
         self.rp.node_deposit(&mut self.l, self.node, 1, T0).unwrap();
-        self.rp
-            .deposit(&mut self.l, self.alice, kind.user_wei(), T0)
-            .unwrap();
+        self.rp.deposit(&mut self.l, self.alice, kind.user_wei(), T0).unwrap();
         let plan = self.rp.deposit_plan();
         assert_eq!(plan, vec![("node1".to_string(), 1)]);
         self.rp.on_deposited(&mut self.l, &plan, T0).unwrap();
         assert_eq!(self.eth_of(self.rp.staging_account()), eth(32));
         let staging = self.rp.staging_account();
-        self.l
-            .transfer(staging, self.beacon, self.rp.eth, eth(32))
-            .unwrap();
+        self.l.transfer(staging, self.beacon, self.rp.eth, eth(32)).unwrap();
         self.check();
     }
     fn expect_rejected(
@@ -120,8 +116,7 @@ fn deposit_charges_the_five_bp_fee_and_mints_one_to_one_before_the_first_report(
 #[test]
 fn deposit_mints_at_the_oracle_reported_rate_not_the_live_one() {
     let mut w = default_world();
-    w.rp.submit_balances(eth(110), U256::ZERO, eth(100), T0)
-        .unwrap();
+    w.rp.submit_balances(eth(110), U256::ZERO, eth(100), T0).unwrap();
     // rate = 110/100; fee = 11e18·5e14/1e18 = 5.5e15; net = 10.9945e18; rETH = net·100/110 = 9.995e18.
     w.rp.deposit(&mut w.l, w.alice, eth(11), T0).unwrap();
     assert_eq!(w.reth(w.alice), u(9_995_000_000_000_000_000));
@@ -164,8 +159,7 @@ fn deposit_pool_cap_is_extended_by_the_validator_queue_capacity() {
         },
     );
     // A megapool validator in the queue needs 28 ETH of user funds: cap becomes 128 ETH.
-    w.rp.register_node(&w.l, node, BondKind::Megapool4, T0)
-        .unwrap();
+    w.rp.register_node(&w.l, node, BondKind::Megapool4, T0).unwrap();
     w.rp.node_deposit(&mut w.l, node, 1, T0).unwrap();
     assert_eq!(w.rp.queue_capacity_wei, eth(28));
     assert_eq!(w.rp.maximum_deposit_amount().unwrap(), eth(28));
@@ -186,18 +180,14 @@ fn deposit_pool_cap_is_extended_by_the_validator_queue_capacity() {
 fn balance_updates_may_move_the_ratio_by_two_percent_and_no_more() {
     let mut w = default_world();
     // First update bypasses the delta rule.
-    w.rp.submit_balances(eth(100), U256::ZERO, eth(100), T0)
-        .unwrap();
+    w.rp.submit_balances(eth(100), U256::ZERO, eth(100), T0).unwrap();
     // +2 % exactly: current 1e18, max change 2e16, new 1.02e18.
-    w.rp.submit_balances(eth(102), U256::ZERO, eth(100), T0 + DAY)
-        .unwrap();
+    w.rp.submit_balances(eth(102), U256::ZERO, eth(100), T0 + DAY).unwrap();
     // Next: current 1.02e18, max change ⌊1.02e18·0.02⌋ = 2.04e16. 104.04 ETH is the limit; 100 wei
     // more makes the ratio 1040400000000000001 and the change 20400000000000001.
     let over = u(104_040_000_000_000_000_100);
     w.expect_rejected(
-        |w| {
-            w.rp.submit_balances(over, U256::ZERO, eth(100), T0 + 2 * DAY)
-        },
+        |w| w.rp.submit_balances(over, U256::ZERO, eth(100), T0 + 2 * DAY),
         RocketPoolError::RatioChangeTooLarge {
             current_ratio: u(1_020_000_000_000_000_000),
             new_ratio: u(1_040_400_000_000_000_001),
@@ -207,35 +197,25 @@ fn balance_updates_may_move_the_ratio_by_two_percent_and_no_more() {
     // Downward likewise: 1.02 · 0.98 = 0.9996; 0.9996e18 − 1 is rejected.
     let under = u(99_959_999_999_999_999_900);
     w.expect_rejected(
-        |w| {
-            w.rp.submit_balances(under, U256::ZERO, eth(100), T0 + 2 * DAY)
-        },
+        |w| w.rp.submit_balances(under, U256::ZERO, eth(100), T0 + 2 * DAY),
         RocketPoolError::RatioChangeTooLarge {
             current_ratio: u(1_020_000_000_000_000_000),
             new_ratio: u(999_599_999_999_999_999),
             max_change: u(20_400_000_000_000_000),
         },
     );
-    w.rp.submit_balances(
-        u(104_040_000_000_000_000_000),
-        U256::ZERO,
-        eth(100),
-        T0 + 2 * DAY,
-    )
-    .unwrap();
+    w.rp.submit_balances(u(104_040_000_000_000_000_000), U256::ZERO, eth(100), T0 + 2 * DAY)
+        .unwrap();
     assert_eq!(w.rp.rate_wad().unwrap(), u(1_040_400_000_000_000_000));
 }
 
 #[test]
 fn balance_updates_come_at_most_once_a_day_with_the_five_percent_grace() {
     let mut w = default_world();
-    w.rp.submit_balances(eth(100), U256::ZERO, eth(100), T0)
-        .unwrap();
+    w.rp.submit_balances(eth(100), U256::ZERO, eth(100), T0).unwrap();
     // earliest = T0 + 86400·95/100 = T0 + 82080.
     w.expect_rejected(
-        |w| {
-            w.rp.submit_balances(eth(100), U256::ZERO, eth(100), T0 + 82_079)
-        },
+        |w| w.rp.submit_balances(eth(100), U256::ZERO, eth(100), T0 + 82_079),
         RocketPoolError::BalancesTooEarly {
             now: T0 + 82_079,
             earliest: T0 + 82_080,
@@ -252,9 +232,7 @@ fn balance_updates_come_at_most_once_a_day_with_the_five_percent_grace() {
     );
     // A zero rETH supply cannot be priced once balances exist (the contract divides by it).
     w.expect_rejected(
-        |w| {
-            w.rp.submit_balances(U256::ZERO, U256::ZERO, U256::ZERO, T0 + 10 * DAY)
-        },
+        |w| w.rp.submit_balances(U256::ZERO, U256::ZERO, U256::ZERO, T0 + 10 * DAY),
         RocketPoolError::Math(stake_math::MathError::DivisionByZero),
     );
 }
@@ -310,9 +288,7 @@ fn losses_hit_the_eth_bond_then_rpl_then_reth_holders() {
     w.staking_node(BondKind::Minipool8, eth(1_000));
     let node = w.node;
     // A 2 ETH loss stays within the bond.
-    let ev =
-        w.rp.apply_validator_losses(&mut w.l, node, eth(2), T0)
-            .unwrap();
+    let ev = w.rp.apply_validator_losses(&mut w.l, node, eth(2), T0).unwrap();
     assert_eq!(
         ev,
         vec![RocketPoolEvent::LossApplied {
@@ -329,9 +305,7 @@ fn losses_hit_the_eth_bond_then_rpl_then_reth_holders() {
     w.check();
     // 14 ETH more: 6 left in the bond, 8 reach the users; RPL for 8 ETH = 1,600 RPL > 1,000 staked ⇒
     // all 1,000 RPL slashed, worth 5 ETH; 3 ETH remain for rETH holders.
-    let ev =
-        w.rp.apply_validator_losses(&mut w.l, node, eth(14), T0)
-            .unwrap();
+    let ev = w.rp.apply_validator_losses(&mut w.l, node, eth(14), T0).unwrap();
     assert_eq!(
         ev,
         vec![RocketPoolEvent::LossApplied {
@@ -392,8 +366,7 @@ fn a_large_loss_cannot_reach_the_rate_in_one_update_because_of_rpip_61() {
     .unwrap();
     // total 24, supply 23.988: ratio ⌊1e18·24/23.988⌋.
     let current = w.rp.balances.total_eth * u(E) / w.rp.balances.reth_supply;
-    w.rp.apply_validator_losses(&mut w.l, node, eth(16), T0 + DAY)
-        .unwrap();
+    w.rp.apply_validator_losses(&mut w.l, node, eth(16), T0 + DAY).unwrap();
     let new_ratio = eth(16) * u(E) / u(23_988_000_000_000_000_000);
     w.expect_rejected(
         |w| {
@@ -419,8 +392,7 @@ fn a_large_loss_cannot_reach_the_rate_in_one_update_because_of_rpip_61() {
 fn burn_pays_from_collateral_and_excess_pool_only_and_reports_the_shortfall() {
     let mut w = default_world();
     let (alice, bob, node) = (w.alice, w.bob, w.node);
-    w.rp.register_node(&w.l, node, BondKind::Minipool8, T0)
-        .unwrap();
+    w.rp.register_node(&w.l, node, BondKind::Minipool8, T0).unwrap();
     w.rp.stake_rpl(&mut w.l, node, eth(1_000), T0).unwrap();
     w.rp.node_deposit(&mut w.l, node, 1, T0).unwrap();
     // 24 ETH in the pool, all of it needed by the queued minipool: no excess.
@@ -513,8 +485,7 @@ fn an_exit_below_the_user_capital_slashes_rpl_for_the_shortfall() {
 fn on_deposited_accepts_a_prefix_of_the_plan_and_rejects_others() {
     let mut w = default_world();
     let (alice, node) = (w.alice, w.node);
-    w.rp.register_node(&w.l, node, BondKind::Megapool4, T0)
-        .unwrap();
+    w.rp.register_node(&w.l, node, BondKind::Megapool4, T0).unwrap();
     w.rp.node_deposit(&mut w.l, node, 3, T0).unwrap();
     w.rp.deposit(&mut w.l, alice, eth(60), T0).unwrap();
     // 60 ETH cover two 28-ETH user parts.
@@ -540,8 +511,7 @@ fn on_deposited_accepts_a_prefix_of_the_plan_and_rejects_others() {
             reason: "zero validators".into(),
         },
     );
-    w.rp.on_deposited(&mut w.l, &[("node1".into(), 1)], T0)
-        .unwrap();
+    w.rp.on_deposited(&mut w.l, &[("node1".into(), 1)], T0).unwrap();
     assert_eq!(w.rp.deposit_pool_wei, eth(32));
     assert_eq!(w.rp.node(node).unwrap().queued, 2);
     assert_eq!(w.rp.node(node).unwrap().validators, 1);
@@ -577,25 +547,14 @@ fn every_other_rejection_names_its_values_and_changes_nothing() {
         },
     );
     // Nodes.
-    let unknown = RocketPoolError::UnknownNode {
-        node: "carol".into(),
-    };
-    w.expect_rejected(
-        |w| w.rp.node_deposit(&mut w.l, carol, 1, T0),
-        unknown.clone(),
-    );
-    w.expect_rejected(
-        |w| w.rp.stake_rpl(&mut w.l, carol, eth(1), T0),
-        unknown.clone(),
-    );
+    let unknown = RocketPoolError::UnknownNode { node: "carol".into() };
+    w.expect_rejected(|w| w.rp.node_deposit(&mut w.l, carol, 1, T0), unknown.clone());
+    w.expect_rejected(|w| w.rp.stake_rpl(&mut w.l, carol, eth(1), T0), unknown.clone());
     w.expect_rejected(
         |w| w.rp.apply_validator_losses(&mut w.l, carol, eth(1), T0),
         unknown.clone(),
     );
-    w.expect_rejected(
-        |w| w.rp.process_exit(&mut w.l, carol, 1, eth(1), T0),
-        unknown.clone(),
-    );
+    w.expect_rejected(|w| w.rp.process_exit(&mut w.l, carol, 1, eth(1), T0), unknown.clone());
     w.expect_rejected(
         |w| w.rp.distribute_rewards(&mut w.l, carol, eth(1), T0),
         unknown.clone(),
@@ -614,13 +573,10 @@ fn every_other_rejection_names_its_values_and_changes_nothing() {
         },
         unknown,
     );
-    w.rp.register_node(&w.l, node, BondKind::Minipool16, T0)
-        .unwrap();
+    w.rp.register_node(&w.l, node, BondKind::Minipool16, T0).unwrap();
     w.expect_rejected(
         |w| w.rp.register_node(&w.l, node, BondKind::Minipool8, T0),
-        RocketPoolError::NodeAlreadyRegistered {
-            node: "node1".into(),
-        },
+        RocketPoolError::NodeAlreadyRegistered { node: "node1".into() },
     );
     w.expect_rejected(
         |w| w.rp.node_deposit(&mut w.l, node, 0, T0),
@@ -708,18 +664,11 @@ fn every_other_rejection_names_its_values_and_changes_nothing() {
         |w| w.rp.settle_auction(&mut w.l, bob, T0),
         RocketPoolError::NothingToAuction,
     );
-    w.expect_rejected(
-        |w| w.rp.set_rpl_price(U256::ZERO, T0),
-        RocketPoolError::ZeroPrice,
-    );
+    w.expect_rejected(|w| w.rp.set_rpl_price(U256::ZERO, T0), RocketPoolError::ZeroPrice);
     // Bidder without enough ETH: ledger error, nothing changes.
-    w.rp.apply_validator_losses(&mut w.l, node, eth(20), T0)
-        .unwrap();
+    w.rp.apply_validator_losses(&mut w.l, node, eth(20), T0).unwrap();
     let before = w.hash();
-    assert_eq!(
-        w.rp.settle_auction(&mut w.l, carol, T0).unwrap_err().code(),
-        1004
-    );
+    assert_eq!(w.rp.settle_auction(&mut w.l, carol, T0).unwrap_err().code(), 1004);
     assert_eq!(w.hash(), before);
     w.check();
 }
@@ -729,8 +678,7 @@ fn minting_that_rounds_to_zero_and_pricing_against_zero_total_are_rejected() {
     let mut w = default_world();
     let alice = w.alice;
     // 1 rETH reported against 1e20 ETH: 0.01 ETH net of fee (9.995e15 wei) buys ⌊9.995e15/1e20⌋ = 0.
-    w.rp.submit_balances(eth(100), U256::ZERO, u(1), T0)
-        .unwrap();
+    w.rp.submit_balances(eth(100), U256::ZERO, u(1), T0).unwrap();
     let cent = u(10_000_000_000_000_000);
     w.expect_rejected(
         |w| w.rp.deposit(&mut w.l, alice, cent, T0),
@@ -739,8 +687,7 @@ fn minting_that_rounds_to_zero_and_pricing_against_zero_total_are_rejected() {
         },
     );
     let mut w = default_world();
-    w.rp.submit_balances(U256::ZERO, U256::ZERO, eth(5), T0)
-        .unwrap();
+    w.rp.submit_balances(U256::ZERO, U256::ZERO, eth(5), T0).unwrap();
     w.expect_rejected(
         |w| w.rp.deposit(&mut w.l, alice, eth(1), T0),
         RocketPoolError::ZeroTotalEth,
@@ -759,10 +706,7 @@ fn error_codes_are_stable_and_in_the_rocketpool_range() {
     ];
     let codes: Vec<u32> = all.iter().map(|e| e.code()).collect();
     assert_eq!(codes, vec![3100, 3104, 3105, 3114, 3120, 3121]);
-    assert!(RocketPoolError::ZeroPrice
-        .rejection()
-        .message
-        .contains("RPL price"));
+    assert!(RocketPoolError::ZeroPrice.rejection().message.contains("RPL price"));
 }
 
 #[test]
@@ -783,8 +727,7 @@ fn replaying_the_same_operations_gives_the_same_state_hash() {
         )
         .unwrap();
         w.rp.burn(&mut w.l, bob, eth(1), T0 + DAY).unwrap();
-        w.rp.apply_validator_losses(&mut w.l, node, eth(17), T0 + DAY)
-            .unwrap();
+        w.rp.apply_validator_losses(&mut w.l, node, eth(17), T0 + DAY).unwrap();
         w.check();
         w.hash()
     };

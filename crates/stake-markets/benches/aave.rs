@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use stake_ledger::{AssetKind, Ledger};
-use stake_markets::aave::{AaveV3, ReserveConfig, ReserveInit, RateStrategy, StaticPrices};
+use stake_markets::aave::{AaveV3, RateStrategy, ReserveConfig, ReserveInit, StaticPrices};
 use stake_markets::morpho::{Irm, MarketParams, MorphoBlue};
 use stake_math::{u, U256};
 use std::time::Duration;
@@ -30,10 +30,24 @@ fn aave_borrow(c: &mut Criterion) {
         active: true,
         frozen: false,
         paused: false,
-        rate: RateStrategy { optimal_usage_bps: 9_200, base_bps: 0, slope1_bps: 550, slope2_bps: 3_500 },
+        rate: RateStrategy {
+            optimal_usage_bps: 9_200,
+            base_bps: 0,
+            slope1_bps: 550,
+            slope2_bps: 3_500,
+        },
     };
-    pool.init_reserve(&mut ledger, ReserveInit { symbol: "USDC".into(), underlying: usdc, price_asset: usdc, config }, 0)
-        .unwrap();
+    pool.init_reserve(
+        &mut ledger,
+        ReserveInit {
+            symbol: "USDC".into(),
+            underlying: usdc,
+            price_asset: usdc,
+            config,
+        },
+        0,
+    )
+    .unwrap();
     let mut prices = StaticPrices::new();
     prices.set(weth, u(200_000_000_000));
     prices.set(wsteth, u(240_000_000_000));
@@ -44,13 +58,16 @@ fn aave_borrow(c: &mut Criterion) {
     ledger.mint(bob, usdc, u(1_000_000_000_000_000)).unwrap();
     ledger.mint(alice, weth, u(1_000 * E18)).unwrap();
     ledger.mint(alice, wsteth, u(1_000 * E18)).unwrap();
-    pool.supply(&mut ledger, bob, usdc, u(1_000_000_000_000_000), 0).unwrap();
+    pool.supply(&mut ledger, bob, usdc, u(1_000_000_000_000_000), 0)
+        .unwrap();
     pool.supply(&mut ledger, alice, weth, u(1_000 * E18), 0).unwrap();
     pool.supply(&mut ledger, alice, wsteth, u(1_000 * E18), 0).unwrap();
     pool.borrow(&mut ledger, &prices, alice, usdc, u(1_000_000), 0).unwrap();
 
     let mut g = c.benchmark_group("aave");
-    g.sample_size(20).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    g.sample_size(20)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1));
     g.throughput(Throughput::Elements(1));
     g.bench_function("borrow_with_hf_check", |b| {
         b.iter(|| pool.borrow(&mut ledger, &prices, alice, usdc, u(1), 0).unwrap())
@@ -67,16 +84,27 @@ fn morpho_borrow(c: &mut Criterion) {
     ledger.mint(sup, weth, u(1_000_000 * E18)).unwrap();
     ledger.mint(bor, ezeth, u(1_000_000 * E18)).unwrap();
     let mut mb = MorphoBlue::new();
-    let params = MarketParams { loan_token: weth, collateral_token: ezeth, irm: Irm::AdaptiveCurve, lltv: u(860_000_000_000_000_000) };
+    let params = MarketParams {
+        loan_token: weth,
+        collateral_token: ezeth,
+        irm: Irm::AdaptiveCurve,
+        lltv: u(860_000_000_000_000_000),
+    };
     let (id, _) = mb.create_market(&mut ledger, params, 0).unwrap();
-    mb.supply(&mut ledger, id, sup, u(1_000_000 * E18), U256::ZERO, 0).unwrap();
+    mb.supply(&mut ledger, id, sup, u(1_000_000 * E18), U256::ZERO, 0)
+        .unwrap();
     mb.supply_collateral(&mut ledger, id, bor, u(1_000_000 * E18)).unwrap();
     let price = u(E18 * E18);
     let mut g = c.benchmark_group("morpho");
-    g.sample_size(20).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    g.sample_size(20)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1));
     g.throughput(Throughput::Elements(1));
     g.bench_function("borrow_with_health_check", |b| {
-        b.iter(|| mb.borrow(&mut ledger, &price, id, bor, u(1_000), U256::ZERO, 0).unwrap())
+        b.iter(|| {
+            mb.borrow(&mut ledger, &price, id, bor, u(1_000), U256::ZERO, 0)
+                .unwrap()
+        })
     });
     g.finish();
 }

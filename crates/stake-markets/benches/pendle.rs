@@ -30,26 +30,15 @@ fn bench(c: &mut Criterion) {
 
     // Full state-machine swaps on the ledger, alternating sell/buy so the market stays put.
     let mut ledger = Ledger::new();
-    let wsteth = ledger
-        .register_asset("wstETH", 18, "lido", AssetKind::Plain)
-        .unwrap();
+    let wsteth = ledger.register_asset("wstETH", 18, "lido", AssetKind::Plain).unwrap();
     let alice = ledger.account("alice");
-    ledger
-        .mint(alice, wsteth, U256::new(10_000_000 * E18))
-        .unwrap();
+    ledger.mint(alice, wsteth, U256::new(10_000_000 * E18)).unwrap();
     let mut p = Pendle::new(&mut ledger, DEFAULT_INTEREST_FEE_RATE).unwrap();
     let sy = p
-        .create_sy(
-            &mut ledger,
-            "SY-wstETH",
-            wsteth,
-            U256::new(1_150_000_000_000_000_000),
-        )
+        .create_sy(&mut ledger, "SY-wstETH", wsteth, U256::new(1_150_000_000_000_000_000))
         .unwrap();
     let t0 = 1_700_000_000u64;
-    let yc = p
-        .create_yield_contract(&mut ledger, sy, t0 + 180 * 86_400, t0)
-        .unwrap();
+    let yc = p.create_yield_contract(&mut ledger, sy, t0 + 180 * 86_400, t0).unwrap();
     p.sy_deposit(&mut ledger, alice, sy, U256::new(3_000_000 * E18))
         .unwrap();
     p.mint_py(&mut ledger, alice, yc, U256::new(1_000_000 * E18), t0)

@@ -23,9 +23,9 @@
 use serde::{Deserialize, Serialize};
 use stake_ledger::{AccountId, AssetId, AssetKind, Ledger, LedgerError, Reject};
 use stake_math::{
-    mul_div_down, mul_div_up, percent_div_half_up, percent_mul_half_up, pow10, ray_div_down,
-    ray_div_half_up, ray_div_up, ray_mul_down, ray_mul_half_up, ray_mul_up, wad_div_half_up, Checked,
-    MathError, MathResult, BPS, RAY, SECONDS_PER_YEAR, U256, WAD,
+    mul_div_down, mul_div_up, percent_div_half_up, percent_mul_half_up, pow10, ray_div_down, ray_div_half_up,
+    ray_div_up, ray_mul_down, ray_mul_half_up, ray_mul_up, wad_div_half_up, Checked, MathError, MathResult, BPS, RAY,
+    SECONDS_PER_YEAR, U256, WAD,
 };
 use std::collections::BTreeMap;
 use std::fmt;
@@ -83,7 +83,10 @@ impl StaticPrices {
 
 impl PriceSource for StaticPrices {
     fn price_base(&self, asset: AssetId, _now: u64) -> Result<U256, String> {
-        self.prices.get(&asset).copied().ok_or_else(|| format!("no price for asset #{}", asset.0))
+        self.prices
+            .get(&asset)
+            .copied()
+            .ok_or_else(|| format!("no price for asset #{}", asset.0))
     }
 }
 
@@ -93,7 +96,9 @@ impl PriceSource for StaticPrices {
 
 /// `MathUtils.calculateLinearInterest`: `RAY + ⌊rate·Δt / YEAR⌋` (ray).
 pub fn linear_interest(rate_ray: U256, seconds: u64) -> MathResult<U256> {
-    let accrued = rate_ray.mul_c(U256::from(seconds))?.div_c(U256::from(SECONDS_PER_YEAR))?;
+    let accrued = rate_ray
+        .mul_c(U256::from(seconds))?
+        .div_c(U256::from(SECONDS_PER_YEAR))?;
     RAY.add_c(accrued)
 }
 
@@ -103,7 +108,9 @@ pub fn compounded_interest(rate_ray: U256, seconds: u64) -> MathResult<U256> {
     if seconds == 0 {
         return Ok(RAY);
     }
-    let x = rate_ray.mul_c(U256::from(seconds))?.div_c(U256::from(SECONDS_PER_YEAR))?;
+    let x = rate_ray
+        .mul_c(U256::from(seconds))?
+        .div_c(U256::from(SECONDS_PER_YEAR))?;
     let inner = (x / 2).add_c(ray_mul_half_up(x, x / 6)?)?;
     RAY.add_c(x)?.add_c(ray_mul_half_up(x, inner)?)
 }
@@ -120,7 +127,12 @@ pub fn rates(
     debt: U256,
     available: U256,
 ) -> MathResult<(U256, U256)> {
-    let strategy = RateStrategy { optimal_usage_bps, base_bps, slope1_bps, slope2_bps };
+    let strategy = RateStrategy {
+        optimal_usage_bps,
+        base_bps,
+        slope1_bps,
+        slope2_bps,
+    };
     strategy.rates(reserve_factor_bps, debt, available, U256::ZERO)
 }
 
@@ -159,7 +171,13 @@ pub struct RateStrategy {
 impl RateStrategy {
     /// Variable and liquidity rates (ray) for `debt` borrowed, `available` cash and `unbacked`
     /// (the reserve deficit, which dilutes the supply usage ratio as in v3.3+).
-    pub fn rates(&self, reserve_factor_bps: u32, debt: U256, available: U256, unbacked: U256) -> MathResult<(U256, U256)> {
+    pub fn rates(
+        &self,
+        reserve_factor_bps: u32,
+        debt: U256,
+        available: U256,
+        unbacked: U256,
+    ) -> MathResult<(U256, U256)> {
         let base = U256::from(self.base_bps).mul_c(BPS_TO_RAY)?;
         if debt == U256::ZERO {
             return Ok((base, U256::ZERO));
@@ -810,7 +828,12 @@ impl AaveV3 {
         let decimals = ledger.asset_info(init.underlying)?.decimals;
         let (a_token, debt_token, account, treasury) = ledger.atomic(|l| {
             let a = l.register_asset(&format!("aEth{}", init.symbol), decimals, "aave", AssetKind::Scaled)?;
-            let d = l.register_asset(&format!("variableDebtEth{}", init.symbol), decimals, "aave", AssetKind::Scaled)?;
+            let d = l.register_asset(
+                &format!("variableDebtEth{}", init.symbol),
+                decimals,
+                "aave",
+                AssetKind::Scaled,
+            )?;
             let acct = l.account(&format!("aave:{}", init.symbol));
             let t = l.account(TREASURY);
             Ok::<_, AaveError>((a, d, acct, t))
@@ -838,10 +861,17 @@ impl AaveV3 {
         });
         // A fresh reserve pays the base rate on nothing: rates as the strategy gives for zero debt.
         let r = &mut self.reserves[id as usize];
-        let (var, liq) = r.config.rate.rates(r.config.reserve_factor_bps, U256::ZERO, U256::ZERO, U256::ZERO)?;
+        let (var, liq) = r
+            .config
+            .rate
+            .rates(r.config.reserve_factor_bps, U256::ZERO, U256::ZERO, U256::ZERO)?;
         r.current_variable_borrow_rate = var;
         r.current_liquidity_rate = liq;
-        Ok(vec![AaveEvent::ReserveInitialized { asset: init.underlying, a_token, debt_token }])
+        Ok(vec![AaveEvent::ReserveInitialized {
+            asset: init.underlying,
+            a_token,
+            debt_token,
+        }])
     }
 
     /// Replaces a reserve's configuration (governance). Indices are brought to `now` first so
@@ -850,7 +880,13 @@ impl AaveV3 {
     /// Specification:
     /// - fails with [`AaveError::UnknownReserve`], [`AaveError::InvalidConfig`] (as
     ///   [`AaveV3::init_reserve`]) or [`AaveError::TimeWentBackwards`].
-    pub fn set_reserve_config(&mut self, ledger: &Ledger, asset: AssetId, config: ReserveConfig, now: u64) -> AaveResult<()> {
+    pub fn set_reserve_config(
+        &mut self,
+        ledger: &Ledger,
+        asset: AssetId,
+        config: ReserveConfig,
+        now: u64,
+    ) -> AaveResult<()> {
         let i = self.reserve_index(asset)?;
         validate_config(&config)?;
         let mut r = self.reserves[i].clone();
@@ -879,7 +915,9 @@ impl AaveV3 {
         borrowable_assets: &[AssetId],
     ) -> AaveResult<()> {
         if id == 0 {
-            return Err(AaveError::InvalidConfig { reason: "e-mode category 0 is reserved".into() });
+            return Err(AaveError::InvalidConfig {
+                reason: "e-mode category 0 is reserved".into(),
+            });
         }
         check_ltv_lt_lb(ltv_bps, liquidation_threshold_bps, liquidation_bonus_bps)?;
         let mut collateral_bitmap = 0u128;
@@ -910,7 +948,13 @@ impl AaveV3 {
     ///
     /// Specification:
     /// - fails as [`AaveV3::init_reserve`] (e.g. the token symbols already exist).
-    pub fn mainnet_like(ledger: &mut Ledger, weth: AssetId, wsteth: AssetId, weeth: AssetId, now: u64) -> AaveResult<Self> {
+    pub fn mainnet_like(
+        ledger: &mut Ledger,
+        weth: AssetId,
+        wsteth: AssetId,
+        weeth: AssetId,
+        now: u64,
+    ) -> AaveResult<Self> {
         let mut pool = AaveV3::new();
         let whole = |n: u128| U256::from(n);
         let mk = |ltv, lt, lb, rf, cap_s: u128, cap_b: u128, borrowable, rate| ReserveConfig {
@@ -935,7 +979,12 @@ impl AaveV3 {
             3_200_000,
             2_900_000,
             true,
-            RateStrategy { optimal_usage_bps: 9_000, base_bps: 0, slope1_bps: 270, slope2_bps: 8_000 },
+            RateStrategy {
+                optimal_usage_bps: 9_000,
+                base_bps: 0,
+                slope1_bps: 270,
+                slope2_bps: 8_000,
+            },
         );
         let wsteth_cfg = mk(
             7_850,
@@ -945,7 +994,12 @@ impl AaveV3 {
             1_200_000,
             12_000,
             true,
-            RateStrategy { optimal_usage_bps: 9_000, base_bps: 0, slope1_bps: 150, slope2_bps: 8_500 },
+            RateStrategy {
+                optimal_usage_bps: 9_000,
+                base_bps: 0,
+                slope1_bps: 150,
+                slope2_bps: 8_500,
+            },
         );
         let weeth_cfg = mk(
             7_250,
@@ -955,12 +1009,26 @@ impl AaveV3 {
             2_400_000,
             0,
             false,
-            RateStrategy { optimal_usage_bps: 3_500, base_bps: 0, slope1_bps: 700, slope2_bps: 30_000 },
+            RateStrategy {
+                optimal_usage_bps: 3_500,
+                base_bps: 0,
+                slope1_bps: 700,
+                slope2_bps: 30_000,
+            },
         );
-        for (symbol, asset, config) in [("WETH", weth, weth_cfg), ("wstETH", wsteth, wsteth_cfg), ("weETH", weeth, weeth_cfg)] {
+        for (symbol, asset, config) in [
+            ("WETH", weth, weth_cfg),
+            ("wstETH", wsteth, wsteth_cfg),
+            ("weETH", weeth, weeth_cfg),
+        ] {
             pool.init_reserve(
                 ledger,
-                ReserveInit { symbol: symbol.to_string(), underlying: asset, price_asset: asset, config },
+                ReserveInit {
+                    symbol: symbol.to_string(),
+                    underlying: asset,
+                    price_asset: asset,
+                    config,
+                },
                 now,
             )?;
         }
@@ -992,20 +1060,32 @@ impl AaveV3 {
     /// The user's aToken balance in underlying units (`balanceOf`, floor) at `now`.
     pub fn a_token_balance(&self, ledger: &Ledger, user: AccountId, asset: AssetId, now: u64) -> AaveResult<U256> {
         let r = self.reserve(asset)?;
-        Ok(ray_mul_down(ledger.balance(user, r.a_token), normalized_income(r, now)?)?)
+        Ok(ray_mul_down(
+            ledger.balance(user, r.a_token),
+            normalized_income(r, now)?,
+        )?)
     }
 
     /// The user's variable debt in underlying units (`balanceOf`, ceil) at `now`.
     pub fn debt_balance(&self, ledger: &Ledger, user: AccountId, asset: AssetId, now: u64) -> AaveResult<U256> {
         let r = self.reserve(asset)?;
-        Ok(ray_mul_up(ledger.balance(user, r.debt_token), normalized_debt(r, now)?)?)
+        Ok(ray_mul_up(
+            ledger.balance(user, r.debt_token),
+            normalized_debt(r, now)?,
+        )?)
     }
 
     /// `calculateUserAccountData` for `user` at `now` (view: no index is written).
     ///
     /// Specification:
     /// - fails with [`AaveError::Price`] if a needed price is missing, or a math error.
-    pub fn account_data(&self, ledger: &Ledger, prices: &dyn PriceSource, user: AccountId, now: u64) -> AaveResult<AccountData> {
+    pub fn account_data(
+        &self,
+        ledger: &Ledger,
+        prices: &dyn PriceSource,
+        user: AccountId,
+        now: u64,
+    ) -> AaveResult<AccountData> {
         let cfg = self.user_config(user);
         self.account_data_with(ledger, prices, user, cfg, now)
     }
@@ -1028,7 +1108,11 @@ impl AaveV3 {
                 has_zero_ltv_collateral: false,
             });
         }
-        let emode = if cfg.emode != 0 { self.emodes.get(&cfg.emode) } else { None };
+        let emode = if cfg.emode != 0 {
+            self.emodes.get(&cfg.emode)
+        } else {
+            None
+        };
         let mut total_collateral = U256::ZERO;
         let mut total_debt = U256::ZERO;
         let mut ltv_sum = U256::ZERO;
@@ -1144,7 +1228,14 @@ impl AaveV3 {
     /// - fails with [`AaveError::ReserveInactive`], [`AaveError::ReservePaused`], [`AaveError::ReserveFrozen`];
     /// - fails with [`AaveError::SupplyCapExceeded`] if `(scaled supply + accrued + minted)·index > cap`;
     /// - fails with a ledger error if `user` lacks the underlying.
-    pub fn supply(&mut self, ledger: &mut Ledger, user: AccountId, asset: AssetId, amount: U256, now: u64) -> AaveResult<Vec<AaveEvent>> {
+    pub fn supply(
+        &mut self,
+        ledger: &mut Ledger,
+        user: AccountId,
+        asset: AssetId,
+        amount: U256,
+        now: u64,
+    ) -> AaveResult<Vec<AaveEvent>> {
         let i = self.reserve_index(asset)?;
         self.transact(ledger, &[user], Some(&[i]), |pool, ledger| {
             let mut r = pool.reserves[i].clone();
@@ -1166,7 +1257,12 @@ impl AaveV3 {
             ledger.transfer(user, r.account, r.underlying, amount)?;
             let first = ledger.balance(user, r.a_token) == U256::ZERO;
             ledger.mint(user, r.a_token, scaled)?;
-            let mut events = vec![AaveEvent::Supply { asset, user, amount, scaled }];
+            let mut events = vec![AaveEvent::Supply {
+                asset,
+                user,
+                amount,
+                scaled,
+            }];
             let mut cfg = pool.user_config(user);
             if first && r.config.ltv_bps != 0 && !cfg.is_collateral(r.id) {
                 cfg.set_collateral(r.id, true);
@@ -1212,18 +1308,29 @@ impl AaveV3 {
                 return Err(AaveError::InvalidAmount);
             }
             if scaled > balance_scaled {
-                return Err(AaveError::NotEnoughAvailableUserBalance { requested_scaled: scaled, balance_scaled });
+                return Err(AaveError::NotEnoughAvailableUserBalance {
+                    requested_scaled: scaled,
+                    balance_scaled,
+                });
             }
             check_flags(&r, false)?;
             if amount > r.virtual_balance {
-                return Err(AaveError::InsufficientLiquidity { available: r.virtual_balance, requested: amount });
+                return Err(AaveError::InsufficientLiquidity {
+                    available: r.virtual_balance,
+                    requested: amount,
+                });
             }
             update_rates(&mut r, ledger, U256::ZERO, amount)?;
             ledger.burn(user, r.a_token, scaled)?;
             ledger.transfer(r.account, user, r.underlying, amount)?;
             let id = r.id;
             pool.reserves[i] = r;
-            let mut events = vec![AaveEvent::Withdraw { asset, user, amount, scaled }];
+            let mut events = vec![AaveEvent::Withdraw {
+                asset,
+                user,
+                amount,
+                scaled,
+            }];
             let mut cfg = pool.user_config(user);
             if cfg.is_collateral(id) {
                 if scaled == balance_scaled {
@@ -1288,13 +1395,23 @@ impl AaveV3 {
             }
             let mut cfg = pool.user_config(user);
             if cfg.emode != 0 {
-                let borrowable = pool.emodes.get(&cfg.emode).map(|e| is_bit(e.borrowable_bitmap, r.id)).unwrap_or(false);
+                let borrowable = pool
+                    .emodes
+                    .get(&cfg.emode)
+                    .map(|e| is_bit(e.borrowable_bitmap, r.id))
+                    .unwrap_or(false);
                 if !borrowable {
-                    return Err(AaveError::NotBorrowableInEMode { category: cfg.emode, asset });
+                    return Err(AaveError::NotBorrowableInEMode {
+                        category: cfg.emode,
+                        asset,
+                    });
                 }
             }
             if amount > r.virtual_balance {
-                return Err(AaveError::InsufficientLiquidity { available: r.virtual_balance, requested: amount });
+                return Err(AaveError::InsufficientLiquidity {
+                    available: r.virtual_balance,
+                    requested: amount,
+                });
             }
             ledger.mint(user, r.debt_token, scaled)?;
             cfg.set_borrowing(r.id, true);
@@ -1304,7 +1421,13 @@ impl AaveV3 {
             let borrow_rate = r.current_variable_borrow_rate;
             pool.reserves[i] = r;
             pool.validate_hf_and_ltv(ledger, prices, user, now)?;
-            Ok(vec![AaveEvent::Borrow { asset, user, amount, scaled, borrow_rate }])
+            Ok(vec![AaveEvent::Borrow {
+                asset,
+                user,
+                amount,
+                scaled,
+                borrow_rate,
+            }])
         })
     }
 
@@ -1355,7 +1478,12 @@ impl AaveV3 {
             if ledger.balance(user, r.debt_token) == U256::ZERO {
                 cfg.set_borrowing(r.id, false);
             }
-            let mut events = vec![AaveEvent::Repay { asset, user, amount: payback, use_a_tokens }];
+            let mut events = vec![AaveEvent::Repay {
+                asset,
+                user,
+                amount: payback,
+                use_a_tokens,
+            }];
             let id = r.id;
             if use_a_tokens {
                 let a_scaled = ray_div_up(payback, r.liquidity_index)?;
@@ -1444,10 +1572,16 @@ impl AaveV3 {
         self.transact(ledger, &[user], Some(&[]), |pool, ledger| {
             let mut cfg = pool.user_config(user);
             if category != 0 {
-                let e = pool.emodes.get(&category).ok_or(AaveError::InconsistentEModeCategory { category })?;
+                let e = pool
+                    .emodes
+                    .get(&category)
+                    .ok_or(AaveError::InconsistentEModeCategory { category })?;
                 for r in &pool.reserves {
                     if cfg.is_borrowing(r.id) && !is_bit(e.borrowable_bitmap, r.id) {
-                        return Err(AaveError::NotBorrowableInEMode { category, asset: r.underlying });
+                        return Err(AaveError::NotBorrowableInEMode {
+                            category,
+                            asset: r.underlying,
+                        });
                     }
                 }
             }
@@ -1525,7 +1659,17 @@ impl AaveV3 {
         let ci = self.reserve_index(collateral_asset)?;
         let di = self.reserve_index(debt_asset)?;
         self.transact(ledger, &[user, liquidator], None, |pool, ledger| {
-            pool.liquidate_inner(ledger, prices, liquidator, ci, di, user, debt_to_cover, receive_a_token, now)
+            pool.liquidate_inner(
+                ledger,
+                prices,
+                liquidator,
+                ci,
+                di,
+                user,
+                debt_to_cover,
+                receive_a_token,
+                now,
+            )
         })
     }
 
@@ -1572,7 +1716,9 @@ impl AaveV3 {
             }
         }
         if account.health_factor >= HEALTH_FACTOR_LIQUIDATION_THRESHOLD {
-            return Err(AaveError::HealthFactorNotBelowThreshold { health_factor: account.health_factor });
+            return Err(AaveError::HealthFactorNotBelowThreshold {
+                health_factor: account.health_factor,
+            });
         }
         let cfg = self.user_config(user);
         if c.config.liquidation_threshold_bps == 0 || !cfg.is_collateral(c.id) {
@@ -1623,7 +1769,10 @@ impl AaveV3 {
             let debt_left_base = mul_div_up(debt_balance - actual_debt, debt_price, debt_unit)?;
             let collateral_left_base = (coll_balance - coll_amount - fee).mul_c(coll_price)?.div_c(coll_unit)?;
             if debt_left_base < MIN_LEFTOVER_BASE || collateral_left_base < MIN_LEFTOVER_BASE {
-                return Err(AaveError::MustNotLeaveDust { debt_left_base, collateral_left_base });
+                return Err(AaveError::MustNotLeaveDust {
+                    debt_left_base,
+                    collateral_left_base,
+                });
             }
         }
 
@@ -1635,21 +1784,32 @@ impl AaveV3 {
         let c_ltv = c.config.ltv_bps;
         if coll_amount.add_c(fee)? == coll_balance {
             cfg.set_collateral(c_id, false);
-            events.push(AaveEvent::CollateralDisabled { asset: collateral_asset, user });
+            events.push(AaveEvent::CollateralDisabled {
+                asset: collateral_asset,
+                user,
+            });
         }
         let has_no_collateral_left = account.total_collateral_base == split.collateral_base;
 
         // _burnDebtTokens
         {
             let mut d = self.reserves[di].clone();
-            let burn_amount = if has_no_collateral_left { debt_balance } else { actual_debt };
+            let burn_amount = if has_no_collateral_left {
+                debt_balance
+            } else {
+                actual_debt
+            };
             let held = ledger.balance(user, d.debt_token);
             let scaled = ray_div_down(burn_amount, d.variable_borrow_index)?.min(held);
             ledger.burn(user, d.debt_token, scaled)?;
             let outstanding = debt_balance - actual_debt;
             if has_no_collateral_left && outstanding != U256::ZERO {
                 d.deficit = d.deficit.add_c(outstanding)?;
-                events.push(AaveEvent::DeficitCreated { user, asset: debt_asset, amount: outstanding });
+                events.push(AaveEvent::DeficitCreated {
+                    user,
+                    asset: debt_asset,
+                    amount: outstanding,
+                });
             }
             if ledger.balance(user, d.debt_token) == U256::ZERO {
                 cfg.set_borrowing(d_id, false);
@@ -1669,13 +1829,19 @@ impl AaveV3 {
                 if !lcfg.is_collateral(c_id) {
                     lcfg.set_collateral(c_id, true);
                     self.set_user(liquidator, lcfg);
-                    events.push(AaveEvent::CollateralEnabled { asset: collateral_asset, user: liquidator });
+                    events.push(AaveEvent::CollateralEnabled {
+                        asset: collateral_asset,
+                        user: liquidator,
+                    });
                 }
             }
         } else {
             let mut c = self.reserves[ci].clone();
             if coll_amount > c.virtual_balance {
-                return Err(AaveError::InsufficientLiquidity { available: c.virtual_balance, requested: coll_amount });
+                return Err(AaveError::InsufficientLiquidity {
+                    available: c.virtual_balance,
+                    requested: coll_amount,
+                });
             }
             update_rates(&mut c, ledger, U256::ZERO, coll_amount)?;
             let scaled = ray_div_up(coll_amount, c.liquidity_index)?;
@@ -1712,7 +1878,11 @@ impl AaveV3 {
                 ledger.burn(user, r.debt_token, scaled)?;
                 if debt != U256::ZERO {
                     r.deficit = r.deficit.add_c(debt)?;
-                    events.push(AaveEvent::DeficitCreated { user, asset: r.underlying, amount: debt });
+                    events.push(AaveEvent::DeficitCreated {
+                        user,
+                        asset: r.underlying,
+                        amount: debt,
+                    });
                 }
                 if ledger.balance(user, r.debt_token) == U256::ZERO {
                     cfg.set_borrowing(id, false);
@@ -1746,22 +1916,38 @@ impl AaveV3 {
 
     // ----- validations -----
 
-    fn validate_health_factor(&self, ledger: &Ledger, prices: &dyn PriceSource, user: AccountId, now: u64) -> AaveResult<AccountData> {
+    fn validate_health_factor(
+        &self,
+        ledger: &Ledger,
+        prices: &dyn PriceSource,
+        user: AccountId,
+        now: u64,
+    ) -> AaveResult<AccountData> {
         let data = self.account_data(ledger, prices, user, now)?;
         if data.health_factor < HEALTH_FACTOR_LIQUIDATION_THRESHOLD {
-            return Err(AaveError::HealthFactorLowerThanLiquidationThreshold { health_factor: data.health_factor });
+            return Err(AaveError::HealthFactorLowerThanLiquidationThreshold {
+                health_factor: data.health_factor,
+            });
         }
         Ok(data)
     }
 
     /// `validateHFAndLtv` (after a borrow).
-    fn validate_hf_and_ltv(&self, ledger: &Ledger, prices: &dyn PriceSource, user: AccountId, now: u64) -> AaveResult<()> {
+    fn validate_hf_and_ltv(
+        &self,
+        ledger: &Ledger,
+        prices: &dyn PriceSource,
+        user: AccountId,
+        now: u64,
+    ) -> AaveResult<()> {
         let data = self.account_data(ledger, prices, user, now)?;
         if data.avg_ltv_bps == U256::ZERO {
             return Err(AaveError::LtvValidationFailed);
         }
         if data.health_factor < HEALTH_FACTOR_LIQUIDATION_THRESHOLD {
-            return Err(AaveError::HealthFactorLowerThanLiquidationThreshold { health_factor: data.health_factor });
+            return Err(AaveError::HealthFactorLowerThanLiquidationThreshold {
+                health_factor: data.health_factor,
+            });
         }
         let required = percent_div_up(data.total_debt_base, data.avg_ltv_bps)?;
         if data.total_collateral_base < required {
@@ -1774,7 +1960,14 @@ impl AaveV3 {
     }
 
     /// `validateHFAndLtvzero` (after a withdrawal or collateral switch-off of reserve `i`).
-    fn validate_hf_and_ltv_zero(&self, ledger: &Ledger, prices: &dyn PriceSource, user: AccountId, i: usize, now: u64) -> AaveResult<()> {
+    fn validate_hf_and_ltv_zero(
+        &self,
+        ledger: &Ledger,
+        prices: &dyn PriceSource,
+        user: AccountId,
+        i: usize,
+        now: u64,
+    ) -> AaveResult<()> {
         let data = self.validate_health_factor(ledger, prices, user, now)?;
         if data.has_zero_ltv_collateral && self.reserves[i].config.ltv_bps != 0 {
             return Err(AaveError::LtvValidationFailed);
@@ -1791,9 +1984,16 @@ impl AaveV3 {
     pub fn reserve_report(&self, ledger: &Ledger, asset: AssetId) -> AaveResult<ReserveReport> {
         let r = self.reserve(asset)?;
         let total_debt = ray_mul_up(ledger.supply(r.debt_token), r.variable_borrow_index)?;
-        let total_supplied = ray_mul_down(ledger.supply(r.a_token).add_c(r.accrued_to_treasury)?, r.liquidity_index)?;
+        let total_supplied = ray_mul_down(
+            ledger.supply(r.a_token).add_c(r.accrued_to_treasury)?,
+            r.liquidity_index,
+        )?;
         let denom = r.virtual_balance.add_c(total_debt)?;
-        let utilization_ray = if total_debt == U256::ZERO { U256::ZERO } else { ray_div_half_up(total_debt, denom)? };
+        let utilization_ray = if total_debt == U256::ZERO {
+            U256::ZERO
+        } else {
+            ray_div_half_up(total_debt, denom)?
+        };
         let apy = |rate: U256| {
             let r = rate.as_f64() / 1e27;
             let n = SECONDS_PER_YEAR as f64;
@@ -1817,7 +2017,12 @@ impl AaveV3 {
     ///
     /// Specification:
     /// - fails with [`AaveError::Price`] if a price is missing.
-    pub fn health_factors(&self, ledger: &Ledger, prices: &dyn PriceSource, now: u64) -> AaveResult<Vec<(AccountId, U256)>> {
+    pub fn health_factors(
+        &self,
+        ledger: &Ledger,
+        prices: &dyn PriceSource,
+        now: u64,
+    ) -> AaveResult<Vec<(AccountId, U256)>> {
         let mut out = Vec::new();
         for (u, cfg) in &self.users {
             if cfg.borrowing != 0 {
@@ -1852,13 +2057,20 @@ impl AaveV3 {
         for r in &self.reserves {
             let cash = ledger.balance(r.account, r.underlying);
             if cash < r.virtual_balance {
-                return Err(format!("aave {}: cash {cash} < virtual balance {}", r.symbol, r.virtual_balance));
+                return Err(format!(
+                    "aave {}: cash {cash} < virtual balance {}",
+                    r.symbol, r.virtual_balance
+                ));
             }
             let debt = ray_mul_up(ledger.supply(r.debt_token), r.variable_borrow_index).map_err(|e| e.to_string())?;
             let supplied_scaled = ledger.supply(r.a_token).saturating_add(r.accrued_to_treasury);
             let supplied = ray_mul_down(supplied_scaled, r.liquidity_index).map_err(|e| e.to_string())?;
             let holders = ledger.holders(r.a_token).count() + ledger.holders(r.debt_token).count() + 1;
-            let backing = r.virtual_balance.saturating_add(debt).saturating_add(r.deficit).saturating_add(U256::from(holders as u64));
+            let backing = r
+                .virtual_balance
+                .saturating_add(debt)
+                .saturating_add(r.deficit)
+                .saturating_add(U256::from(holders as u64));
             if backing < supplied {
                 return Err(format!(
                     "aave {}: cash {} + debt {debt} + deficit {} < supplied {supplied}",
@@ -1868,7 +2080,10 @@ impl AaveV3 {
             for (u, cfg) in &self.users {
                 let has_debt = ledger.balance(*u, r.debt_token) != U256::ZERO;
                 if has_debt != cfg.is_borrowing(r.id) {
-                    return Err(format!("aave {}: borrowing flag of account #{} disagrees with its debt", r.symbol, u.0));
+                    return Err(format!(
+                        "aave {}: borrowing flag of account #{} disagrees with its debt",
+                        r.symbol, u.0
+                    ));
                 }
             }
         }
@@ -1881,11 +2096,17 @@ impl AaveV3 {
 // ---------------------------------------------------------------------------------------------
 
 fn price_of(prices: &dyn PriceSource, asset: AssetId, now: u64) -> AaveResult<U256> {
-    prices.price_base(asset, now).map_err(|message| AaveError::Price { asset, message })
+    prices
+        .price_base(asset, now)
+        .map_err(|message| AaveError::Price { asset, message })
 }
 
 fn check_ltv_lt_lb(ltv: u32, lt: u32, lb: u32) -> AaveResult<()> {
-    let bad = |reason: &str| Err(AaveError::InvalidConfig { reason: reason.to_string() });
+    let bad = |reason: &str| {
+        Err(AaveError::InvalidConfig {
+            reason: reason.to_string(),
+        })
+    };
     if ltv > lt {
         return bad("LTV above liquidation threshold");
     }
@@ -1899,7 +2120,11 @@ fn check_ltv_lt_lb(ltv: u32, lt: u32, lb: u32) -> AaveResult<()> {
 }
 
 fn validate_config(c: &ReserveConfig) -> AaveResult<()> {
-    let bad = |reason: &str| Err(AaveError::InvalidConfig { reason: reason.to_string() });
+    let bad = |reason: &str| {
+        Err(AaveError::InvalidConfig {
+            reason: reason.to_string(),
+        })
+    };
     check_ltv_lt_lb(c.ltv_bps, c.liquidation_threshold_bps, c.liquidation_bonus_bps)?;
     if c.reserve_factor_bps > 10_000 || c.liquidation_protocol_fee_bps > 10_000 {
         return bad("reserve factor or protocol fee above 100 %");
@@ -1932,7 +2157,10 @@ fn check_flags(r: &Reserve, opening: bool) -> AaveResult<()> {
 }
 
 fn check_time(r: &Reserve, now: u64) -> AaveResult<u64> {
-    now.checked_sub(r.last_update).ok_or(AaveError::TimeWentBackwards { last_update: r.last_update, now })
+    now.checked_sub(r.last_update).ok_or(AaveError::TimeWentBackwards {
+        last_update: r.last_update,
+        now,
+    })
 }
 
 /// `getNormalizedIncome` at `now`.
@@ -1941,7 +2169,10 @@ fn normalized_income(r: &Reserve, now: u64) -> AaveResult<U256> {
     if dt == 0 {
         return Ok(r.liquidity_index);
     }
-    Ok(ray_mul_half_up(linear_interest(r.current_liquidity_rate, dt)?, r.liquidity_index)?)
+    Ok(ray_mul_half_up(
+        linear_interest(r.current_liquidity_rate, dt)?,
+        r.liquidity_index,
+    )?)
 }
 
 /// `getNormalizedDebt` at `now`.
@@ -1950,7 +2181,10 @@ fn normalized_debt(r: &Reserve, now: u64) -> AaveResult<U256> {
     if dt == 0 {
         return Ok(r.variable_borrow_index);
     }
-    Ok(ray_mul_half_up(compounded_interest(r.current_variable_borrow_rate, dt)?, r.variable_borrow_index)?)
+    Ok(ray_mul_half_up(
+        compounded_interest(r.current_variable_borrow_rate, dt)?,
+        r.variable_borrow_index,
+    )?)
 }
 
 /// `ReserveLogic.updateState`: indices with the stored rates, then the treasury accrual.
@@ -1965,8 +2199,10 @@ fn update_state(r: &mut Reserve, ledger: &Ledger, now: u64) -> AaveResult<()> {
         r.liquidity_index = ray_mul_half_up(linear_interest(r.current_liquidity_rate, dt)?, r.liquidity_index)?;
     }
     if scaled_debt != U256::ZERO {
-        r.variable_borrow_index =
-            ray_mul_half_up(compounded_interest(r.current_variable_borrow_rate, dt)?, r.variable_borrow_index)?;
+        r.variable_borrow_index = ray_mul_half_up(
+            compounded_interest(r.current_variable_borrow_rate, dt)?,
+            r.variable_borrow_index,
+        )?;
     }
     if r.config.reserve_factor_bps != 0 {
         let accrued = ray_mul_down(scaled_debt, r.variable_borrow_index - prev_borrow_index)?;
@@ -1984,7 +2220,10 @@ fn update_state(r: &mut Reserve, ledger: &Ledger, now: u64) -> AaveResult<()> {
 fn update_rates(r: &mut Reserve, ledger: &Ledger, added: U256, taken: U256) -> AaveResult<()> {
     let total_debt = ray_mul_up(ledger.supply(r.debt_token), r.variable_borrow_index)?;
     let available = r.virtual_balance.add_c(added)?.sub_c(taken)?;
-    let (var, liq) = r.config.rate.rates(r.config.reserve_factor_bps, total_debt, available, r.deficit)?;
+    let (var, liq) = r
+        .config
+        .rate
+        .rates(r.config.reserve_factor_bps, total_debt, available, r.deficit)?;
     r.current_variable_borrow_rate = var;
     r.current_liquidity_rate = liq;
     r.virtual_balance = available;
@@ -2039,7 +2278,12 @@ pub fn collateral_to_liquidate(
         protocol_fee = percent_mul_half_up(bonus, U256::from(protocol_fee_bps))?;
         collateral = collateral.sub_c(protocol_fee)?;
     }
-    Ok(CollateralSplit { collateral, debt_needed, protocol_fee, collateral_base })
+    Ok(CollateralSplit {
+        collateral,
+        debt_needed,
+        protocol_fee,
+        collateral_base,
+    })
 }
 
 impl stake_ledger::StateHash for AaveV3 {
@@ -2071,7 +2315,10 @@ mod tests {
     #[test]
     fn math_utils_vectors_hold() {
         // MathUtils.t.sol: linear(8 %, 7 years) = 1.56 ray.
-        assert_eq!(linear_interest(ray("80000000000000000000000000"), 7 * SECONDS_PER_YEAR).unwrap(), ray("1560000000000000000000000000"));
+        assert_eq!(
+            linear_interest(ray("80000000000000000000000000"), 7 * SECONDS_PER_YEAR).unwrap(),
+            ray("1560000000000000000000000000")
+        );
         // compounded(1000 ray, 10,000 years) with the Taylor form.
         assert_eq!(
             compounded_interest(ray("1000000000000000000000000000000"), 10_000 * SECONDS_PER_YEAR).unwrap(),

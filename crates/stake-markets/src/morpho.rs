@@ -100,22 +100,38 @@ pub fn w_taylor_compounded(x: U256, n: u64) -> MathResult<U256> {
 
 /// `toSharesDown(assets) = ⌊assets·(totalShares + 1e6)/(totalAssets + 1)⌋`.
 pub fn to_shares_down(assets: U256, total_assets: U256, total_shares: U256) -> MathResult<U256> {
-    mul_div_down(assets, total_shares.add_c(VIRTUAL_SHARES)?, total_assets.add_c(VIRTUAL_ASSETS)?)
+    mul_div_down(
+        assets,
+        total_shares.add_c(VIRTUAL_SHARES)?,
+        total_assets.add_c(VIRTUAL_ASSETS)?,
+    )
 }
 
 /// `toSharesUp(assets)`, rounded up.
 pub fn to_shares_up(assets: U256, total_assets: U256, total_shares: U256) -> MathResult<U256> {
-    mul_div_up(assets, total_shares.add_c(VIRTUAL_SHARES)?, total_assets.add_c(VIRTUAL_ASSETS)?)
+    mul_div_up(
+        assets,
+        total_shares.add_c(VIRTUAL_SHARES)?,
+        total_assets.add_c(VIRTUAL_ASSETS)?,
+    )
 }
 
 /// `toAssetsDown(shares) = ⌊shares·(totalAssets + 1)/(totalShares + 1e6)⌋`.
 pub fn to_assets_down(shares: U256, total_assets: U256, total_shares: U256) -> MathResult<U256> {
-    mul_div_down(shares, total_assets.add_c(VIRTUAL_ASSETS)?, total_shares.add_c(VIRTUAL_SHARES)?)
+    mul_div_down(
+        shares,
+        total_assets.add_c(VIRTUAL_ASSETS)?,
+        total_shares.add_c(VIRTUAL_SHARES)?,
+    )
 }
 
 /// `toAssetsUp(shares)`, rounded up.
 pub fn to_assets_up(shares: U256, total_assets: U256, total_shares: U256) -> MathResult<U256> {
-    mul_div_up(shares, total_assets.add_c(VIRTUAL_ASSETS)?, total_shares.add_c(VIRTUAL_SHARES)?)
+    mul_div_up(
+        shares,
+        total_assets.add_c(VIRTUAL_ASSETS)?,
+        total_shares.add_c(VIRTUAL_SHARES)?,
+    )
 }
 
 /// The liquidation incentive factor `min(1.15, 1/(1 − 0.3·(1 − LLTV)))` (wad, rounded as the
@@ -180,7 +196,11 @@ pub fn adaptive_curve_borrow_rate(
     } else {
         I256::ZERO
     };
-    let err_norm = if utilization > TARGET_UTILIZATION { WAD_I - TARGET_UTILIZATION } else { TARGET_UTILIZATION };
+    let err_norm = if utilization > TARGET_UTILIZATION {
+        WAD_I - TARGET_UTILIZATION
+    } else {
+        TARGET_UTILIZATION
+    };
     let err = w_div_to_zero(utilization.sub_c(TARGET_UTILIZATION)?, err_norm)?;
     let (avg, end) = if start_rate_at_target == I256::ZERO {
         (INITIAL_RATE_AT_TARGET, INITIAL_RATE_AT_TARGET)
@@ -192,7 +212,10 @@ pub fn adaptive_curve_borrow_rate(
         } else {
             let end = new_rate_at_target(start_rate_at_target, linear)?;
             let mid = new_rate_at_target(start_rate_at_target, linear / 2)?;
-            let avg = start_rate_at_target.add_c(end)?.add_c(mid.mul_c(I256::new(2))?)?.div_c(I256::new(4))?;
+            let avg = start_rate_at_target
+                .add_c(end)?
+                .add_c(mid.mul_c(I256::new(2))?)?
+                .div_c(I256::new(4))?;
             (avg, end)
         }
     };
@@ -515,9 +538,15 @@ impl fmt::Display for MorphoError {
             InconsistentInput => write!(f, "morpho: exactly one of assets and shares must be zero"),
             ZeroAssets => write!(f, "morpho: zero assets"),
             InsufficientCollateral { borrowed, max_borrow } => {
-                write!(f, "morpho: insufficient collateral: borrowed {borrowed} > max {max_borrow}")
+                write!(
+                    f,
+                    "morpho: insufficient collateral: borrowed {borrowed} > max {max_borrow}"
+                )
             }
-            InsufficientLiquidity { total_borrow_assets, total_supply_assets } => write!(
+            InsufficientLiquidity {
+                total_borrow_assets,
+                total_supply_assets,
+            } => write!(
                 f,
                 "morpho: insufficient liquidity: borrow {total_borrow_assets} > supply {total_supply_assets}"
             ),
@@ -607,12 +636,18 @@ impl MorphoBlue {
 
     /// The market `id`.
     pub fn market(&self, id: MarketId) -> MorphoResult<&MarketState> {
-        self.markets.get(id.0 as usize).ok_or(MorphoError::MarketNotCreated { id })
+        self.markets
+            .get(id.0 as usize)
+            .ok_or(MorphoError::MarketNotCreated { id })
     }
 
     /// `user`'s position in `id` (default if none).
     pub fn position(&self, id: MarketId, user: AccountId) -> Position {
-        self.positions.get(id.0 as usize).and_then(|m| m.get(&user)).copied().unwrap_or_default()
+        self.positions
+            .get(id.0 as usize)
+            .and_then(|m| m.get(&user))
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Creates a market; its tokens are held in `morpho:<id>`.
@@ -620,7 +655,12 @@ impl MorphoBlue {
     /// Specification:
     /// - fails with [`MorphoError::MaxLltvExceeded`] if LLTV ≥ 1e18;
     /// - fails with [`MorphoError::MarketAlreadyCreated`] if the same parameters exist.
-    pub fn create_market(&mut self, ledger: &mut Ledger, params: MarketParams, now: u64) -> MorphoResult<(MarketId, Vec<MorphoEvent>)> {
+    pub fn create_market(
+        &mut self,
+        ledger: &mut Ledger,
+        params: MarketParams,
+        now: u64,
+    ) -> MorphoResult<(MarketId, Vec<MorphoEvent>)> {
         if params.lltv >= WAD {
             return Err(MorphoError::MaxLltvExceeded { lltv: params.lltv });
         }
@@ -634,7 +674,10 @@ impl MorphoBlue {
         }
         self.markets.push(MarketState {
             params,
-            market: Market { last_update: now, ..Market::default() },
+            market: Market {
+                last_update: now,
+                ..Market::default()
+            },
             account,
         });
         self.positions.push(BTreeMap::new());
@@ -684,10 +727,17 @@ impl MorphoBlue {
     }
 
     /// Runs `f`; on `Err` restores market `id`, the positions of `users` and the counters.
-    fn transact<T>(&mut self, id: MarketId, users: &[AccountId], f: impl FnOnce(&mut Self) -> MorphoResult<T>) -> MorphoResult<T> {
+    fn transact<T>(
+        &mut self,
+        id: MarketId,
+        users: &[AccountId],
+        f: impl FnOnce(&mut Self) -> MorphoResult<T>,
+    ) -> MorphoResult<T> {
         let saved_market = self.markets.get(id.0 as usize).cloned();
-        let saved_positions: Vec<(AccountId, Option<Position>)> =
-            users.iter().map(|u| (*u, self.positions.get(id.0 as usize).and_then(|m| m.get(u)).copied())).collect();
+        let saved_positions: Vec<(AccountId, Option<Position>)> = users
+            .iter()
+            .map(|u| (*u, self.positions.get(id.0 as usize).and_then(|m| m.get(u)).copied()))
+            .collect();
         let saved_stats = self.stats.clone();
         match f(self) {
             Ok(v) => Ok(v),
@@ -742,9 +792,10 @@ impl MorphoBlue {
         let fee_recipient = self.fee_recipient();
         let ms = &mut self.markets[id.0 as usize];
         let m = &mut ms.market;
-        let elapsed = now
-            .checked_sub(m.last_update)
-            .ok_or(MorphoError::TimeWentBackwards { last_update: m.last_update, now })?;
+        let elapsed = now.checked_sub(m.last_update).ok_or(MorphoError::TimeWentBackwards {
+            last_update: m.last_update,
+            now,
+        })?;
         if elapsed == 0 {
             return Ok(vec![]);
         }
@@ -752,8 +803,12 @@ impl MorphoBlue {
         if m.total_borrow_assets != U256::ZERO {
             let borrow_rate = match ms.params.irm {
                 Irm::AdaptiveCurve => {
-                    let (avg, end) =
-                        adaptive_curve_borrow_rate(m.total_supply_assets, m.total_borrow_assets, m.rate_at_target, elapsed)?;
+                    let (avg, end) = adaptive_curve_borrow_rate(
+                        m.total_supply_assets,
+                        m.total_borrow_assets,
+                        m.rate_at_target,
+                        elapsed,
+                    )?;
                     m.rate_at_target = end;
                     avg
                 }
@@ -770,7 +825,12 @@ impl MorphoBlue {
                 let p = self.positions[id.0 as usize].entry(fee_recipient).or_default();
                 p.supply_shares = p.supply_shares.add_c(fee_shares)?;
             }
-            events.push(MorphoEvent::AccrueInterest { id, borrow_rate, interest, fee_shares });
+            events.push(MorphoEvent::AccrueInterest {
+                id,
+                borrow_rate,
+                interest,
+                fee_shares,
+            });
         }
         self.markets[id.0 as usize].market.last_update = now;
         Ok(events)
@@ -778,14 +838,20 @@ impl MorphoBlue {
 
     fn oracle_price(&self, oracle: &dyn MorphoOracle, id: MarketId, now: u64) -> MorphoResult<U256> {
         let ms = self.market(id)?;
-        oracle.price(id, &ms.params, now).map_err(|message| MorphoError::Oracle { id, message })
+        oracle
+            .price(id, &ms.params, now)
+            .map_err(|message| MorphoError::Oracle { id, message })
     }
 
     /// `(borrowed (up), max_borrow)` of `user` at `price`.
     pub fn health(&self, id: MarketId, user: AccountId, price: U256) -> MorphoResult<(U256, U256)> {
         let ms = self.market(id)?;
         let p = self.position(id, user);
-        let borrowed = to_assets_up(p.borrow_shares, ms.market.total_borrow_assets, ms.market.total_borrow_shares)?;
+        let borrowed = to_assets_up(
+            p.borrow_shares,
+            ms.market.total_borrow_assets,
+            ms.market.total_borrow_shares,
+        )?;
         let max_borrow = w_mul_down(mul_div_down(p.collateral, price, ORACLE_PRICE_SCALE)?, ms.params.lltv)?;
         Ok((borrowed, max_borrow))
     }
@@ -822,7 +888,15 @@ impl MorphoBlue {
     /// - fails with [`MorphoError::MarketNotCreated`], [`MorphoError::InconsistentInput`] (not exactly one of
     ///   assets/shares zero), [`MorphoError::TimeWentBackwards`];
     /// - fails with a ledger error if `user` lacks the loan token, a math error past `uint128`.
-    pub fn supply(&mut self, ledger: &mut Ledger, id: MarketId, user: AccountId, assets: U256, shares: U256, now: u64) -> MorphoResult<Vec<MorphoEvent>> {
+    pub fn supply(
+        &mut self,
+        ledger: &mut Ledger,
+        id: MarketId,
+        user: AccountId,
+        assets: U256,
+        shares: U256,
+        now: u64,
+    ) -> MorphoResult<Vec<MorphoEvent>> {
         self.transact_ledger(ledger, id, &[user], |mb, ledger| {
             if !exactly_one_zero(assets, shares) {
                 return Err(MorphoError::InconsistentInput);
@@ -831,9 +905,15 @@ impl MorphoBlue {
             let ms = &mut mb.markets[id.0 as usize];
             let m = &mut ms.market;
             let (assets, shares) = if assets > U256::ZERO {
-                (assets, to_shares_down(assets, m.total_supply_assets, m.total_supply_shares)?)
+                (
+                    assets,
+                    to_shares_down(assets, m.total_supply_assets, m.total_supply_shares)?,
+                )
             } else {
-                (to_assets_up(shares, m.total_supply_assets, m.total_supply_shares)?, shares)
+                (
+                    to_assets_up(shares, m.total_supply_assets, m.total_supply_shares)?,
+                    shares,
+                )
             };
             m.total_supply_shares = fit128(m.total_supply_shares.add_c(shares)?)?;
             m.total_supply_assets = fit128(m.total_supply_assets.add_c(assets)?)?;
@@ -841,7 +921,12 @@ impl MorphoBlue {
             let p = mb.positions[id.0 as usize].entry(user).or_default();
             p.supply_shares = p.supply_shares.add_c(shares)?;
             ledger.transfer(user, account, loan, assets)?;
-            events.push(MorphoEvent::Supply { id, user, assets, shares });
+            events.push(MorphoEvent::Supply {
+                id,
+                user,
+                assets,
+                shares,
+            });
             Ok(events)
         })
     }
@@ -852,7 +937,15 @@ impl MorphoBlue {
     /// - fails with [`MorphoError::InconsistentInput`], [`MorphoError::TimeWentBackwards`];
     /// - fails with [`MorphoError::InsufficientShares`] if the shares exceed the position;
     /// - fails with [`MorphoError::InsufficientLiquidity`] if borrow assets would exceed supply assets.
-    pub fn withdraw(&mut self, ledger: &mut Ledger, id: MarketId, user: AccountId, assets: U256, shares: U256, now: u64) -> MorphoResult<Vec<MorphoEvent>> {
+    pub fn withdraw(
+        &mut self,
+        ledger: &mut Ledger,
+        id: MarketId,
+        user: AccountId,
+        assets: U256,
+        shares: U256,
+        now: u64,
+    ) -> MorphoResult<Vec<MorphoEvent>> {
         self.transact_ledger(ledger, id, &[user], |mb, ledger| {
             if !exactly_one_zero(assets, shares) {
                 return Err(MorphoError::InconsistentInput);
@@ -861,21 +954,35 @@ impl MorphoBlue {
             let ms = &mut mb.markets[id.0 as usize];
             let m = &mut ms.market;
             let (assets, shares) = if assets > U256::ZERO {
-                (assets, to_shares_up(assets, m.total_supply_assets, m.total_supply_shares)?)
+                (
+                    assets,
+                    to_shares_up(assets, m.total_supply_assets, m.total_supply_shares)?,
+                )
             } else {
-                (to_assets_down(shares, m.total_supply_assets, m.total_supply_shares)?, shares)
+                (
+                    to_assets_down(shares, m.total_supply_assets, m.total_supply_shares)?,
+                    shares,
+                )
             };
             let p = mb.positions[id.0 as usize].entry(user).or_default();
             p.supply_shares = p
                 .supply_shares
                 .checked_sub(shares)
-                .ok_or(MorphoError::InsufficientShares { held: p.supply_shares, requested: shares })?;
+                .ok_or(MorphoError::InsufficientShares {
+                    held: p.supply_shares,
+                    requested: shares,
+                })?;
             m.total_supply_shares = m.total_supply_shares.sub_c(shares)?;
             m.total_supply_assets = m.total_supply_assets.sub_c(assets)?;
             let (account, loan) = (ms.account, ms.params.loan_token);
             mb.check_liquidity(id)?;
             ledger.transfer(account, user, loan, assets)?;
-            events.push(MorphoEvent::Withdraw { id, user, assets, shares });
+            events.push(MorphoEvent::Withdraw {
+                id,
+                user,
+                assets,
+                shares,
+            });
             Ok(events)
         })
     }
@@ -907,9 +1014,15 @@ impl MorphoBlue {
             let ms = &mut mb.markets[id.0 as usize];
             let m = &mut ms.market;
             let (assets, shares) = if assets > U256::ZERO {
-                (assets, to_shares_up(assets, m.total_borrow_assets, m.total_borrow_shares)?)
+                (
+                    assets,
+                    to_shares_up(assets, m.total_borrow_assets, m.total_borrow_shares)?,
+                )
             } else {
-                (to_assets_down(shares, m.total_borrow_assets, m.total_borrow_shares)?, shares)
+                (
+                    to_assets_down(shares, m.total_borrow_assets, m.total_borrow_shares)?,
+                    shares,
+                )
             };
             m.total_borrow_shares = fit128(m.total_borrow_shares.add_c(shares)?)?;
             m.total_borrow_assets = fit128(m.total_borrow_assets.add_c(assets)?)?;
@@ -919,7 +1032,12 @@ impl MorphoBlue {
             mb.check_healthy(id, user, oracle, now)?;
             mb.check_liquidity(id)?;
             ledger.transfer(account, user, loan, assets)?;
-            events.push(MorphoEvent::Borrow { id, user, assets, shares });
+            events.push(MorphoEvent::Borrow {
+                id,
+                user,
+                assets,
+                shares,
+            });
             Ok(events)
         })
     }
@@ -930,7 +1048,15 @@ impl MorphoBlue {
     /// - fails with [`MorphoError::InconsistentInput`], [`MorphoError::TimeWentBackwards`];
     /// - fails with [`MorphoError::InsufficientShares`] if more shares than borrowed;
     /// - fails with a ledger error if `user` lacks the loan token.
-    pub fn repay(&mut self, ledger: &mut Ledger, id: MarketId, user: AccountId, assets: U256, shares: U256, now: u64) -> MorphoResult<Vec<MorphoEvent>> {
+    pub fn repay(
+        &mut self,
+        ledger: &mut Ledger,
+        id: MarketId,
+        user: AccountId,
+        assets: U256,
+        shares: U256,
+        now: u64,
+    ) -> MorphoResult<Vec<MorphoEvent>> {
         self.transact_ledger(ledger, id, &[user], |mb, ledger| {
             if !exactly_one_zero(assets, shares) {
                 return Err(MorphoError::InconsistentInput);
@@ -939,20 +1065,34 @@ impl MorphoBlue {
             let ms = &mut mb.markets[id.0 as usize];
             let m = &mut ms.market;
             let (assets, shares) = if assets > U256::ZERO {
-                (assets, to_shares_down(assets, m.total_borrow_assets, m.total_borrow_shares)?)
+                (
+                    assets,
+                    to_shares_down(assets, m.total_borrow_assets, m.total_borrow_shares)?,
+                )
             } else {
-                (to_assets_up(shares, m.total_borrow_assets, m.total_borrow_shares)?, shares)
+                (
+                    to_assets_up(shares, m.total_borrow_assets, m.total_borrow_shares)?,
+                    shares,
+                )
             };
             let p = mb.positions[id.0 as usize].entry(user).or_default();
             p.borrow_shares = p
                 .borrow_shares
                 .checked_sub(shares)
-                .ok_or(MorphoError::InsufficientShares { held: p.borrow_shares, requested: shares })?;
+                .ok_or(MorphoError::InsufficientShares {
+                    held: p.borrow_shares,
+                    requested: shares,
+                })?;
             m.total_borrow_shares = m.total_borrow_shares.sub_c(shares)?;
             m.total_borrow_assets = m.total_borrow_assets.saturating_sub(assets);
             let (account, loan) = (ms.account, ms.params.loan_token);
             ledger.transfer(user, account, loan, assets)?;
-            events.push(MorphoEvent::Repay { id, user, assets, shares });
+            events.push(MorphoEvent::Repay {
+                id,
+                user,
+                assets,
+                shares,
+            });
             Ok(events)
         })
     }
@@ -963,7 +1103,13 @@ impl MorphoBlue {
     ///
     /// Specification:
     /// - fails with [`MorphoError::MarketNotCreated`], [`MorphoError::ZeroAssets`], or a ledger error.
-    pub fn supply_collateral(&mut self, ledger: &mut Ledger, id: MarketId, user: AccountId, assets: U256) -> MorphoResult<Vec<MorphoEvent>> {
+    pub fn supply_collateral(
+        &mut self,
+        ledger: &mut Ledger,
+        id: MarketId,
+        user: AccountId,
+        assets: U256,
+    ) -> MorphoResult<Vec<MorphoEvent>> {
         self.transact_ledger(ledger, id, &[user], |mb, ledger| {
             if assets == U256::ZERO {
                 return Err(MorphoError::ZeroAssets);
@@ -1003,7 +1149,10 @@ impl MorphoBlue {
             p.collateral = p
                 .collateral
                 .checked_sub(assets)
-                .ok_or(MorphoError::InsufficientCollateralBalance { held: p.collateral, requested: assets })?;
+                .ok_or(MorphoError::InsufficientCollateralBalance {
+                    held: p.collateral,
+                    requested: assets,
+                })?;
             mb.check_healthy(id, user, oracle, now)?;
             ledger.transfer(account, user, token, assets)?;
             events.push(MorphoEvent::WithdrawCollateral { id, user, assets });
@@ -1063,20 +1212,28 @@ impl MorphoBlue {
             p.borrow_shares = p
                 .borrow_shares
                 .checked_sub(repaid_shares)
-                .ok_or(MorphoError::InsufficientShares { held: p.borrow_shares, requested: repaid_shares })?;
+                .ok_or(MorphoError::InsufficientShares {
+                    held: p.borrow_shares,
+                    requested: repaid_shares,
+                })?;
             m.total_borrow_shares = m.total_borrow_shares.sub_c(repaid_shares)?;
             m.total_borrow_assets = m.total_borrow_assets.saturating_sub(repaid_assets);
             p.collateral = p
                 .collateral
                 .checked_sub(seized)
-                .ok_or(MorphoError::InsufficientCollateralBalance { held: p.collateral, requested: seized })?;
+                .ok_or(MorphoError::InsufficientCollateralBalance {
+                    held: p.collateral,
+                    requested: seized,
+                })?;
             let mut bad_debt_shares = U256::ZERO;
             let mut bad_debt_assets = U256::ZERO;
             if p.collateral == U256::ZERO {
                 bad_debt_shares = p.borrow_shares;
-                bad_debt_assets = m
-                    .total_borrow_assets
-                    .min(to_assets_up(bad_debt_shares, m.total_borrow_assets, m.total_borrow_shares)?);
+                bad_debt_assets = m.total_borrow_assets.min(to_assets_up(
+                    bad_debt_shares,
+                    m.total_borrow_assets,
+                    m.total_borrow_shares,
+                )?);
                 m.total_borrow_assets = m.total_borrow_assets.sub_c(bad_debt_assets)?;
                 m.total_supply_assets = m.total_supply_assets.sub_c(bad_debt_assets)?;
                 m.total_borrow_shares = m.total_borrow_shares.sub_c(bad_debt_shares)?;
@@ -1109,13 +1266,21 @@ impl MorphoBlue {
     /// Supply assets of `user` (`toAssetsDown` of its shares) at the last accrual.
     pub fn supply_assets(&self, id: MarketId, user: AccountId) -> MorphoResult<U256> {
         let m = &self.market(id)?.market;
-        Ok(to_assets_down(self.position(id, user).supply_shares, m.total_supply_assets, m.total_supply_shares)?)
+        Ok(to_assets_down(
+            self.position(id, user).supply_shares,
+            m.total_supply_assets,
+            m.total_supply_shares,
+        )?)
     }
 
     /// Borrow assets of `user` (`toAssetsUp` of its shares) at the last accrual.
     pub fn borrow_assets(&self, id: MarketId, user: AccountId) -> MorphoResult<U256> {
         let m = &self.market(id)?.market;
-        Ok(to_assets_up(self.position(id, user).borrow_shares, m.total_borrow_assets, m.total_borrow_shares)?)
+        Ok(to_assets_up(
+            self.position(id, user).borrow_shares,
+            m.total_borrow_assets,
+            m.total_borrow_shares,
+        )?)
     }
 
     /// Utilisation `borrow/supply` (wad, floor) of market `id`.
@@ -1147,7 +1312,10 @@ impl MorphoBlue {
         for (i, ms) in self.markets.iter().enumerate() {
             let m = &ms.market;
             if m.total_supply_assets < m.total_borrow_assets {
-                return Err(format!("morpho {i}: supply {} < borrow {}", m.total_supply_assets, m.total_borrow_assets));
+                return Err(format!(
+                    "morpho {i}: supply {} < borrow {}",
+                    m.total_supply_assets, m.total_borrow_assets
+                ));
             }
             if supply_shares[i] != m.total_supply_shares || borrow_shares[i] != m.total_borrow_shares {
                 return Err(format!("morpho {i}: position shares disagree with totals"));
@@ -1163,11 +1331,16 @@ impl MorphoBlue {
             } else {
                 let have_loan = ledger.balance(ms.account, loan);
                 if have_loan < loan_need {
-                    return Err(format!("morpho {i}: loan cash {have_loan} < supply − borrow {loan_need}"));
+                    return Err(format!(
+                        "morpho {i}: loan cash {have_loan} < supply − borrow {loan_need}"
+                    ));
                 }
                 let have_coll = ledger.balance(ms.account, coll);
                 if have_coll < collateral[i] {
-                    return Err(format!("morpho {i}: collateral held {have_coll} < positions {}", collateral[i]));
+                    return Err(format!(
+                        "morpho {i}: collateral held {have_coll} < positions {}",
+                        collateral[i]
+                    ));
                 }
             }
         }
@@ -1191,7 +1364,10 @@ mod tests {
         // x = ln 2 → q = 1, r = 0 → 2e18.
         assert_eq!(w_exp(LN_2_INT).unwrap(), I256::new(2_000_000_000_000_000_000));
         assert_eq!(w_exp(LN_WEI_INT - 1).unwrap(), I256::ZERO);
-        assert_eq!(w_exp(WEXP_UPPER_BOUND).unwrap(), parse_i256(WEXP_UPPER_VALUE_DEC).unwrap());
+        assert_eq!(
+            w_exp(WEXP_UPPER_BOUND).unwrap(),
+            parse_i256(WEXP_UPPER_VALUE_DEC).unwrap()
+        );
     }
 
     #[test]
@@ -1200,6 +1376,9 @@ mod tests {
         let lif = liquidation_incentive_factor(U256::new(860_000_000_000_000_000)).unwrap();
         assert_eq!(lif, U256::new(1_043_841_336_116_910_229));
         // LLTV 0 → 1/0.7 = 1.43 → capped at 1.15.
-        assert_eq!(liquidation_incentive_factor(U256::ZERO).unwrap(), MAX_LIQUIDATION_INCENTIVE_FACTOR);
+        assert_eq!(
+            liquidation_incentive_factor(U256::ZERO).unwrap(),
+            MAX_LIQUIDATION_INCENTIVE_FACTOR
+        );
     }
 }

@@ -261,7 +261,10 @@ impl From<LedgerError> for OracleError {
     fn from(e: LedgerError) -> Self {
         match e {
             LedgerError::Math(m) => OracleError::Math(m),
-            other => OracleError::Math(MathError::OutOfDomain { func: "ledger", value: other.to_string() }),
+            other => OracleError::Math(MathError::OutOfDomain {
+                func: "ledger",
+                value: other.to_string(),
+            }),
         }
     }
 }
@@ -271,7 +274,12 @@ impl fmt::Display for OracleError {
         match self {
             OracleError::UnknownFeed { key } => write!(f, "no feed for {key:?}"),
             OracleError::DuplicateFeed { key } => write!(f, "feed for {key:?} already exists"),
-            OracleError::StalePrice { key, updated_at, now, max_age } => write!(
+            OracleError::StalePrice {
+                key,
+                updated_at,
+                now,
+                max_age,
+            } => write!(
                 f,
                 "stale price for {key:?}: updated at {updated_at}, now {now}, age {} s > max {max_age} s",
                 now.saturating_sub(*updated_at)
@@ -281,7 +289,10 @@ impl fmt::Display for OracleError {
                 write!(f, "feed {key:?} keeps no answer at {at} (oldest {oldest})")
             }
             OracleError::TimeWentBackwards { key, updated_at, now } => {
-                write!(f, "feed {key:?} observed at {now}, before its last answer at {updated_at}")
+                write!(
+                    f,
+                    "feed {key:?} observed at {now}, before its last answer at {updated_at}"
+                )
             }
             OracleError::InvalidFeed { key, reason } => write!(f, "invalid feed {key:?}: {reason}"),
             OracleError::Math(e) => write!(f, "{e}"),
@@ -349,7 +360,9 @@ impl Oracles {
     }
 
     fn index(&self, key: FeedKey) -> Result<usize, OracleError> {
-        self.feeds.binary_search_by_key(&key, |f| f.key).map_err(|_| OracleError::UnknownFeed { key })
+        self.feeds
+            .binary_search_by_key(&key, |f| f.key)
+            .map_err(|_| OracleError::UnknownFeed { key })
     }
 
     /// The feed for `key`.
@@ -386,18 +399,39 @@ impl Oracles {
             Err(p) => p,
         };
         if decimals > 36 {
-            return Err(OracleError::InvalidFeed { key, reason: "decimals > 36" });
+            return Err(OracleError::InvalidFeed {
+                key,
+                reason: "decimals > 36",
+            });
         }
         if let FeedKind::ExchangeRate { base } = &kind {
             if *base == key {
-                return Err(OracleError::InvalidFeed { key, reason: "exchange-rate feed is its own base" });
+                return Err(OracleError::InvalidFeed {
+                    key,
+                    reason: "exchange-rate feed is its own base",
+                });
             }
-            self.index(*base).map_err(|_| OracleError::InvalidFeed { key, reason: "base feed not registered" })?;
+            self.index(*base).map_err(|_| OracleError::InvalidFeed {
+                key,
+                reason: "base feed not registered",
+            })?;
         }
-        let mut feed = Feed { key, kind, decimals, heartbeat, deviation_bps, history: Vec::new(), control: Control::default() };
+        let mut feed = Feed {
+            key,
+            kind,
+            decimals,
+            heartbeat,
+            deviation_bps,
+            history: Vec::new(),
+            control: Control::default(),
+        };
         let mut events = vec![OracleEvent::FeedAdded { key }];
         if let Some(v) = initial {
-            let round = Round { round_id: 1, value: v, updated_at: now };
+            let round = Round {
+                round_id: 1,
+                value: v,
+                updated_at: now,
+            };
             feed.history.push(round);
             events.push(OracleEvent::AnswerUpdated { key, round });
         }
@@ -421,10 +455,18 @@ impl Oracles {
             None => !feed.control.frozen,
             Some(last) => {
                 if now < last.updated_at {
-                    return Err(OracleError::TimeWentBackwards { key, updated_at: last.updated_at, now });
+                    return Err(OracleError::TimeWentBackwards {
+                        key,
+                        updated_at: last.updated_at,
+                        now,
+                    });
                 }
                 let heartbeat_due = now - last.updated_at >= feed.heartbeat;
-                let diff = if observed > last.value { observed - last.value } else { last.value - observed };
+                let diff = if observed > last.value {
+                    observed - last.value
+                } else {
+                    last.value - observed
+                };
                 let deviated = diff.mul_c(stake_math::BPS)? > feed.deviation_bps.mul_c(last.value)?;
                 !feed.control.frozen && (heartbeat_due || deviated)
             }
@@ -445,11 +487,19 @@ impl Oracles {
         let feed = &self.feeds[idx];
         if let Some(last) = feed.latest() {
             if now < last.updated_at {
-                return Err(OracleError::TimeWentBackwards { key, updated_at: last.updated_at, now });
+                return Err(OracleError::TimeWentBackwards {
+                    key,
+                    updated_at: last.updated_at,
+                    now,
+                });
             }
         }
         if feed.control.frozen {
-            return Ok(vec![OracleEvent::UpdateSkipped { key, observed: value, at: now }]);
+            return Ok(vec![OracleEvent::UpdateSkipped {
+                key,
+                observed: value,
+                at: now,
+            }]);
         }
         Ok(vec![self.publish(idx, value, now)])
     }
@@ -457,7 +507,11 @@ impl Oracles {
     fn publish(&mut self, idx: usize, value: U256, now: u64) -> OracleEvent {
         let feed = &mut self.feeds[idx];
         let round_id = feed.latest().map(|r| r.round_id + 1).unwrap_or(1);
-        let round = Round { round_id, value, updated_at: now };
+        let round = Round {
+            round_id,
+            value,
+            updated_at: now,
+        };
         if feed.history.len() >= HISTORY_LEN {
             feed.history.remove(0);
         }
@@ -469,7 +523,10 @@ impl Oracles {
         let idx = self.index(key)?;
         let c = &mut self.feeds[idx].control;
         f(c);
-        Ok(vec![OracleEvent::ControlChanged { key, control: c.clone() }])
+        Ok(vec![OracleEvent::ControlChanged {
+            key,
+            control: c.clone(),
+        }])
     }
 
     /// Freezes (`true`) or unfreezes a feed: while frozen no answer is published, so the last one
@@ -513,7 +570,12 @@ impl Oracles {
     pub fn price_max_age(&self, key: FeedKey, now: u64, max_age: u64) -> Result<Price, OracleError> {
         let p = self.raw_price(key, now, 0)?;
         if now.saturating_sub(p.updated_at) > max_age {
-            return Err(OracleError::StalePrice { key, updated_at: p.updated_at, now, max_age });
+            return Err(OracleError::StalePrice {
+                key,
+                updated_at: p.updated_at,
+                now,
+                max_age,
+            });
         }
         Ok(p)
     }
@@ -531,39 +593,66 @@ impl Oracles {
         let first = feed.history.first().ok_or(OracleError::NoAnswer { key })?;
         let pos = feed.history.partition_point(|r| r.updated_at <= at);
         if pos == 0 {
-            return Err(OracleError::LagBeyondHistory { key, at, oldest: first.updated_at });
+            return Err(OracleError::LagBeyondHistory {
+                key,
+                at,
+                oldest: first.updated_at,
+            });
         }
         Ok(feed.history[pos - 1])
     }
 
     fn raw_price(&self, key: FeedKey, now: u64, depth: usize) -> Result<Price, OracleError> {
         if depth > MAX_DEPTH {
-            return Err(OracleError::InvalidFeed { key, reason: "exchange-rate chain too deep" });
+            return Err(OracleError::InvalidFeed {
+                key,
+                reason: "exchange-rate chain too deep",
+            });
         }
         let feed = self.feed(key)?;
         let dec = feed.decimals;
         if let Some((v, _since)) = feed.control.manipulated {
             // A manipulated answer is kept fresh by whoever manipulates it.
-            return Ok(Price { value: v, decimals: dec, updated_at: now });
+            return Ok(Price {
+                value: v,
+                decimals: dec,
+                updated_at: now,
+            });
         }
         let at = now.saturating_sub(feed.control.lag);
         match &feed.kind {
             FeedKind::PtLinearDiscount { maturity, max_rate } => {
                 let wad = pt_linear_discount_price(*maturity, *max_rate, at)?;
-                Ok(Price { value: rescale(wad, 18, dec)?, decimals: dec, updated_at: now })
+                Ok(Price {
+                    value: rescale(wad, 18, dec)?,
+                    decimals: dec,
+                    updated_at: now,
+                })
             }
             FeedKind::Fixed => {
                 let r = feed.latest().copied().ok_or(OracleError::NoAnswer { key })?;
-                Ok(Price { value: r.value, decimals: dec, updated_at: now })
+                Ok(Price {
+                    value: r.value,
+                    decimals: dec,
+                    updated_at: now,
+                })
             }
             FeedKind::Market { .. } => {
                 let r = Self::round_at(feed, at)?;
-                Ok(Price { value: r.value, decimals: dec, updated_at: r.updated_at })
+                Ok(Price {
+                    value: r.value,
+                    decimals: dec,
+                    updated_at: r.updated_at,
+                })
             }
             FeedKind::PtTwap { maturity } => {
                 let r = Self::round_at(feed, at)?;
                 let wad = pt_price_from_ln_rate(*maturity, r.value, at)?;
-                Ok(Price { value: rescale(wad, 18, dec)?, decimals: dec, updated_at: r.updated_at })
+                Ok(Price {
+                    value: rescale(wad, 18, dec)?,
+                    decimals: dec,
+                    updated_at: r.updated_at,
+                })
             }
             FeedKind::ExchangeRate { base } => {
                 let r = Self::round_at(feed, at)?;
@@ -571,7 +660,11 @@ impl Oracles {
                 // rate (wad) × base price (base decimals) → this feed's decimals, floor.
                 let v = mul_div_down(r.value, b.value, WAD)?;
                 let v = rescale(v, b.decimals, dec)?;
-                Ok(Price { value: v, decimals: dec, updated_at: r.updated_at.min(b.updated_at) })
+                Ok(Price {
+                    value: v,
+                    decimals: dec,
+                    updated_at: r.updated_at.min(b.updated_at),
+                })
             }
         }
     }
@@ -590,7 +683,10 @@ impl Oracles {
             }
             for w in f.history.windows(2) {
                 if w[1].updated_at < w[0].updated_at || w[1].round_id != w[0].round_id + 1 {
-                    return Err(format!("feed {:?} history out of order at round {}", f.key, w[1].round_id));
+                    return Err(format!(
+                        "feed {:?} history out of order at round {}",
+                        f.key, w[1].round_id
+                    ));
                 }
             }
             if let FeedKind::ExchangeRate { base } = &f.kind {

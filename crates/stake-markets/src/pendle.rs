@@ -19,9 +19,7 @@ pub mod math;
 use approx::ApproxParams;
 use math::{Core, MarketStateArgs, ONE};
 use serde::{Deserialize, Serialize};
-use stake_ledger::{
-    hash_serde, AccountId, AssetId, AssetKind, Ledger, LedgerError, Reject, StateHash,
-};
+use stake_ledger::{hash_serde, AccountId, AssetId, AssetKind, Ledger, LedgerError, Reject, StateHash};
 use stake_math::signed::{to_signed, to_unsigned};
 use stake_math::{Checked, MathError, I256, U256};
 use std::collections::BTreeMap;
@@ -192,19 +190,10 @@ impl fmt::Display for PendleError {
                 total_pt,
                 net_pt_to_account,
             } => {
-                write!(
-                    f,
-                    "pendle: market holds {total_pt} PT, trade needs {net_pt_to_account}"
-                )
+                write!(f, "pendle: market holds {total_pt} PT, trade needs {net_pt_to_account}")
             }
-            MarketZeroTotalPtOrTotalAsset {
-                total_pt,
-                total_asset,
-            } => {
-                write!(
-                    f,
-                    "pendle: market has zero PT ({total_pt}) or asset ({total_asset})"
-                )
+            MarketZeroTotalPtOrTotalAsset { total_pt, total_asset } => {
+                write!(f, "pendle: market has zero PT ({total_pt}) or asset ({total_asset})")
             }
             MarketExchangeRateBelowOne { exchange_rate } => {
                 write!(f, "pendle: exchange rate {exchange_rate} below 1e18")
@@ -222,10 +211,7 @@ impl fmt::Display for PendleError {
             MarketZeroAmountsInput => write!(f, "pendle: zero input amount"),
             MarketZeroAmountsOutput => write!(f, "pendle: zero output amount"),
             NegativeResult { a, b } => write!(f, "pendle: {a} − {b} would be negative"),
-            ApproxExhausted => write!(
-                f,
-                "pendle: approximation exhausted (Slippage: APPROX_EXHAUSTED)"
-            ),
+            ApproxExhausted => write!(f, "pendle: approximation exhausted (Slippage: APPROX_EXHAUSTED)"),
             InvalidApproxParams {
                 guess_min,
                 guess_max,
@@ -248,16 +234,10 @@ impl fmt::Display for PendleError {
             UnknownId { kind, id } => write!(f, "pendle: unknown {kind} #{id}"),
             Slippage { min, actual } => write!(f, "pendle: output {actual} below minimum {min}"),
             InsufficientPtReceived { actual, required } => {
-                write!(
-                    f,
-                    "pendle: market received {actual} PT, {required} required"
-                )
+                write!(f, "pendle: market received {actual} PT, {required} required")
             }
             InsufficientSyReceived { actual, required } => {
-                write!(
-                    f,
-                    "pendle: {actual} SY available, {required} owed to the market"
-                )
+                write!(f, "pendle: {actual} SY available, {required} owed to the market")
             }
             Math(e) => write!(f, "{e}"),
             Ledger(e) => write!(f, "{e}"),
@@ -637,11 +617,7 @@ fn mul_down(a: U256, b: U256) -> Result<U256, PendleError> {
 }
 
 /// `_distributeInterestPrivate`: `accrued += YT·(cur − prev)·1e18/(prev·cur)` (floor).
-pub fn accrue_interest(
-    ui: UserInterest,
-    yt_balance: U256,
-    current_index: U256,
-) -> Result<UserInterest, PendleError> {
+pub fn accrue_interest(ui: UserInterest, yt_balance: U256, current_index: U256) -> Result<UserInterest, PendleError> {
     if ui.index == current_index {
         return Ok(ui);
     }
@@ -733,12 +709,7 @@ impl YieldContract {
 
     /// Rewards first (shares use the interest state before this update), then interest
     /// (`_updateAndDistributeRewardsForTwo` then `_distributeInterestForTwo`).
-    fn stage_user(
-        &self,
-        ledger: &Ledger,
-        user: AccountId,
-        view: &IndexView,
-    ) -> Result<UserStage, PendleError> {
+    fn stage_user(&self, ledger: &Ledger, user: AccountId, view: &IndexView) -> Result<UserStage, PendleError> {
         let ui = self.user_interest.get(&user).copied().unwrap_or_default();
         let bal = ledger.balance(user, self.yt);
         let shares = if ui.index == U256::ZERO {
@@ -817,8 +788,7 @@ impl Market {
         if self.observations.len() < OBSERVATION_CARDINALITY {
             self.observations.last().copied()
         } else {
-            let i =
-                (self.observation_index + OBSERVATION_CARDINALITY - 1) % OBSERVATION_CARDINALITY;
+            let i = (self.observation_index + OBSERVATION_CARDINALITY - 1) % OBSERVATION_CARDINALITY;
             self.observations.get(i).copied()
         }
     }
@@ -863,9 +833,7 @@ impl Market {
             let (a, b) = (w[0], w[1]);
             if a.timestamp <= t && t < b.timestamp {
                 let span = U256::from(b.timestamp - a.timestamp);
-                let delta = b
-                    .ln_implied_rate_cumulative
-                    .sub_c(a.ln_implied_rate_cumulative)?;
+                let delta = b.ln_implied_rate_cumulative.sub_c(a.ln_implied_rate_cumulative)?;
                 let part = delta.mul_c(U256::from(t - a.timestamp))?.div_c(span)?;
                 return Ok(a.ln_implied_rate_cumulative.add_c(part)?);
             }
@@ -882,11 +850,9 @@ impl Market {
         if duration == 0 {
             return Ok(self.last_ln_implied_rate);
         }
-        let start = now
-            .checked_sub(duration)
-            .ok_or_else(|| PendleError::InvalidParams {
-                reason: format!("twap duration {duration} exceeds now {now}"),
-            })?;
+        let start = now.checked_sub(duration).ok_or_else(|| PendleError::InvalidParams {
+            reason: format!("twap duration {duration} exceeds now {now}"),
+        })?;
         let c1 = self.ln_implied_rate_cumulative_at(now)?;
         let c0 = self.ln_implied_rate_cumulative_at(start)?;
         Ok(c1.sub_c(c0)?.div_c(U256::from(duration))?)
@@ -921,9 +887,7 @@ impl Pendle {
     }
 
     fn sy_ref(&self, id: SyId) -> Result<&Sy, PendleError> {
-        self.sys
-            .get(id)
-            .ok_or(PendleError::UnknownId { kind: "sy", id })
+        self.sys.get(id).ok_or(PendleError::UnknownId { kind: "sy", id })
     }
 
     fn yc_ref(&self, id: YcId) -> Result<&YieldContract, PendleError> {
@@ -971,11 +935,7 @@ impl Pendle {
     ///
     /// Specification:
     /// - fails with `UnknownId` or `ZeroExchangeRate`.
-    pub fn set_sy_exchange_rate(
-        &mut self,
-        sy: SyId,
-        rate: U256,
-    ) -> Result<Vec<PendleEvent>, PendleError> {
+    pub fn set_sy_exchange_rate(&mut self, sy: SyId, rate: U256) -> Result<Vec<PendleEvent>, PendleError> {
         self.sy_ref(sy)?;
         if rate == U256::ZERO {
             return Err(PendleError::ZeroExchangeRate);
@@ -1055,18 +1015,8 @@ impl Pendle {
         let sym = ledger.symbol(s.asset).to_string();
         let dec = ledger.asset_info(s.asset)?.decimals;
         let (pt, yt) = ledger.atomic(|l| -> Result<(AssetId, AssetId), PendleError> {
-            let pt = l.register_asset(
-                &format!("PT-{sym}-{expiry}"),
-                dec,
-                "pendle",
-                AssetKind::Plain,
-            )?;
-            let yt = l.register_asset(
-                &format!("YT-{sym}-{expiry}"),
-                dec,
-                "pendle",
-                AssetKind::Plain,
-            )?;
+            let pt = l.register_asset(&format!("PT-{sym}-{expiry}"), dec, "pendle", AssetKind::Plain)?;
+            let yt = l.register_asset(&format!("YT-{sym}-{expiry}"), dec, "pendle", AssetKind::Plain)?;
             Ok((pt, yt))
         })?;
         let account = ledger.account(&format!("pendle:yc:YT-{sym}-{expiry}"));
@@ -1090,20 +1040,12 @@ impl Pendle {
     ///
     /// Specification:
     /// - fails with `UnknownId` for an unknown yield contract.
-    pub fn add_reward_stream(
-        &mut self,
-        yc: YcId,
-        name: &str,
-        token: Option<AssetId>,
-    ) -> Result<usize, PendleError> {
+    pub fn add_reward_stream(&mut self, yc: YcId, name: &str, token: Option<AssetId>) -> Result<usize, PendleError> {
         self.yc_ref(yc)?;
-        let c = self
-            .yield_contracts
-            .get_mut(yc)
-            .ok_or(PendleError::UnknownId {
-                kind: "yield contract",
-                id: yc,
-            })?;
+        let c = self.yield_contracts.get_mut(yc).ok_or(PendleError::UnknownId {
+            kind: "yield contract",
+            id: yc,
+        })?;
         c.rewards.push(RewardStream {
             name: name.to_string(),
             token,
@@ -1140,23 +1082,15 @@ impl Pendle {
         Ok((info, s, v))
     }
 
-    fn stage(
-        &self,
-        ledger: &Ledger,
-        yc: YcId,
-        user: AccountId,
-        view: &IndexView,
-    ) -> Result<UserStage, PendleError> {
+    fn stage(&self, ledger: &Ledger, yc: YcId, user: AccountId, view: &IndexView) -> Result<UserStage, PendleError> {
         self.yc_ref(yc)?.stage_user(ledger, user, view)
     }
 
     fn c_mut(&mut self, yc: YcId) -> Result<&mut YieldContract, PendleError> {
-        self.yield_contracts
-            .get_mut(yc)
-            .ok_or(PendleError::UnknownId {
-                kind: "yield contract",
-                id: yc,
-            })
+        self.yield_contracts.get_mut(yc).ok_or(PendleError::UnknownId {
+            kind: "yield contract",
+            id: yc,
+        })
     }
 
     /// Tokenizes `sy_in` SY into `syToAsset(index, sy_in)` PT + YT (`mintPY`).
@@ -1241,17 +1175,8 @@ impl Pendle {
         amount: U256,
         now: u64,
     ) -> Result<Vec<PendleEvent>, PendleError> {
-        self.redeem_py_split(
-            ledger,
-            user,
-            user,
-            yc,
-            amount,
-            U256::ZERO,
-            AccountId(u32::MAX),
-            now,
-        )
-        .map(|(_, ev)| ev)
+        self.redeem_py_split(ledger, user, user, yc, amount, U256::ZERO, AccountId(u32::MAX), now)
+            .map(|(_, ev)| ev)
     }
 
     /// `redeemPYMulti` core: burns `amount` PT (+YT before expiry) from `holder`, pays `owed` SY
@@ -1347,12 +1272,7 @@ impl Pendle {
         if to != from {
             cm.commit_user(st_to);
         }
-        Ok(vec![PendleEvent::YtTransferred {
-            yc,
-            from,
-            to,
-            amount,
-        }])
+        Ok(vec![PendleEvent::YtTransferred { yc, from, to, amount }])
     }
 
     /// Pays `user` their accrued YT interest minus the interest fee (`redeemDueInterest`).
@@ -1395,13 +1315,7 @@ impl Pendle {
     ///
     /// Specification:
     /// - fails with `UnknownId`.
-    pub fn pending_interest(
-        &self,
-        ledger: &Ledger,
-        user: AccountId,
-        yc: YcId,
-        now: u64,
-    ) -> Result<U256, PendleError> {
+    pub fn pending_interest(&self, ledger: &Ledger, user: AccountId, yc: YcId, now: u64) -> Result<U256, PendleError> {
         let c = self.yc_ref(yc)?;
         let view = c.index_view(self.sy_ref(c.sy)?.exchange_rate, now);
         Ok(c.stage_user(ledger, user, &view)?.interest.accrued)
@@ -1423,14 +1337,10 @@ impl Pendle {
         now: u64,
     ) -> Result<Vec<PendleEvent>, PendleError> {
         let (c, _, view) = self.view(yc, now)?;
-        let st = self
-            .yc_ref(yc)?
-            .rewards
-            .get(stream)
-            .ok_or(PendleError::UnknownId {
-                kind: "reward stream",
-                id: stream,
-            })?;
+        let st = self.yc_ref(yc)?.rewards.get(stream).ok_or(PendleError::UnknownId {
+            kind: "reward stream",
+            id: stream,
+        })?;
         let (new_index, to_treasury) = if view.expired || c.sy_reserve == U256::ZERO {
             (st.index, amount)
         } else {
@@ -1530,10 +1440,7 @@ impl Pendle {
     ) -> Result<Vec<PendleEvent>, PendleError> {
         let (c, s, view) = self.view(yc, now)?;
         if !view.expired {
-            return Err(PendleError::YieldContractNotExpired {
-                expiry: c.expiry,
-                now,
-            });
+            return Err(PendleError::YieldContractNotExpired { expiry: c.expiry, now });
         }
         let amount = c.treasury_interest;
         let new_reserve = c.sy_reserve.sub_c(amount)?;
@@ -1542,10 +1449,7 @@ impl Pendle {
         cm.commit_index(&view);
         cm.total_sy_interest_for_treasury = U256::ZERO;
         cm.sy_reserve = new_reserve;
-        Ok(vec![PendleEvent::TreasuryInterestCollected {
-            yc,
-            sy: amount,
-        }])
+        Ok(vec![PendleEvent::TreasuryInterestCollected { yc, sy: amount }])
     }
 
     // ------------------------------------------------------------------------------------------
@@ -1627,11 +1531,7 @@ impl Pendle {
         Ok(m.args(self.py_index(m.yc, now)?, c.expiry, now))
     }
 
-    fn market_ctx(
-        &self,
-        market: MarketId,
-        now: u64,
-    ) -> Result<(Market, YcInfo, Sy, IndexView), PendleError> {
+    fn market_ctx(&self, market: MarketId, now: u64) -> Result<(Market, YcInfo, Sy, IndexView), PendleError> {
         let m = self.market_ref(market)?.clone_shallow();
         let (c, s, v) = self.view(m.yc, now)?;
         Ok((m, c, s, v))
@@ -1682,24 +1582,12 @@ impl Pendle {
     ) -> Result<Vec<PendleEvent>, PendleError> {
         let (m, c, s, view) = self.market_ctx(market, now)?;
         let tte = c.expiry.saturating_sub(now);
-        let out = math::add_liquidity(
-            m.total_pt, m.total_sy, m.total_lp, sy_desired, pt_desired, tte,
-        )?;
+        let out = math::add_liquidity(m.total_pt, m.total_sy, m.total_lp, sy_desired, pt_desired, tte)?;
         let new_pt = m.total_pt.add_c(out.pt_used)?;
         let new_sy = m.total_sy.add_c(out.sy_used)?;
-        let new_lp = m
-            .total_lp
-            .add_c(out.lp_to_account)?
-            .add_c(out.lp_to_reserve)?;
+        let new_lp = m.total_lp.add_c(out.lp_to_account)?.add_c(out.lp_to_reserve)?;
         let ln_rate = if out.lp_to_reserve != U256::ZERO {
-            math::initial_ln_implied_rate(
-                new_pt,
-                new_sy,
-                m.scalar_root,
-                m.initial_anchor,
-                view.py,
-                tte,
-            )?
+            math::initial_ln_implied_rate(new_pt, new_sy, m.scalar_root, m.initial_anchor, view.py, tte)?
         } else {
             m.last_ln_implied_rate
         };
@@ -1747,16 +1635,7 @@ impl Pendle {
             Ok(())
         })?;
         let (pt, sy, tlp) = (m.total_pt - pt_out, m.total_sy - sy_out, m.total_lp - lp);
-        self.write_market(
-            market,
-            m.yc,
-            &view,
-            pt,
-            sy,
-            tlp,
-            m.last_ln_implied_rate,
-            now,
-        )?;
+        self.write_market(market, m.yc, &view, pt, sy, tlp, m.last_ln_implied_rate, now)?;
         Ok(vec![PendleEvent::LiquidityRemoved {
             market,
             user,
@@ -1858,9 +1737,7 @@ impl Pendle {
             });
         }
         let (sy, fee, reserve, ln) = self.trade(ledger, user, market, pt, now)?;
-        Ok(vec![Self::swap_event(
-            market, user, pt, sy, fee, reserve, ln,
-        )])
+        Ok(vec![Self::swap_event(market, user, pt, sy, fee, reserve, ln)])
     }
 
     /// Buys exactly `exact_pt_out` PT with SY (`swapSyForExactPt`).
@@ -1887,9 +1764,7 @@ impl Pendle {
             });
         }
         let (sy, fee, reserve, ln) = self.trade(ledger, user, market, pt, now)?;
-        Ok(vec![Self::swap_event(
-            market, user, pt, sy, fee, reserve, ln,
-        )])
+        Ok(vec![Self::swap_event(market, user, pt, sy, fee, reserve, ln)])
     }
 
     fn preview_trade(&self, market: MarketId, net_pt: I256, now: u64) -> Result<I256, PendleError> {
@@ -1918,13 +1793,8 @@ impl Pendle {
     ) -> Result<Vec<PendleEvent>, PendleError> {
         let args = self.market_args(market, now)?;
         let core = Core::from_args(&args)?;
-        let (pt_out, _) = approx::approx_swap_exact_sy_for_pt(
-            &core,
-            args.py_index,
-            exact_sy_in,
-            args.time_to_expiry,
-            params,
-        )?;
+        let (pt_out, _) =
+            approx::approx_swap_exact_sy_for_pt(&core, args.py_index, exact_sy_in, args.time_to_expiry, params)?;
         if pt_out < min_pt_out {
             return Err(PendleError::Slippage {
                 min: min_pt_out,
@@ -1960,21 +1830,10 @@ impl Pendle {
         }
         let args = m.args(view.py, c.expiry, now);
         let mut core = Core::from_args(&args)?;
-        let (pt_in, _) = approx::approx_swap_exact_sy_for_yt(
-            &core,
-            view.py,
-            exact_sy_in,
-            args.time_to_expiry,
-            params,
-        )?;
+        let (pt_in, _) = approx::approx_swap_exact_sy_for_yt(&core, view.py, exact_sy_in, args.time_to_expiry, params)?;
         let net_pt = -to_signed(pt_in)?;
-        let (sy_out_i, fee_i, reserve_i) =
-            math::execute_trade(&mut core, view.py, net_pt, args.time_to_expiry)?;
-        let (sy_out, fee, reserve) = (
-            to_unsigned(sy_out_i)?,
-            to_unsigned(fee_i)?,
-            to_unsigned(reserve_i)?,
-        );
+        let (sy_out_i, fee_i, reserve_i) = math::execute_trade(&mut core, view.py, net_pt, args.time_to_expiry)?;
+        let (sy_out, fee, reserve) = (to_unsigned(sy_out_i)?, to_unsigned(fee_i)?, to_unsigned(reserve_i)?);
         let sy_to_tokenize = exact_sy_in.add_c(sy_out)?;
         let py_out = math::sy_to_asset(view.py, sy_to_tokenize)?;
         if py_out < pt_in {
@@ -2026,15 +1885,7 @@ impl Pendle {
                 sy_in: sy_to_tokenize,
                 py_out,
             },
-            Self::swap_event(
-                market,
-                user,
-                net_pt,
-                sy_out_i,
-                fee,
-                reserve,
-                core.last_ln_implied_rate,
-            ),
+            Self::swap_event(market, user, net_pt, sy_out_i, fee, reserve, core.last_ln_implied_rate),
             PendleEvent::SwapSyForYt {
                 market,
                 user,
@@ -2069,13 +1920,8 @@ impl Pendle {
         let args = m.args(view.py, c.expiry, now);
         let mut core = Core::from_args(&args)?;
         let net_pt = to_signed(exact_yt_in)?;
-        let (sy_to_acc, fee_i, reserve_i) =
-            math::execute_trade(&mut core, view.py, net_pt, args.time_to_expiry)?;
-        let (owed, fee, reserve) = (
-            to_unsigned(-sy_to_acc)?,
-            to_unsigned(fee_i)?,
-            to_unsigned(reserve_i)?,
-        );
+        let (sy_to_acc, fee_i, reserve_i) = math::execute_trade(&mut core, view.py, net_pt, args.time_to_expiry)?;
+        let (owed, fee, reserve) = (to_unsigned(-sy_to_acc)?, to_unsigned(fee_i)?, to_unsigned(reserve_i)?);
         let redeemed = math::asset_to_sy(view.py, exact_yt_in)?;
         if redeemed < owed {
             return Err(PendleError::InsufficientSyReceived {
@@ -2124,15 +1970,7 @@ impl Pendle {
                 sy_out: redeemed,
                 sy_to_treasury_later: U256::ZERO,
             },
-            Self::swap_event(
-                market,
-                user,
-                net_pt,
-                sy_to_acc,
-                fee,
-                reserve,
-                core.last_ln_implied_rate,
-            ),
+            Self::swap_event(market, user, net_pt, sy_to_acc, fee, reserve, core.last_ln_implied_rate),
             PendleEvent::SwapYtForSy {
                 market,
                 user,
@@ -2146,12 +1984,7 @@ impl Pendle {
     ///
     /// Specification:
     /// - fails as [`Market::ln_implied_rate_twap`].
-    pub fn pt_to_asset_rate(
-        &self,
-        market: MarketId,
-        duration: u64,
-        now: u64,
-    ) -> Result<U256, PendleError> {
+    pub fn pt_to_asset_rate(&self, market: MarketId, duration: u64, now: u64) -> Result<U256, PendleError> {
         let m = self.market_ref(market)?;
         let c = self.yc_ref(m.yc)?;
         if now >= c.expiry {
@@ -2182,18 +2015,13 @@ impl Pendle {
             let s = self.sy_ref(c.sy).map_err(e)?;
             let held = ledger.balance(c.account, s.asset);
             if held != c.sy_reserve {
-                return Err(format!(
-                    "yc #{i}: holds {held} SY, reserve {}",
-                    c.sy_reserve
-                ));
+                return Err(format!("yc #{i}: holds {held} SY, reserve {}", c.sy_reserve));
             }
             let pt = ledger.supply(c.pt);
             let yt = ledger.supply(c.yt);
             let expired = c.first_py_index.is_some();
             if !expired && pt != yt {
-                return Err(format!(
-                    "yc #{i}: PT supply {pt} != YT supply {yt} before expiry"
-                ));
+                return Err(format!("yc #{i}: PT supply {pt} != YT supply {yt} before expiry"));
             }
             if c.py_index_stored != U256::ZERO {
                 let principal = math::asset_to_sy(c.py_index_stored, pt).map_err(e)?;
@@ -2207,7 +2035,9 @@ impl Pendle {
                     .and_then(|v| v.add_c(c.total_sy_interest_for_treasury))
                     .map_err(|x| x.to_string())?;
                 if owed > held {
-                    return Err(format!("yc #{i}: owes {owed} SY (principal {principal}, interest {accrued}) but holds {held}"));
+                    return Err(format!(
+                        "yc #{i}: owes {owed} SY (principal {principal}, interest {accrued}) but holds {held}"
+                    ));
                 }
             }
         }

@@ -198,33 +198,71 @@ impl fmt::Display for StableSwapError {
         use StableSwapError as E;
         match self {
             E::SameCoin { index } => write!(f, "cannot exchange coin {index} for itself"),
-            E::CoinIndexOutOfRange { index } => write!(f, "coin index {index} out of range (pool has 2 coins)"),
+            E::CoinIndexOutOfRange { index } => {
+                write!(f, "coin index {index} out of range (pool has 2 coins)")
+            }
             E::ZeroAmount { what } => write!(f, "{what} must be positive"),
             E::ExchangeSlippage { dy, min_dy } => {
-                write!(f, "exchange resulted in fewer coins than expected: {dy} < min_dy {min_dy}")
+                write!(
+                    f,
+                    "exchange resulted in fewer coins than expected: {dy} < min_dy {min_dy}"
+                )
             }
-            E::MintSlippage { mint_amount, min_mint_amount } => {
-                write!(f, "slippage: would mint {mint_amount} LP < min_mint_amount {min_mint_amount}")
+            E::MintSlippage {
+                mint_amount,
+                min_mint_amount,
+            } => {
+                write!(
+                    f,
+                    "slippage: would mint {mint_amount} LP < min_mint_amount {min_mint_amount}"
+                )
             }
-            E::WithdrawSlippage { coin, amount, min_amount } => {
-                write!(f, "withdrawal of coin {coin} resulted in fewer coins than expected: {amount} < {min_amount}")
+            E::WithdrawSlippage {
+                coin,
+                amount,
+                min_amount,
+            } => {
+                write!(
+                    f,
+                    "withdrawal of coin {coin} resulted in fewer coins than expected: {amount} < {min_amount}"
+                )
             }
-            E::BurnSlippage { burn_amount, max_burn_amount } => {
-                write!(f, "slippage: would burn {burn_amount} LP > max_burn_amount {max_burn_amount}")
+            E::BurnSlippage {
+                burn_amount,
+                max_burn_amount,
+            } => {
+                write!(
+                    f,
+                    "slippage: would burn {burn_amount} LP > max_burn_amount {max_burn_amount}"
+                )
             }
             E::InitialDepositRequiresAllCoins { amounts } => {
-                write!(f, "initial deposit requires all coins, got [{}, {}]", amounts[0], amounts[1])
+                write!(
+                    f,
+                    "initial deposit requires all coins, got [{}, {}]",
+                    amounts[0], amounts[1]
+                )
             }
-            E::InvariantNotIncreased { d0, d1 } => write!(f, "deposit does not increase the invariant: D0 {d0}, D1 {d1}"),
+            E::InvariantNotIncreased { d0, d1 } => {
+                write!(f, "deposit does not increase the invariant: D0 {d0}, D1 {d1}")
+            }
             E::ZeroTotalSupply => write!(f, "pool has zero LP supply"),
             E::ZeroTokensBurned => write!(f, "withdrawal would burn zero LP tokens"),
             E::NoConvergence { func } => write!(f, "{func} did not converge in 255 iterations"),
-            E::RampTooSoon { now, earliest } => write!(f, "ramp_A too soon: now {now}, allowed from {earliest}"),
+            E::RampTooSoon { now, earliest } => {
+                write!(f, "ramp_A too soon: now {now}, allowed from {earliest}")
+            }
             E::RampTooShort { future_time, earliest } => {
-                write!(f, "ramp_A insufficient time: ends {future_time}, must end at or after {earliest}")
+                write!(
+                    f,
+                    "ramp_A insufficient time: ends {future_time}, must end at or after {earliest}"
+                )
             }
             E::InvalidA { future_a } => write!(f, "A {future_a} must be > 0 and < 1000000"),
-            E::RampTooFast { initial_a_precise, future_a_precise } => write!(
+            E::RampTooFast {
+                initial_a_precise,
+                future_a_precise,
+            } => write!(
                 f,
                 "ramp_A changes A×100 from {initial_a_precise} to {future_a_precise}, more than 10x"
             ),
@@ -284,7 +322,14 @@ pub trait Coins {
     /// Amount (base units) of `coin` that `holder` holds now.
     fn balance_of(&self, ledger: &Ledger, coin: AssetId, holder: AccountId) -> Result<U256, StableSwapError>;
     /// Moves `amount` (base units) of `coin` from `from` to `to`.
-    fn transfer(&self, ledger: &mut Ledger, coin: AssetId, from: AccountId, to: AccountId, amount: U256) -> Result<(), StableSwapError>;
+    fn transfer(
+        &self,
+        ledger: &mut Ledger,
+        coin: AssetId,
+        from: AccountId,
+        to: AccountId,
+        amount: U256,
+    ) -> Result<(), StableSwapError>;
 }
 
 /// Every coin is a plain ledger asset: balances are amounts.
@@ -295,7 +340,14 @@ impl Coins for PlainCoins {
     fn balance_of(&self, ledger: &Ledger, coin: AssetId, holder: AccountId) -> Result<U256, StableSwapError> {
         Ok(ledger.balance(holder, coin))
     }
-    fn transfer(&self, ledger: &mut Ledger, coin: AssetId, from: AccountId, to: AccountId, amount: U256) -> Result<(), StableSwapError> {
+    fn transfer(
+        &self,
+        ledger: &mut Ledger,
+        coin: AssetId,
+        from: AccountId,
+        to: AccountId,
+        amount: U256,
+    ) -> Result<(), StableSwapError> {
         Ok(ledger.transfer(from, to, coin, amount)?)
     }
 }
@@ -336,7 +388,14 @@ impl Coins for SharesCoin {
             Ok(raw)
         }
     }
-    fn transfer(&self, ledger: &mut Ledger, coin: AssetId, from: AccountId, to: AccountId, amount: U256) -> Result<(), StableSwapError> {
+    fn transfer(
+        &self,
+        ledger: &mut Ledger,
+        coin: AssetId,
+        from: AccountId,
+        to: AccountId,
+        amount: U256,
+    ) -> Result<(), StableSwapError> {
         if coin == self.coin {
             let shares = self.shares_for(amount)?;
             Ok(ledger.transfer(from, to, coin, shares)?)
@@ -554,7 +613,10 @@ impl StableSwapPool {
             return Err(StableSwapError::InvalidA { future_a: cfg.a });
         }
         if cfg.fee > MAX_FEE || cfg.admin_fee > MAX_ADMIN_FEE {
-            return Err(StableSwapError::InvalidFee { fee: cfg.fee, admin_fee: cfg.admin_fee });
+            return Err(StableSwapError::InvalidFee {
+                fee: cfg.fee,
+                admin_fee: cfg.admin_fee,
+            });
         }
         let a_precise = cfg.a.mul_c(A_PRECISION)?;
         let account_name = format!("{}:pool", cfg.name);
@@ -655,9 +717,27 @@ impl StableSwapPool {
     /// `get_dy(i, j, dx)` on the current balances.
     ///
     /// Specification: as [`calc::quote_exchange`].
-    pub fn get_dy(&self, ledger: &Ledger, coins: &impl Coins, i: usize, j: usize, dx: U256, now: u64) -> Result<U256, StableSwapError> {
+    pub fn get_dy(
+        &self,
+        ledger: &Ledger,
+        coins: &impl Coins,
+        i: usize,
+        j: usize,
+        dx: U256,
+        now: u64,
+    ) -> Result<U256, StableSwapError> {
         let b = self.balances(ledger, coins)?;
-        Ok(calc::quote_exchange(self.variant, b, self.a_precise(now)?, self.fee, self.admin_fee, i, j, dx)?.dy)
+        Ok(calc::quote_exchange(
+            self.variant,
+            b,
+            self.a_precise(now)?,
+            self.fee,
+            self.admin_fee,
+            i,
+            j,
+            dx,
+        )?
+        .dy)
     }
 
     /// `calc_withdraw_one_coin(token_amount, i)` on the current balances.
@@ -703,7 +783,11 @@ impl StableSwapPool {
         let d0 = calc::get_d_variant(ng, b, amp)?;
         let mut nb = b;
         for k in 0..N_COINS {
-            nb[k] = if deposit { nb[k].add_c(amounts[k])? } else { nb[k].sub_c(amounts[k])? };
+            nb[k] = if deposit {
+                nb[k].add_c(amounts[k])?
+            } else {
+                nb[k].sub_c(amounts[k])?
+            };
         }
         let d1 = calc::get_d_variant(ng, nb, amp)?;
         let diff = if deposit { d1.sub_c(d0)? } else { d0.sub_c(d1)? };
@@ -729,7 +813,14 @@ impl StableSwapPool {
     /// Price and depth of selling coin `i` for coin `j` (see [`calc::depth`]).
     ///
     /// Specification: as [`calc::depth`].
-    pub fn depth(&self, ledger: &Ledger, coins: &impl Coins, i: usize, j: usize, now: u64) -> Result<calc::Depth, StableSwapError> {
+    pub fn depth(
+        &self,
+        ledger: &Ledger,
+        coins: &impl Coins,
+        i: usize,
+        j: usize,
+        now: u64,
+    ) -> Result<calc::Depth, StableSwapError> {
         let b = self.balances(ledger, coins)?;
         calc::depth(self.variant, b, self.a_precise(now)?, self.fee, i, j)
     }
@@ -755,7 +846,11 @@ impl StableSwapPool {
         let mut events = Vec::new();
         for (k, held) in h.iter().enumerate() {
             if *held != self.stored_balances[k] {
-                events.push(StableSwapEvent::Rebased { coin: k, old_balance: self.stored_balances[k], new_balance: *held });
+                events.push(StableSwapEvent::Rebased {
+                    coin: k,
+                    old_balance: self.stored_balances[k],
+                    new_balance: *held,
+                });
             }
         }
         self.stored_balances = h;
@@ -791,7 +886,10 @@ impl StableSwapPool {
         }
         let amp = self.a_precise(now)?;
         let before = self.holdings(ledger, coins)?;
-        let b = [before[0].sub_c(self.admin_balances[0])?, before[1].sub_c(self.admin_balances[1])?];
+        let b = [
+            before[0].sub_c(self.admin_balances[0])?,
+            before[1].sub_c(self.admin_balances[1])?,
+        ];
         let (ci, cj, pool) = (self.coins[i], self.coins[j], self.account);
         let variant = self.variant;
         let (fee, admin_fee) = (self.fee, self.admin_fee);
@@ -810,6 +908,7 @@ impl StableSwapPool {
             quote = Some(q);
             Ok(())
         })?;
+        // `run_moves` returned Ok, so the closure ran to its end and set the quote.
         let q = quote.ok_or(StableSwapError::ZeroAmount { what: "dx" })?;
         self.admin_balances[j] = self.admin_balances[j].add_c(q.admin_fee)?;
         self.stored_balances = moved.after;
@@ -853,7 +952,10 @@ impl StableSwapPool {
         let b = self.balances(ledger, coins)?;
         let q = calc::quote_add_liquidity(self.variant, b, amp, self.fee, self.admin_fee, self.lp_supply, amounts)?;
         if q.mint_amount < min_mint_amount {
-            return Err(StableSwapError::MintSlippage { mint_amount: q.mint_amount, min_mint_amount });
+            return Err(StableSwapError::MintSlippage {
+                mint_amount: q.mint_amount,
+                min_mint_amount,
+            });
         }
         let new_supply = self.lp_supply.add_c(q.mint_amount)?;
         let mut admin = self.admin_balances;
@@ -914,7 +1016,11 @@ impl StableSwapPool {
         for k in 0..N_COINS {
             out[k] = b[k].mul_c(amount)?.div_c(self.lp_supply)?;
             if out[k] < min_amounts[k] {
-                return Err(StableSwapError::WithdrawSlippage { coin: k, amount: out[k], min_amount: min_amounts[k] });
+                return Err(StableSwapError::WithdrawSlippage {
+                    coin: k,
+                    amount: out[k],
+                    min_amount: min_amounts[k],
+                });
             }
         }
         let new_supply = self.lp_supply.sub_c(amount)?;
@@ -932,7 +1038,12 @@ impl StableSwapPool {
         self.stored_balances = moved.after;
         Ok((
             out,
-            vec![StableSwapEvent::RemoveLiquidity { provider: user, token_amounts: out, burned: amount, token_supply: new_supply }],
+            vec![StableSwapEvent::RemoveLiquidity {
+                provider: user,
+                token_amounts: out,
+                burned: amount,
+                token_supply: new_supply,
+            }],
         ))
     }
 
@@ -959,9 +1070,20 @@ impl StableSwapPool {
         }
         let amp = self.a_precise(now)?;
         let b = self.balances(ledger, coins)?;
-        let q = calc::quote_remove_liquidity_imbalance(self.variant, b, amp, self.fee, self.admin_fee, self.lp_supply, amounts)?;
+        let q = calc::quote_remove_liquidity_imbalance(
+            self.variant,
+            b,
+            amp,
+            self.fee,
+            self.admin_fee,
+            self.lp_supply,
+            amounts,
+        )?;
         if q.burn_amount > max_burn_amount {
-            return Err(StableSwapError::BurnSlippage { burn_amount: q.burn_amount, max_burn_amount });
+            return Err(StableSwapError::BurnSlippage {
+                burn_amount: q.burn_amount,
+                max_burn_amount,
+            });
         }
         ledger.require(user, self.lp_token, q.burn_amount)?;
         let new_supply = self.lp_supply.sub_c(q.burn_amount)?;
@@ -1024,9 +1146,22 @@ impl StableSwapPool {
         }
         let amp = self.a_precise(now)?;
         let b = self.balances(ledger, coins)?;
-        let q = calc::quote_withdraw_one_coin(self.variant, b, amp, self.fee, self.admin_fee, self.lp_supply, token_amount, i)?;
+        let q = calc::quote_withdraw_one_coin(
+            self.variant,
+            b,
+            amp,
+            self.fee,
+            self.admin_fee,
+            self.lp_supply,
+            token_amount,
+            i,
+        )?;
         if q.dy < min_amount {
-            return Err(StableSwapError::WithdrawSlippage { coin: i, amount: q.dy, min_amount });
+            return Err(StableSwapError::WithdrawSlippage {
+                coin: i,
+                amount: q.dy,
+                min_amount,
+            });
         }
         ledger.require(user, self.lp_token, token_amount)?;
         let new_supply = self.lp_supply.sub_c(token_amount)?;
@@ -1086,14 +1221,22 @@ impl StableSwapPool {
     /// * fails with [`StableSwapError::RampTooShort`] if `future_time < now + MIN_RAMP_TIME`;
     /// * fails with [`StableSwapError::InvalidA`] unless `0 < future_a < MAX_A`;
     /// * fails with [`StableSwapError::RampTooFast`] if `A` would change by more than 10×.
-    pub fn ramp_a(&mut self, future_a: U256, future_time: u64, now: u64) -> Result<Vec<StableSwapEvent>, StableSwapError> {
+    pub fn ramp_a(
+        &mut self,
+        future_a: U256,
+        future_time: u64,
+        now: u64,
+    ) -> Result<Vec<StableSwapEvent>, StableSwapError> {
         let earliest = self.initial_a_time.saturating_add(MIN_RAMP_TIME);
         if now < earliest {
             return Err(StableSwapError::RampTooSoon { now, earliest });
         }
         let earliest_end = now.saturating_add(MIN_RAMP_TIME);
         if future_time < earliest_end {
-            return Err(StableSwapError::RampTooShort { future_time, earliest: earliest_end });
+            return Err(StableSwapError::RampTooShort {
+                future_time,
+                earliest: earliest_end,
+            });
         }
         let initial = self.a_precise(now)?;
         if future_a == U256::ZERO || future_a >= MAX_A {
@@ -1106,13 +1249,21 @@ impl StableSwapPool {
             future_p > initial.mul_c(MAX_A_CHANGE)?
         };
         if too_fast {
-            return Err(StableSwapError::RampTooFast { initial_a_precise: initial, future_a_precise: future_p });
+            return Err(StableSwapError::RampTooFast {
+                initial_a_precise: initial,
+                future_a_precise: future_p,
+            });
         }
         self.initial_a = initial;
         self.future_a = future_p;
         self.initial_a_time = now;
         self.future_a_time = future_time;
-        Ok(vec![StableSwapEvent::RampA { old_a: initial, new_a: future_p, initial_time: now, future_time }])
+        Ok(vec![StableSwapEvent::RampA {
+            old_a: initial,
+            new_a: future_p,
+            initial_time: now,
+            future_time,
+        }])
     }
 
     /// Freezes `A` at its current value (the contract's `stop_ramp_A`).
@@ -1141,14 +1292,16 @@ impl StableSwapPool {
         Ok(vec![StableSwapEvent::NewFee { fee, admin_fee }])
     }
 
-    /// Sets the NG off-peg fee multiplier (no effect on a legacy pool's math; turns it into NG
-    /// only if it is already NG).
+    /// Sets the NG off-peg fee multiplier (a no-op on a legacy pool).
     ///
     /// Specification: fails with [`StableSwapError::InvalidFee`] if `M·fee` would exceed
     /// `MAX_FEE·1e10` (stableswap-ng's `set_new_fee` bound).
     pub fn set_offpeg_fee_multiplier(&mut self, multiplier: U256) -> Result<(), StableSwapError> {
         if multiplier.mul_c(self.fee)? > MAX_FEE.mul_c(FEE_DENOMINATOR)? {
-            return Err(StableSwapError::InvalidFee { fee: self.fee, admin_fee: self.admin_fee });
+            return Err(StableSwapError::InvalidFee {
+                fee: self.fee,
+                admin_fee: self.admin_fee,
+            });
         }
         if let Variant::Ng { offpeg_fee_multiplier } = &mut self.variant {
             *offpeg_fee_multiplier = multiplier;
@@ -1158,10 +1311,9 @@ impl StableSwapPool {
 
     // ----- invariants -----
 
-    /// Conservation with plain-coin reads (see [`StableSwapPool::check_invariants_with`]).
-    /// Coins held as shares are checked only for "pool holds at least the admin's part" in
-    /// raw ledger units when the pool uses them as plain amounts; use `check_invariants_with`
-    /// and the issuer's [`Coins`] for them.
+    /// The backing rules readable from the ledger alone: LP supply matches, and for every
+    /// [`AssetKind::Plain`] coin, holdings = `stored_balances` ≥ `admin_balances`. Coins held as
+    /// issuer shares need the issuer's rate: use [`StableSwapPool::check_invariants_with`].
     pub fn check_invariants(&self, ledger: &Ledger) -> Result<(), String> {
         self.check_lp(ledger)?;
         for k in 0..N_COINS {
@@ -1189,7 +1341,10 @@ impl StableSwapPool {
         if self.lp_supply > U256::ZERO {
             let d = self.d(ledger, coins, now).map_err(|e| e.to_string())?;
             if d == U256::ZERO {
-                return Err(format!("{}: LP supply {} but invariant D = 0", self.name, self.lp_supply));
+                return Err(format!(
+                    "{}: LP supply {} but invariant D = 0",
+                    self.name, self.lp_supply
+                ));
             }
         }
         Ok(())
@@ -1198,7 +1353,10 @@ impl StableSwapPool {
     fn check_lp(&self, ledger: &Ledger) -> Result<(), String> {
         let s = ledger.supply(self.lp_token);
         if s != self.lp_supply {
-            return Err(format!("{}: ledger LP supply {} ≠ pool LP supply {}", self.name, s, self.lp_supply));
+            return Err(format!(
+                "{}: ledger LP supply {} ≠ pool LP supply {}",
+                self.name, s, self.lp_supply
+            ));
         }
         Ok(())
     }
@@ -1211,7 +1369,10 @@ impl StableSwapPool {
             ));
         }
         if held < self.admin_balances[k] {
-            return Err(format!("{}: coin {k} holdings {held} < admin balance {}", self.name, self.admin_balances[k]));
+            return Err(format!(
+                "{}: coin {k} holdings {held} < admin balance {}",
+                self.name, self.admin_balances[k]
+            ));
         }
         Ok(())
     }

@@ -50,18 +50,10 @@ fn usdc_config() -> ReserveConfig {
 
 fn world() -> World {
     let mut ledger = Ledger::new();
-    let weth = ledger
-        .register_asset("WETH", 18, "native", AssetKind::Plain)
-        .unwrap();
-    let wsteth = ledger
-        .register_asset("wstETH", 18, "lido", AssetKind::Plain)
-        .unwrap();
-    let weeth = ledger
-        .register_asset("weETH", 18, "etherfi", AssetKind::Plain)
-        .unwrap();
-    let usdc = ledger
-        .register_asset("USDC", 6, "native", AssetKind::Plain)
-        .unwrap();
+    let weth = ledger.register_asset("WETH", 18, "native", AssetKind::Plain).unwrap();
+    let wsteth = ledger.register_asset("wstETH", 18, "lido", AssetKind::Plain).unwrap();
+    let weeth = ledger.register_asset("weETH", 18, "etherfi", AssetKind::Plain).unwrap();
+    let usdc = ledger.register_asset("USDC", 6, "native", AssetKind::Plain).unwrap();
     let mut pool = AaveV3::mainnet_like(&mut ledger, weth, wsteth, weeth, 0).unwrap();
     pool.init_reserve(
         &mut ledger,
@@ -115,29 +107,15 @@ impl World {
         (state_hash(&self.pool), state_hash(&self.ledger))
     }
     /// Asserts `r` is exactly `expected` and that nothing changed.
-    fn rejects<T: std::fmt::Debug>(
-        &self,
-        before: &([u8; 32], [u8; 32]),
-        r: AaveResult<T>,
-        expected: AaveError,
-    ) {
+    fn rejects<T: std::fmt::Debug>(&self, before: &([u8; 32], [u8; 32]), r: AaveResult<T>, expected: AaveError) {
         let err = r.expect_err("must be rejected");
         assert_eq!(err, expected);
-        assert!(
-            (6200..6400).contains(&err.code())
-                || matches!(err, AaveError::Ledger(_) | AaveError::Math(_))
-        );
-        assert_eq!(
-            &self.snapshot(),
-            before,
-            "state changed by a rejected action"
-        );
+        assert!((6200..6400).contains(&err.code()) || matches!(err, AaveError::Ledger(_) | AaveError::Math(_)));
+        assert_eq!(&self.snapshot(), before, "state changed by a rejected action");
         self.ok();
     }
     fn supply(&mut self, who: AccountId, asset: AssetId, amount: u128, now: u64) {
-        self.pool
-            .supply(&mut self.ledger, who, asset, u(amount), now)
-            .unwrap();
+        self.pool.supply(&mut self.ledger, who, asset, u(amount), now).unwrap();
         self.ok();
     }
     fn borrow(&mut self, who: AccountId, asset: AssetId, amount: u128, now: u64) {
@@ -158,10 +136,7 @@ impl World {
 #[test]
 fn supply_mints_scaled_atokens_and_enables_collateral() {
     let mut w = world();
-    let events = w
-        .pool
-        .supply(&mut w.ledger, w.alice, w.weth, u(10 * E18), 0)
-        .unwrap();
+    let events = w.pool.supply(&mut w.ledger, w.alice, w.weth, u(10 * E18), 0).unwrap();
     w.ok();
     assert_eq!(
         events[0],
@@ -192,10 +167,7 @@ fn borrow_at_exactly_the_ltv_passes_and_one_more_unit_is_rejected() {
     let mut w = world();
     // 10 WETH at $2,000 = $20,000; LTV 80.5 % → $16,100.
     w.position(10 * E18, 16_100 * E6);
-    let data = w
-        .pool
-        .account_data(&w.ledger, &w.prices, w.alice, 0)
-        .unwrap();
+    let data = w.pool.account_data(&w.ledger, &w.prices, w.alice, 0).unwrap();
     assert_eq!(data.total_collateral_base, u(20_000 * E8));
     assert_eq!(data.total_debt_base, u(16_100 * E8));
     assert_eq!(data.avg_ltv_bps, u(8_050));
@@ -207,9 +179,7 @@ fn borrow_at_exactly_the_ltv_passes_and_one_more_unit_is_rejected() {
     );
 
     let before = w.snapshot();
-    let r = w
-        .pool
-        .borrow(&mut w.ledger, &w.prices, w.alice, w.usdc, u(1), 0);
+    let r = w.pool.borrow(&mut w.ledger, &w.prices, w.alice, w.usdc, u(1), 0);
     // debt 16,100.000001 USDC → mulDivCeil(16100000001, 1e8, 1e6) = 1,610,000,000,100;
     // required = ⌈1,610,000,000,100 · 1e4 / 8,050⌉ = 2,000,000,000,125 > 2,000,000,000,000.
     w.rejects(
@@ -234,25 +204,17 @@ fn rejections_leave_state_unchanged() {
     let nobody = AssetId(999);
     let r = w.pool.supply(&mut w.ledger, alice, nobody, u(1), 0);
     w.rejects(&before, r, AaveError::UnknownReserve { asset: nobody });
-    let r = w
-        .pool
-        .borrow(&mut w.ledger, &w.prices, alice, weeth, u(E18), 0);
+    let r = w.pool.borrow(&mut w.ledger, &w.prices, alice, weeth, u(E18), 0);
     w.rejects(&before, r, AaveError::BorrowingNotEnabled { asset: weeth });
-    let r = w
-        .pool
-        .borrow(&mut w.ledger, &w.prices, bob, weth, u(E18), 0);
+    let r = w.pool.borrow(&mut w.ledger, &w.prices, bob, weth, u(E18), 0);
     // Bob's USDC collateral: $100,000 · 75 % covers 1 WETH; fine — so use a user with no collateral.
     assert!(r.is_ok());
     w.ok();
     let before = w.snapshot();
     let carol = w.carol;
-    let r = w
-        .pool
-        .borrow(&mut w.ledger, &w.prices, carol, weth, u(E18), 0);
+    let r = w.pool.borrow(&mut w.ledger, &w.prices, carol, weth, u(E18), 0);
     w.rejects(&before, r, AaveError::LtvValidationFailed);
-    let r = w
-        .pool
-        .withdraw(&mut w.ledger, &w.prices, alice, weth, u(11 * E18), 0);
+    let r = w.pool.withdraw(&mut w.ledger, &w.prices, alice, weth, u(11 * E18), 0);
     w.rejects(
         &before,
         r,
@@ -261,25 +223,15 @@ fn rejections_leave_state_unchanged() {
             balance_scaled: u(10 * E18),
         },
     );
-    let r = w
-        .pool
-        .repay(&mut w.ledger, &w.prices, carol, usdc, u(1), false, 0);
+    let r = w.pool.repay(&mut w.ledger, &w.prices, carol, usdc, u(1), false, 0);
     w.rejects(&before, r, AaveError::NoDebtOfSelectedType { asset: usdc });
     let r = w
         .pool
         .repay(&mut w.ledger, &w.prices, alice, usdc, U256::ZERO, false, 0);
     w.rejects(&before, r, AaveError::InvalidAmount);
-    let r = w.pool.liquidation_call(
-        &mut w.ledger,
-        &w.prices,
-        carol,
-        weth,
-        usdc,
-        alice,
-        u(E6),
-        false,
-        0,
-    );
+    let r = w
+        .pool
+        .liquidation_call(&mut w.ledger, &w.prices, carol, weth, usdc, alice, u(E6), false, 0);
     // HF = wadDiv(20,000e8·8,300, 1,000e8)/1e4 = 16.6.
     w.rejects(
         &before,
@@ -288,17 +240,9 @@ fn rejections_leave_state_unchanged() {
             health_factor: u(16_600_000_000_000_000_000),
         },
     );
-    let r = w.pool.liquidation_call(
-        &mut w.ledger,
-        &w.prices,
-        alice,
-        weth,
-        usdc,
-        alice,
-        u(E6),
-        false,
-        0,
-    );
+    let r = w
+        .pool
+        .liquidation_call(&mut w.ledger, &w.prices, alice, weth, usdc, alice, u(E6), false, 0);
     w.rejects(&before, r, AaveError::SelfLiquidation);
     let r = w.pool.supply(&mut w.ledger, carol, w.wsteth, u(E18), 0);
     w.rejects(
@@ -335,13 +279,8 @@ fn rejections_leave_state_unchanged() {
         },
     );
     // Withdrawing all USDC liquidity: Bob supplied 100k, Alice borrowed 1,000.
-    let r = w
-        .pool
-        .withdraw(&mut w.ledger, &w.prices, bob, usdc, U256::MAX, 100);
-    assert!(
-        matches!(r, Err(AaveError::InsufficientLiquidity { .. })),
-        "{r:?}"
-    );
+    let r = w.pool.withdraw(&mut w.ledger, &w.prices, bob, usdc, U256::MAX, 100);
+    assert!(matches!(r, Err(AaveError::InsufficientLiquidity { .. })), "{r:?}");
     assert_eq!(w.snapshot(), before);
     // Enabling a zero balance as collateral.
     let r = w
@@ -356,9 +295,7 @@ fn withdraw_that_breaks_the_health_factor_is_rejected_and_a_safe_one_passes() {
     w.position(10 * E18, 16_000 * E6);
     let before = w.snapshot();
     // Withdrawing 1 WETH leaves $18,000: HF = wadDiv(18,000e8·8,300, 16,000e8)/1e4 = 0.93375.
-    let r = w
-        .pool
-        .withdraw(&mut w.ledger, &w.prices, w.alice, w.weth, u(E18), 0);
+    let r = w.pool.withdraw(&mut w.ledger, &w.prices, w.alice, w.weth, u(E18), 0);
     w.rejects(
         &before,
         r,
@@ -379,14 +316,7 @@ fn withdraw_that_breaks_the_health_factor_is_rejected_and_a_safe_one_passes() {
     );
     // 0.3 WETH is fine: $19,400·0.83/16,000 = 1.006375.
     w.pool
-        .withdraw(
-            &mut w.ledger,
-            &w.prices,
-            w.alice,
-            w.weth,
-            u(3 * E18 / 10),
-            0,
-        )
+        .withdraw(&mut w.ledger, &w.prices, w.alice, w.weth, u(3 * E18 / 10), 0)
         .unwrap();
     w.ok();
     let hf = w
@@ -417,9 +347,7 @@ fn supply_and_borrow_caps_reject_with_the_totals() {
     w.supply(alice, w.weth, 1_000 * E18, 0);
     w.borrow(alice, usdc, 1_000_000 * E6, 0);
     let before = w.snapshot();
-    let r = w
-        .pool
-        .borrow(&mut w.ledger, &w.prices, alice, usdc, u(1), 0);
+    let r = w.pool.borrow(&mut w.ledger, &w.prices, alice, usdc, u(1), 0);
     w.rejects(
         &before,
         r,
@@ -440,26 +368,19 @@ fn a_year_of_interest_accrues_indices_and_treasury_exactly() {
     let (var, liq) = rates(9_200, 0, 550, 3_500, 1_000, u(16_000 * E6), u(84_000 * E6)).unwrap();
     assert_eq!(r0.current_variable_borrow_rate, var);
     assert_eq!(r0.current_liquidity_rate, liq);
-    assert_eq!(
-        var,
-        U256::from_str_radix("9565217391304347826086957", 10).unwrap()
-    );
+    assert_eq!(var, U256::from_str_radix("9565217391304347826086957", 10).unwrap());
     let year = SECONDS_PER_YEAR;
     w.pool.accrue(&w.ledger, usdc, year).unwrap();
     w.ok();
     let r1 = w.pool.reserve(usdc).unwrap().clone();
-    let borrow_index = stake_math::ray_mul_half_up(
-        stake_markets::aave::compounded_interest(var, year).unwrap(),
-        RAY,
-    )
-    .unwrap();
+    let borrow_index =
+        stake_math::ray_mul_half_up(stake_markets::aave::compounded_interest(var, year).unwrap(), RAY).unwrap();
     let liq_index = stake_math::ray_mul_half_up(linear_interest(liq, year).unwrap(), RAY).unwrap();
     assert_eq!(r1.variable_borrow_index, borrow_index);
     assert_eq!(r1.liquidity_index, liq_index);
     // Treasury: ⌊scaledDebt·Δindex⌋ · 10 % (half up), scaled down by the new liquidity index.
     let accrued = ray_mul_down(u(16_000 * E6), borrow_index - RAY).unwrap();
-    let expected =
-        ray_div_down(percent_mul_half_up(accrued, u(1_000)).unwrap(), liq_index).unwrap();
+    let expected = ray_div_down(percent_mul_half_up(accrued, u(1_000)).unwrap(), liq_index).unwrap();
     assert_eq!(r1.accrued_to_treasury, expected);
     // Same second again: nothing moves.
     w.pool.accrue(&w.ledger, usdc, year).unwrap();
@@ -473,10 +394,7 @@ fn a_year_of_interest_accrues_indices_and_treasury_exactly() {
     let bal = w.pool.a_token_balance(&w.ledger, bob, usdc, year).unwrap();
     assert_eq!(bal, ray_mul_down(u(100_000 * E6), liq_index).unwrap());
     let report = w.pool.reserve_report(&w.ledger, usdc).unwrap();
-    assert!(
-        report.borrow_apy > 0.0095 && report.borrow_apy < 0.0097,
-        "{report:?}"
-    );
+    assert!(report.borrow_apy > 0.0095 && report.borrow_apy < 0.0097, "{report:?}");
 }
 
 #[test]
@@ -485,39 +403,20 @@ fn full_repay_clears_debt_and_repay_with_atokens_burns_collateral() {
     w.position(10 * E18, 1_000 * E6);
     let (alice, usdc, weth) = (w.alice, w.usdc, w.weth);
     w.pool
-        .repay(
-            &mut w.ledger,
-            &w.prices,
-            alice,
-            usdc,
-            U256::MAX,
-            false,
-            3_600,
-        )
+        .repay(&mut w.ledger, &w.prices, alice, usdc, U256::MAX, false, 3_600)
         .unwrap();
     w.ok();
     assert_eq!(w.pool.user_config(alice).borrowing, 0);
     assert_eq!(
-        w.ledger
-            .balance(alice, w.pool.reserve(usdc).unwrap().debt_token),
+        w.ledger.balance(alice, w.pool.reserve(usdc).unwrap().debt_token),
         U256::ZERO
     );
     // Borrow 1 WETH against WETH and repay it with aWETH.
     w.borrow(alice, weth, E18, 3_600);
-    let a_before = w
-        .ledger
-        .balance(alice, w.pool.reserve(weth).unwrap().a_token);
+    let a_before = w.ledger.balance(alice, w.pool.reserve(weth).unwrap().a_token);
     let ev = w
         .pool
-        .repay(
-            &mut w.ledger,
-            &w.prices,
-            alice,
-            weth,
-            U256::MAX,
-            true,
-            3_600,
-        )
+        .repay(&mut w.ledger, &w.prices, alice, weth, U256::MAX, true, 3_600)
         .unwrap();
     w.ok();
     assert_eq!(
@@ -529,9 +428,7 @@ fn full_repay_clears_debt_and_repay_with_atokens_burns_collateral() {
             use_a_tokens: true
         }
     );
-    let a_after = w
-        .ledger
-        .balance(alice, w.pool.reserve(weth).unwrap().a_token);
+    let a_after = w.ledger.balance(alice, w.pool.reserve(weth).unwrap().a_token);
     assert!(a_before - a_after >= u(E18 * 99 / 100));
 }
 
@@ -551,17 +448,7 @@ fn small_position_is_fully_liquidatable_with_bonus_and_protocol_fee() {
     let carol_weth = w.ledger.balance(carol, weth);
     let ev = w
         .pool
-        .liquidation_call(
-            &mut w.ledger,
-            &w.prices,
-            carol,
-            weth,
-            usdc,
-            alice,
-            U256::MAX,
-            false,
-            0,
-        )
+        .liquidation_call(&mut w.ledger, &w.prices, carol, weth, usdc, alice, U256::MAX, false, 0)
         .unwrap();
     w.ok();
     // Both sides < $2,000 → close factor 100 %: debt 1,500 USDC; base collateral
@@ -580,20 +467,13 @@ fn small_position_is_fully_liquidatable_with_bonus_and_protocol_fee() {
             receive_a_token: false,
         }
     );
-    assert_eq!(
-        w.ledger.balance(carol, weth) - carol_weth,
-        u(922_058_823_529_411_764)
-    );
+    assert_eq!(w.ledger.balance(carol, weth) - carol_weth, u(922_058_823_529_411_764));
     let treasury = w.ledger.find_account(TREASURY).unwrap();
     assert_eq!(
-        w.ledger
-            .balance(treasury, w.pool.reserve(weth).unwrap().a_token),
+        w.ledger.balance(treasury, w.pool.reserve(weth).unwrap().a_token),
         u(4_411_764_705_882_353)
     );
-    assert_eq!(
-        w.pool.debt_balance(&w.ledger, alice, usdc, 0).unwrap(),
-        U256::ZERO
-    );
+    assert_eq!(w.pool.debt_balance(&w.ledger, alice, usdc, 0).unwrap(), U256::ZERO);
     assert_eq!(w.pool.stats.liquidations, 1);
     assert_eq!(w.pool.reserve(usdc).unwrap().deficit, U256::ZERO);
 }
@@ -607,17 +487,7 @@ fn large_healthy_ish_position_is_liquidated_at_fifty_percent() {
     let (carol, alice, weth, usdc) = (w.carol, w.alice, w.weth, w.usdc);
     let ev = w
         .pool
-        .liquidation_call(
-            &mut w.ledger,
-            &w.prices,
-            carol,
-            weth,
-            usdc,
-            alice,
-            U256::MAX,
-            true,
-            0,
-        )
+        .liquidation_call(&mut w.ledger, &w.prices, carol, weth, usdc, alice, U256::MAX, true, 0)
         .unwrap();
     w.ok();
     // Close factor 50 %: 8,000 USDC; collateral 8,000/1,900·1.05 = 4.421052631578947368 WETH,
@@ -636,18 +506,12 @@ fn large_healthy_ish_position_is_liquidated_at_fifty_percent() {
         }
     );
     let a_weth = w.pool.reserve(weth).unwrap().a_token;
-    assert_eq!(
-        w.ledger.balance(carol, a_weth),
-        u(4_400_000_000_000_000_000)
-    );
+    assert_eq!(w.ledger.balance(carol, a_weth), u(4_400_000_000_000_000_000));
     assert!(ev.contains(&AaveEvent::CollateralEnabled {
         asset: weth,
         user: carol
     }));
-    assert_eq!(
-        w.pool.debt_balance(&w.ledger, alice, usdc, 0).unwrap(),
-        u(8_000 * E6)
-    );
+    assert_eq!(w.pool.debt_balance(&w.ledger, alice, usdc, 0).unwrap(), u(8_000 * E6));
 }
 
 #[test]
@@ -687,17 +551,7 @@ fn collateral_exhausted_liquidation_caps_the_bonus_and_books_bad_debt_as_deficit
     let (carol, alice, weth, usdc) = (w.carol, w.alice, w.weth, w.usdc);
     let ev = w
         .pool
-        .liquidation_call(
-            &mut w.ledger,
-            &w.prices,
-            carol,
-            weth,
-            usdc,
-            alice,
-            U256::MAX,
-            false,
-            0,
-        )
+        .liquidation_call(&mut w.ledger, &w.prices, carol, weth, usdc, alice, U256::MAX, false, 0)
         .unwrap();
     w.ok();
     // All 1 WETH seized; debt needed = percentDivCeil(1,400 USDC, 10,500) = 1,333.333334 USDC;
@@ -719,16 +573,9 @@ fn collateral_exhausted_liquidation_caps_the_bonus_and_books_bad_debt_as_deficit
     }));
     assert_eq!(w.pool.reserve(usdc).unwrap().deficit, u(166_666_666));
     assert_eq!(w.pool.user_config(alice), UserConfig::default());
-    assert_eq!(
-        w.pool.total_deficit_base(&w.prices, 0).unwrap(),
-        u(16_666_666_600)
-    );
+    assert_eq!(w.pool.total_deficit_base(&w.prices, 0).unwrap(), u(16_666_666_600));
     assert_eq!(w.pool.stats.bad_debt_events, 1);
-    assert!(w
-        .pool
-        .health_factors(&w.ledger, &w.prices, 0)
-        .unwrap()
-        .is_empty());
+    assert!(w.pool.health_factors(&w.ledger, &w.prices, 0).unwrap().is_empty());
 }
 
 #[test]
@@ -737,9 +584,7 @@ fn emode_looping_reaches_about_one_over_one_minus_ltv() {
     let (alice, bob, weth, wsteth) = (w.alice, w.bob, w.weth, w.wsteth);
     w.supply(bob, weth, 100_000 * E18, 0);
     w.supply(bob, w.usdc, 10_000 * E6, 0);
-    w.pool
-        .set_user_emode(&mut w.ledger, &w.prices, alice, 1, 0)
-        .unwrap();
+    w.pool.set_user_emode(&mut w.ledger, &w.prices, alice, 1, 0).unwrap();
     w.ok();
     let initial = 10 * E18;
     w.supply(alice, wsteth, initial, 0);
@@ -773,9 +618,7 @@ fn emode_looping_reaches_about_one_over_one_minus_ltv() {
     let r = w.pool.set_user_emode(&mut w.ledger, &w.prices, alice, 0, 0);
     let hf = w.pool.account_data(&w.ledger, &w.prices, alice, 0).unwrap();
     let expected_hf =
-        stake_math::wad_div_half_up(data.total_collateral_base * u(8_100), hf.total_debt_base)
-            .unwrap()
-            / u(10_000);
+        stake_math::wad_div_half_up(data.total_collateral_base * u(8_100), hf.total_debt_base).unwrap() / u(10_000);
     w.rejects(
         &before,
         r,
@@ -784,14 +627,8 @@ fn emode_looping_reaches_about_one_over_one_minus_ltv() {
         },
     );
     let r = w.pool.set_user_emode(&mut w.ledger, &w.prices, alice, 9, 0);
-    w.rejects(
-        &before,
-        r,
-        AaveError::InconsistentEModeCategory { category: 9 },
-    );
-    let r = w
-        .pool
-        .borrow(&mut w.ledger, &w.prices, alice, w.usdc, u(E6), 0);
+    w.rejects(&before, r, AaveError::InconsistentEModeCategory { category: 9 });
+    let r = w.pool.borrow(&mut w.ledger, &w.prices, alice, w.usdc, u(E6), 0);
     w.rejects(
         &before,
         r,
@@ -818,8 +655,5 @@ fn error_codes_are_in_the_aave_range_and_messages_name_values() {
         .code(),
         6222
     );
-    assert_eq!(
-        AaveError::Ledger(Box::new(LedgerError::TooManyAssets)).code(),
-        1003
-    );
+    assert_eq!(AaveError::Ledger(Box::new(LedgerError::TooManyAssets)).code(), 1003);
 }

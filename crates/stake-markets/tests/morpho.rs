@@ -24,12 +24,8 @@ struct World {
 
 fn world(irm: Irm) -> World {
     let mut ledger = Ledger::new();
-    let weth = ledger
-        .register_asset("WETH", 18, "native", AssetKind::Plain)
-        .unwrap();
-    let ezeth = ledger
-        .register_asset("ezETH", 18, "renzo", AssetKind::Plain)
-        .unwrap();
+    let weth = ledger.register_asset("WETH", 18, "native", AssetKind::Plain).unwrap();
+    let ezeth = ledger.register_asset("ezETH", 18, "renzo", AssetKind::Plain).unwrap();
     let sup = ledger.account("supplier");
     let bor = ledger.account("borrower");
     let liq = ledger.account("liquidator");
@@ -64,19 +60,10 @@ impl World {
     fn snapshot(&self) -> ([u8; 32], [u8; 32]) {
         (state_hash(&self.mb), state_hash(&self.ledger))
     }
-    fn rejects<T: std::fmt::Debug>(
-        &self,
-        before: &([u8; 32], [u8; 32]),
-        r: MorphoResult<T>,
-        expected: MorphoError,
-    ) {
+    fn rejects<T: std::fmt::Debug>(&self, before: &([u8; 32], [u8; 32]), r: MorphoResult<T>, expected: MorphoError) {
         let err = r.expect_err("must be rejected");
         assert_eq!(err, expected);
-        assert_eq!(
-            &self.snapshot(),
-            before,
-            "state changed by a rejected action"
-        );
+        assert_eq!(&self.snapshot(), before, "state changed by a rejected action");
         self.ok();
     }
     /// 100 WETH supplied; 10 ezETH collateral; 8.6 WETH borrowed (exactly max at price 1).
@@ -110,9 +97,7 @@ fn first_supply_gets_a_million_shares_per_asset_and_redeems_exactly() {
     let mut w = world(Irm::Fixed {
         rate_per_second: U256::ZERO,
     });
-    let ev =
-        w.mb.supply(&mut w.ledger, w.id, w.sup, u(E18), U256::ZERO, 0)
-            .unwrap();
+    let ev = w.mb.supply(&mut w.ledger, w.id, w.sup, u(E18), U256::ZERO, 0).unwrap();
     w.ok();
     // shares = 1e18·(0 + 1e6)/(0 + 1) = 1e24.
     assert_eq!(
@@ -145,20 +130,10 @@ fn first_supply_gets_a_million_shares_per_asset_and_redeems_exactly() {
         to_shares_up(U256::ONE, u(E18 + 1), u(E18 * 1_000_000 + 1)).unwrap(),
         u(1_000_000)
     );
-    w.mb.withdraw(
-        &mut w.ledger,
-        w.id,
-        w.sup,
-        U256::ZERO,
-        u(E18 * 1_000_000 + 1),
-        0,
-    )
-    .unwrap();
+    w.mb.withdraw(&mut w.ledger, w.id, w.sup, U256::ZERO, u(E18 * 1_000_000 + 1), 0)
+        .unwrap();
     w.ok();
-    assert_eq!(
-        w.mb.market(w.id).unwrap().market.total_supply_shares,
-        U256::ZERO
-    );
+    assert_eq!(w.mb.market(w.id).unwrap().market.total_supply_shares, U256::ZERO);
 }
 
 #[test]
@@ -168,8 +143,7 @@ fn adaptive_curve_irm_at_target_utilisation_pays_the_rate_at_target() {
     w.mb.supply(&mut w.ledger, id, sup, u(100 * E18), U256::ZERO, 0)
         .unwrap();
     w.ledger.mint(bor, w.ezeth, u(100 * E18)).unwrap();
-    w.mb.supply_collateral(&mut w.ledger, id, bor, u(200 * E18))
-        .unwrap();
+    w.mb.supply_collateral(&mut w.ledger, id, bor, u(200 * E18)).unwrap();
     w.mb.borrow(&mut w.ledger, &u(E36), id, bor, u(90 * E18), U256::ZERO, 0)
         .unwrap();
     w.ok();
@@ -185,25 +159,17 @@ fn adaptive_curve_irm_at_target_utilisation_pays_the_rate_at_target() {
             fee_shares: U256::ZERO
         }]
     );
-    assert_eq!(
-        w.mb.market(id).unwrap().market.rate_at_target,
-        INITIAL_RATE_AT_TARGET
-    );
+    assert_eq!(w.mb.market(id).unwrap().market.rate_at_target, INITIAL_RATE_AT_TARGET);
     w.ok();
     // Still ~90 %: err rounds to a tiny positive value; rate at target moves very little.
-    let (rate, end) =
-        adaptive_curve_borrow_rate(u(100 * E18), u(90 * E18), INITIAL_RATE_AT_TARGET, 86_400)
-            .unwrap();
+    let (rate, end) = adaptive_curve_borrow_rate(u(100 * E18), u(90 * E18), INITIAL_RATE_AT_TARGET, 86_400).unwrap();
     assert_eq!(rate, u(1_268_391_679));
     assert_eq!(end, INITIAL_RATE_AT_TARGET);
     // At 100 % utilisation err = 1: the curve gives 4× the rate at target, which itself grows.
-    let (rate, end) =
-        adaptive_curve_borrow_rate(u(100 * E18), u(100 * E18), I256::ZERO, 0).unwrap();
+    let (rate, end) = adaptive_curve_borrow_rate(u(100 * E18), u(100 * E18), I256::ZERO, 0).unwrap();
     assert_eq!(rate, u(4 * 1_268_391_679));
     assert_eq!(end, INITIAL_RATE_AT_TARGET);
-    let (_, end) =
-        adaptive_curve_borrow_rate(u(100 * E18), u(100 * E18), INITIAL_RATE_AT_TARGET, 86_400)
-            .unwrap();
+    let (_, end) = adaptive_curve_borrow_rate(u(100 * E18), u(100 * E18), INITIAL_RATE_AT_TARGET, 86_400).unwrap();
     assert!(end > INITIAL_RATE_AT_TARGET);
     // At 0 % utilisation err = −1: a quarter of the rate at target.
     let (rate, _) = adaptive_curve_borrow_rate(u(100 * E18), U256::ZERO, I256::ZERO, 0).unwrap();
@@ -220,9 +186,7 @@ fn fee_is_paid_as_supply_shares_to_the_fee_recipient() {
     let ev = w.mb.accrue_interest(w.id, 31_536_000).unwrap();
     w.ok();
     let MorphoEvent::AccrueInterest {
-        interest,
-        fee_shares,
-        ..
+        interest, fee_shares, ..
     } = ev[0].clone()
     else {
         panic!("{ev:?}")
@@ -251,17 +215,8 @@ fn liquidation_at_86_percent_lltv_socialises_bad_debt_to_suppliers() {
     // ezETH falls to 0.8 WETH: collateral worth 8 < debt 8.6.
     let price = u(8 * E36 / 10);
     let ev =
-        w.mb.liquidate(
-            &mut w.ledger,
-            &price,
-            id,
-            liq,
-            bor,
-            u(10 * E18),
-            U256::ZERO,
-            0,
-        )
-        .unwrap();
+        w.mb.liquidate(&mut w.ledger, &price, id, liq, bor, u(10 * E18), U256::ZERO, 0)
+            .unwrap();
     w.ok();
     // LIF = 1/(1 − 0.3·0.14) = 1.043841336116910229; repaid = ⌈8e18/LIF⌉ = 7.664000000000000005 WETH;
     // the 0.935999999999999995 WETH left is bad debt removed from supply.
@@ -281,15 +236,9 @@ fn liquidation_at_86_percent_lltv_socialises_bad_debt_to_suppliers() {
     let m = &w.mb.market(id).unwrap().market;
     assert_eq!(m.total_supply_assets, u(99_064_000_000_000_000_005));
     assert_eq!(m.total_borrow_assets, U256::ZERO);
-    assert_eq!(
-        w.mb.supply_assets(id, sup).unwrap(),
-        u(99_064_000_000_000_000_005)
-    );
+    assert_eq!(w.mb.supply_assets(id, sup).unwrap(), u(99_064_000_000_000_000_005));
     assert_eq!(w.ledger.balance(liq, w.ezeth), u(10 * E18));
-    assert_eq!(
-        w.mb.stats.bad_debt.get(&w.weth),
-        Some(&u(935_999_999_999_999_995))
-    );
+    assert_eq!(w.mb.stats.bad_debt.get(&w.weth), Some(&u(935_999_999_999_999_995)));
     // Suppliers can take out every wei that is left.
     w.mb.withdraw(
         &mut w.ledger,
@@ -310,14 +259,12 @@ fn rejections_leave_state_unchanged() {
     let (id, sup, bor, liq) = (w.id, w.sup, w.bor, w.liq);
     let before = w.snapshot();
     let one = u(E36);
-    let r =
-        w.mb.supply(&mut w.ledger, id, sup, U256::ZERO, U256::ZERO, 0);
+    let r = w.mb.supply(&mut w.ledger, id, sup, U256::ZERO, U256::ZERO, 0);
     w.rejects(&before, r, MorphoError::InconsistentInput);
     let r = w.mb.supply(&mut w.ledger, id, sup, U256::ONE, U256::ONE, 0);
     w.rejects(&before, r, MorphoError::InconsistentInput);
     // Borrowing 1 wei more than the max: borrowed 8.6e18 + 1 > 8.6e18.
-    let r =
-        w.mb.borrow(&mut w.ledger, &one, id, bor, U256::ONE, U256::ZERO, 0);
+    let r = w.mb.borrow(&mut w.ledger, &one, id, bor, U256::ONE, U256::ZERO, 0);
     w.rejects(
         &before,
         r,
@@ -326,8 +273,7 @@ fn rejections_leave_state_unchanged() {
             max_borrow: u(8_600_000_000_000_000_000),
         },
     );
-    let r =
-        w.mb.withdraw(&mut w.ledger, id, sup, u(92 * E18), U256::ZERO, 0);
+    let r = w.mb.withdraw(&mut w.ledger, id, sup, u(92 * E18), U256::ZERO, 0);
     w.rejects(
         &before,
         r,
@@ -336,11 +282,9 @@ fn rejections_leave_state_unchanged() {
             total_supply_assets: u(8 * E18),
         },
     );
-    let r =
-        w.mb.liquidate(&mut w.ledger, &one, id, liq, bor, u(E18), U256::ZERO, 0);
+    let r = w.mb.liquidate(&mut w.ledger, &one, id, liq, bor, u(E18), U256::ZERO, 0);
     w.rejects(&before, r, MorphoError::HealthyPosition);
-    let r =
-        w.mb.withdraw_collateral(&mut w.ledger, &one, id, bor, u(11 * E18), 0);
+    let r = w.mb.withdraw_collateral(&mut w.ledger, &one, id, bor, u(11 * E18), 0);
     w.rejects(
         &before,
         r,
@@ -349,8 +293,7 @@ fn rejections_leave_state_unchanged() {
             requested: u(11 * E18),
         },
     );
-    let r =
-        w.mb.withdraw_collateral(&mut w.ledger, &one, id, bor, U256::ONE, 0);
+    let r = w.mb.withdraw_collateral(&mut w.ledger, &one, id, bor, U256::ONE, 0);
     // 10e18 − 1 collateral → max = wMulDown(9,999,999,999,999,999,999, 0.86) = 8,599,999,999,999,999,999.
     w.rejects(
         &before,
@@ -371,13 +314,8 @@ fn rejections_leave_state_unchanged() {
             requested: U256::ONE,
         },
     );
-    let r =
-        w.mb.supply(&mut w.ledger, MarketId(7), sup, U256::ONE, U256::ZERO, 0);
-    w.rejects(
-        &before,
-        r,
-        MorphoError::MarketNotCreated { id: MarketId(7) },
-    );
+    let r = w.mb.supply(&mut w.ledger, MarketId(7), sup, U256::ONE, U256::ZERO, 0);
+    w.rejects(&before, r, MorphoError::MarketNotCreated { id: MarketId(7) });
     let r = w.mb.set_fee(id, u(300_000_000_000_000_000), 0);
     w.rejects(
         &before,
@@ -389,28 +327,14 @@ fn rejections_leave_state_unchanged() {
     let params = w.mb.market(id).unwrap().params;
     let r = w.mb.create_market(&mut w.ledger, params, 0);
     w.rejects(&before, r, MorphoError::MarketAlreadyCreated { id });
-    let r = w.mb.create_market(
-        &mut w.ledger,
-        MarketParams {
-            lltv: u(E18),
-            ..params
-        },
-        0,
-    );
+    let r =
+        w.mb.create_market(&mut w.ledger, MarketParams { lltv: u(E18), ..params }, 0);
     w.rejects(&before, r, MorphoError::MaxLltvExceeded { lltv: u(E18) });
     // The liquidator is short of WETH: ledger error, nothing moves.
     w.ledger.burn(liq, w.weth, u(100 * E18)).unwrap();
     let before = w.snapshot();
-    let r = w.mb.liquidate(
-        &mut w.ledger,
-        &u(8 * E36 / 10),
-        id,
-        liq,
-        bor,
-        u(E18),
-        U256::ZERO,
-        0,
-    );
+    let r =
+        w.mb.liquidate(&mut w.ledger, &u(8 * E36 / 10), id, liq, bor, u(E18), U256::ZERO, 0);
     let e = r.expect_err("liquidator has no WETH");
     assert_eq!(e.code(), 1004);
     assert_eq!(w.snapshot(), before);
@@ -434,8 +358,7 @@ fn repay_in_full_by_shares_closes_the_position() {
     let (id, bor) = (w.id, w.bor);
     w.ledger.mint(bor, w.weth, u(E18)).unwrap();
     let shares = w.mb.position(id, bor).borrow_shares;
-    w.mb.repay(&mut w.ledger, id, bor, U256::ZERO, shares, 3_600)
-        .unwrap();
+    w.mb.repay(&mut w.ledger, id, bor, U256::ZERO, shares, 3_600).unwrap();
     w.ok();
     assert_eq!(w.mb.position(id, bor).borrow_shares, U256::ZERO);
     w.mb.withdraw_collateral(&mut w.ledger, &u(E36), id, bor, u(10 * E18), 3_600)

@@ -6,8 +6,8 @@
 
 use stake_ledger::{state_hash, AssetId, Reject};
 use stake_markets::oracle::{
-    pt_linear_discount_price, pt_price_from_ln_rate, Denom, FeedKey, FeedKind, OracleError,
-    OracleEvent, Oracles, Price, Round, HISTORY_LEN, ONE_YEAR, RENZO_MAX_AGE,
+    pt_linear_discount_price, pt_price_from_ln_rate, Denom, FeedKey, FeedKind, OracleError, OracleEvent, Oracles,
+    Price, Round, HISTORY_LEN, ONE_YEAR, RENZO_MAX_AGE,
 };
 use stake_math::{u, U256};
 
@@ -147,8 +147,7 @@ fn stale_prices_are_rejected_with_their_age() {
     .unwrap();
     assert!(o.price_max_age(s, RENZO_MAX_AGE, RENZO_MAX_AGE).is_ok());
     assert_eq!(
-        o.price_max_age(s, RENZO_MAX_AGE + 1, RENZO_MAX_AGE)
-            .unwrap_err(),
+        o.price_max_age(s, RENZO_MAX_AGE + 1, RENZO_MAX_AGE).unwrap_err(),
         OracleError::StalePrice {
             key: s,
             updated_at: 0,
@@ -157,10 +156,7 @@ fn stale_prices_are_rejected_with_their_age() {
         }
     );
     // The fixed ETH/ETH feed never goes stale.
-    assert_eq!(
-        o.price(key(ETH, Denom::Eth), 10_000_000).unwrap().value,
-        u(E18)
-    );
+    assert_eq!(o.price(key(ETH, Denom::Eth), 10_000_000).unwrap().value, u(E18));
     // price_unchecked serves the stale answer for reports.
     assert_eq!(o.price_unchecked(k, 1_000_000).unwrap().value, u(3000 * E8));
 }
@@ -235,10 +231,7 @@ fn an_exchange_rate_feed_ignores_a_market_depeg_and_a_market_feed_follows_it() {
         }
     );
     // The composite is as old as its older input: the rate (t = 0) after 86,400 s.
-    assert!(matches!(
-        o.price(w_usd, 86_401),
-        Err(OracleError::StalePrice { .. })
-    ));
+    assert!(matches!(o.price(w_usd, 86_401), Err(OracleError::StalePrice { .. })));
     // In wad: 3000e8 × 1e10.
     assert_eq!(o.price(w_usd, 700).unwrap().wad().unwrap(), u(3000 * E18));
 }
@@ -259,10 +252,7 @@ fn the_pt_linear_discount_feed_is_exact_and_floored_at_zero() {
     assert_eq!(pt_linear_discount_price(100, u(E18), 100).unwrap(), u(E18));
     assert_eq!(pt_linear_discount_price(100, u(E18), 200).unwrap(), u(E18));
     // A discount above 100 % floors at 0.
-    assert_eq!(
-        pt_linear_discount_price(ONE_YEAR, u(5 * E18), 0).unwrap(),
-        U256::ZERO
-    );
+    assert_eq!(pt_linear_discount_price(ONE_YEAR, u(5 * E18), 0).unwrap(), U256::ZERO);
 
     let mut o = registry();
     let k = key(PT, Denom::Eth);
@@ -296,10 +286,7 @@ fn the_pt_twap_feed_discounts_by_the_implied_rate() {
     let p = pt_price_from_ln_rate(ONE_YEAR, u(E18 / 10), 0).unwrap();
     let exp = stake_math::logexp::exp(stake_math::I256::new(100_000_000_000_000_000)).unwrap();
     assert_eq!(p, u(E18 * E18) / exp.as_u256());
-    assert!(
-        p > u(904_837_418_035_959_000) && p < u(904_837_418_035_960_000),
-        "{p}"
-    );
+    assert!(p > u(904_837_418_035_959_000) && p < u(904_837_418_035_960_000), "{p}");
     assert_eq!(pt_price_from_ln_rate(10, u(E18), 10).unwrap(), u(E18));
 
     let mut o = registry();
@@ -331,10 +318,7 @@ fn a_frozen_feed_publishes_nothing_and_goes_stale() {
         OracleEvent::UpdateSkipped { .. }
     ));
     assert_eq!(o.price(k, 3600).unwrap().value, u(3000 * E8));
-    assert!(matches!(
-        o.price(k, 3601),
-        Err(OracleError::StalePrice { .. })
-    ));
+    assert!(matches!(o.price(k, 3601), Err(OracleError::StalePrice { .. })));
     o.freeze(k, false).unwrap();
     assert!(matches!(
         o.observe(k, u(1500 * E8), 4000).unwrap()[0],
@@ -519,16 +503,8 @@ fn registry_rejections_are_exact_and_change_nothing() {
     );
     // A feed with no answer yet.
     let m = key(STETH, Denom::Usd);
-    o.add_feed(
-        m,
-        FeedKind::Market { pool: "x".into() },
-        8,
-        3600,
-        u(50),
-        None,
-        0,
-    )
-    .unwrap();
+    o.add_feed(m, FeedKind::Market { pool: "x".into() }, 8, 3600, u(50), None, 0)
+        .unwrap();
     assert_eq!(o.price(m, 0).unwrap_err(), OracleError::NoAnswer { key: m });
     assert_eq!(OracleError::NoAnswer { key: m }.code(), 6003);
     assert_eq!(OracleError::UnknownFeed { key: m }.code(), 6000);
@@ -537,4 +513,59 @@ fn registry_rejections_are_exact_and_change_nothing() {
         o.observe(m, u(1), 10).unwrap()[0],
         OracleEvent::AnswerUpdated { .. }
     ));
+}
+
+#[test]
+fn a_market_feed_fed_by_the_curve_pool_shows_the_june_2022_depeg() {
+    use stake_ledger::{AssetKind, Ledger};
+    use stake_markets::stableswap::{PlainCoins, PoolConfig, StableSwapPool, Variant};
+    let mut ledger = Ledger::new();
+    let eth = ledger.register_asset("ETH", 18, "native", AssetKind::Plain).unwrap();
+    let steth = ledger.register_asset("stETH", 18, "lido", AssetKind::Plain).unwrap();
+    let lp = ledger.account("lp");
+    ledger.mint(lp, eth, u(120_613 * E18)).unwrap();
+    ledger.mint(lp, steth, u(515_018 * E18)).unwrap();
+    let cfg = PoolConfig {
+        name: "curve-steth".into(),
+        coins: [eth, steth],
+        lp_symbol: "steCRV".into(),
+        a: u(50),
+        fee: u(4_000_000),
+        admin_fee: u(5_000_000_000),
+        variant: Variant::Legacy,
+    };
+    let mut pool = StableSwapPool::new(&mut ledger, cfg).unwrap();
+    // SPEC §14: ~120,613 ETH vs 515,018 stETH around 13 June 2022.
+    pool.add_liquidity(
+        &mut ledger,
+        &PlainCoins,
+        lp,
+        [u(120_613 * E18), u(515_018 * E18)],
+        U256::ZERO,
+        0,
+    )
+    .unwrap();
+    let depth = pool.depth(&ledger, &PlainCoins, 1, 0, 0).unwrap();
+
+    let mut o = registry();
+    let k = key(STETH, Denom::Eth);
+    o.add_feed(
+        k,
+        FeedKind::Market {
+            pool: "curve-steth".into(),
+        },
+        18,
+        86_400,
+        u(50),
+        Some(u(E18)),
+        0,
+    )
+    .unwrap();
+    o.observe(k, depth.price, 60).unwrap();
+    let p = o.price(k, 60).unwrap().value;
+    assert_eq!(p, depth.price);
+    // ⌊get_dy(1, 0, 1e15)·1e18/1e15⌋ at A = 50 (recomputed from the contract's formulas):
+    // 0.9402, inside the historical low of ≈ 0.934–0.94.
+    assert_eq!(p, u(940_181_410_547_750_000));
+    assert!(depth.discount_10pct > depth.discount_1pct);
 }

@@ -59,10 +59,7 @@ fn buying_pt_costs_more_sy_than_selling_the_same_pt_returns() {
 fn pure_swaps_reject_exactly_where_the_contract_reverts() {
     let mut a = spec_args();
     a.time_to_expiry = 0;
-    assert_eq!(
-        math::swap_exact_pt_for_sy(a, w(1)),
-        Err(PendleError::MarketExpired)
-    );
+    assert_eq!(math::swap_exact_pt_for_sy(a, w(1)), Err(PendleError::MarketExpired));
     let a = spec_args();
     assert_eq!(
         math::swap_sy_for_exact_pt(a, a.total_pt),
@@ -125,25 +122,17 @@ struct World {
 
 fn world() -> World {
     let mut ledger = Ledger::new();
-    let wsteth = ledger
-        .register_asset("wstETH", 18, "lido", AssetKind::Plain)
-        .unwrap();
+    let wsteth = ledger.register_asset("wstETH", 18, "lido", AssetKind::Plain).unwrap();
     let alice = ledger.account("alice");
     let bob = ledger.account("bob");
     ledger.mint(alice, wsteth, w(10_000_000 * E18)).unwrap();
     ledger.mint(bob, wsteth, w(1_000 * E18)).unwrap();
     let mut p = Pendle::new(&mut ledger, DEFAULT_INTEREST_FEE_RATE).unwrap();
     let sy = p
-        .create_sy(
-            &mut ledger,
-            "SY-wstETH",
-            wsteth,
-            w(1_150_000_000_000_000_000),
-        )
+        .create_sy(&mut ledger, "SY-wstETH", wsteth, w(1_150_000_000_000_000_000))
         .unwrap();
     let expiry = T0 + 180 * DAY;
-    p.create_yield_contract(&mut ledger, sy, expiry, T0)
-        .unwrap();
+    p.create_yield_contract(&mut ledger, sy, expiry, T0).unwrap();
     World {
         ledger,
         p,
@@ -154,10 +143,7 @@ fn world() -> World {
 }
 
 fn snapshot(wd: &World) -> ([u8; 32], String) {
-    (
-        state_hash(&wd.ledger),
-        serde_json::to_string(&wd.p).unwrap(),
-    )
+    (state_hash(&wd.ledger), serde_json::to_string(&wd.p).unwrap())
 }
 
 fn check(wd: &World) {
@@ -170,8 +156,7 @@ fn mint_gives_sy_to_asset_pt_and_yt_and_redeem_before_expiry_needs_both() {
     let mut wd = world();
     let (a, now) = (wd.alice, T0);
     wd.p.sy_deposit(&mut wd.ledger, a, 0, w(100 * E18)).unwrap();
-    wd.p.mint_py(&mut wd.ledger, a, 0, w(100 * E18), now)
-        .unwrap();
+    wd.p.mint_py(&mut wd.ledger, a, 0, w(100 * E18), now).unwrap();
     let c = &wd.p.yield_contracts[0];
     // 100 SY × 1.15 = 115 PT + 115 YT.
     assert_eq!(wd.ledger.balance(a, c.pt), w(115 * E18));
@@ -181,9 +166,7 @@ fn mint_gives_sy_to_asset_pt_and_yt_and_redeem_before_expiry_needs_both() {
     let (yt, bob) = (c.yt, wd.bob);
     wd.ledger.transfer(a, bob, c.pt, w(10 * E18)).unwrap();
     let before = snapshot(&wd);
-    let err =
-        wd.p.redeem_py(&mut wd.ledger, bob, 0, w(10 * E18), now)
-            .unwrap_err();
+    let err = wd.p.redeem_py(&mut wd.ledger, bob, 0, w(10 * E18), now).unwrap_err();
     assert_eq!(
         err,
         PendleError::Ledger(Box::new(LedgerError::InsufficientBalance {
@@ -195,8 +178,7 @@ fn mint_gives_sy_to_asset_pt_and_yt_and_redeem_before_expiry_needs_both() {
     );
     assert_eq!(snapshot(&wd), before);
     // Alice redeems 105 PT+YT: assetToSy(1.15, 105) = ⌊105e36/1.15e18⌋ = 91304347826086956521.
-    wd.p.redeem_py(&mut wd.ledger, a, 0, w(105 * E18), now)
-        .unwrap();
+    wd.p.redeem_py(&mut wd.ledger, a, 0, w(105 * E18), now).unwrap();
     assert_eq!(
         wd.ledger.balance(a, wd.ledger.asset("SY-wstETH").unwrap()),
         w(91_304_347_826_086_956_521)
@@ -209,10 +191,8 @@ fn yt_interest_matches_hand_computation_and_fee_goes_to_treasury() {
     let mut wd = world();
     let a = wd.alice;
     wd.p.sy_deposit(&mut wd.ledger, a, 0, w(100 * E18)).unwrap();
-    wd.p.mint_py(&mut wd.ledger, a, 0, w(100 * E18), T0)
-        .unwrap();
-    wd.p.set_sy_exchange_rate(0, w(1_200_000_000_000_000_000))
-        .unwrap();
+    wd.p.mint_py(&mut wd.ledger, a, 0, w(100 * E18), T0).unwrap();
+    wd.p.set_sy_exchange_rate(0, w(1_200_000_000_000_000_000)).unwrap();
     // 115e18·(1.2e18 − 1.15e18)·1e18 / (1.15e18·1.2e18) = 4.1666…e18 → 4166666666666666666.
     let pending = wd.p.pending_interest(&wd.ledger, a, 0, T0 + DAY).unwrap();
     assert_eq!(pending, w(4_166_666_666_666_666_666));
@@ -230,29 +210,14 @@ fn py_index_never_decreases_after_a_slash_and_yt_earns_nothing_until_recovery() 
     let mut wd = world();
     let a = wd.alice;
     wd.p.sy_deposit(&mut wd.ledger, a, 0, w(100 * E18)).unwrap();
-    wd.p.mint_py(&mut wd.ledger, a, 0, w(100 * E18), T0)
-        .unwrap();
-    wd.p.set_sy_exchange_rate(0, w(1_100_000_000_000_000_000))
-        .unwrap(); // slash: 1.15 → 1.10
-    assert_eq!(
-        wd.p.py_index(0, T0 + 1).unwrap(),
-        w(1_150_000_000_000_000_000)
-    );
-    assert_eq!(
-        wd.p.pending_interest(&wd.ledger, a, 0, T0 + 1).unwrap(),
-        U256::ZERO
-    );
+    wd.p.mint_py(&mut wd.ledger, a, 0, w(100 * E18), T0).unwrap();
+    wd.p.set_sy_exchange_rate(0, w(1_100_000_000_000_000_000)).unwrap(); // slash: 1.15 → 1.10
+    assert_eq!(wd.p.py_index(0, T0 + 1).unwrap(), w(1_150_000_000_000_000_000));
+    assert_eq!(wd.p.pending_interest(&wd.ledger, a, 0, T0 + 1).unwrap(), U256::ZERO);
     wd.p.claim_interest(&mut wd.ledger, a, 0, T0 + 1).unwrap();
-    assert_eq!(
-        wd.p.yield_contracts[0].py_index_stored,
-        w(1_150_000_000_000_000_000)
-    );
-    wd.p.set_sy_exchange_rate(0, w(1_150_000_000_000_000_000))
-        .unwrap(); // recovered to the old high
-    assert_eq!(
-        wd.p.pending_interest(&wd.ledger, a, 0, T0 + 2).unwrap(),
-        U256::ZERO
-    );
+    assert_eq!(wd.p.yield_contracts[0].py_index_stored, w(1_150_000_000_000_000_000));
+    wd.p.set_sy_exchange_rate(0, w(1_150_000_000_000_000_000)).unwrap(); // recovered to the old high
+    assert_eq!(wd.p.pending_interest(&wd.ledger, a, 0, T0 + 2).unwrap(), U256::ZERO);
     check(&wd);
 }
 
@@ -261,12 +226,10 @@ fn after_expiry_pt_alone_redeems_and_later_interest_goes_to_the_treasury() {
     let mut wd = world();
     let (a, expiry) = (wd.alice, wd.expiry);
     wd.p.sy_deposit(&mut wd.ledger, a, 0, w(100 * E18)).unwrap();
-    wd.p.mint_py(&mut wd.ledger, a, 0, w(100 * E18), T0)
-        .unwrap();
+    wd.p.mint_py(&mut wd.ledger, a, 0, w(100 * E18), T0).unwrap();
     // First touch after expiry fixes firstPYIndex = 1.15.
     wd.p.claim_interest(&mut wd.ledger, a, 0, expiry).unwrap();
-    wd.p.set_sy_exchange_rate(0, w(1_250_000_000_000_000_000))
-        .unwrap();
+    wd.p.set_sy_exchange_rate(0, w(1_250_000_000_000_000_000)).unwrap();
     let yt = wd.p.yield_contracts[0].yt;
     wd.ledger.transfer(a, wd.bob, yt, w(115 * E18)).unwrap(); // YT is irrelevant now
     wd.p.redeem_py(&mut wd.ledger, a, 0, w(115 * E18), expiry + DAY)
@@ -274,12 +237,8 @@ fn after_expiry_pt_alone_redeems_and_later_interest_goes_to_the_treasury() {
     // user: 115e36/1.25e18 = 92e18; treasury later: 100e18 − 92e18 = 8e18.
     let sy = wd.ledger.asset("SY-wstETH").unwrap();
     assert_eq!(wd.ledger.balance(a, sy), w(92 * E18));
-    assert_eq!(
-        wd.p.yield_contracts[0].total_sy_interest_for_treasury,
-        w(8 * E18)
-    );
-    wd.p.collect_treasury_interest(&mut wd.ledger, 0, expiry + DAY)
-        .unwrap();
+    assert_eq!(wd.p.yield_contracts[0].total_sy_interest_for_treasury, w(8 * E18));
+    wd.p.collect_treasury_interest(&mut wd.ledger, 0, expiry + DAY).unwrap();
     assert_eq!(wd.ledger.balance(wd.p.treasury, sy), w(8 * E18));
     check(&wd);
     // Minting after expiry is rejected with the state unchanged.
@@ -298,21 +257,13 @@ fn points_accrue_to_yt_holders_by_index_and_follow_transfers() {
     let (a, b) = (wd.alice, wd.bob);
     let stream = wd.p.add_reward_stream(0, "EL points", None).unwrap();
     wd.p.sy_deposit(&mut wd.ledger, a, 0, w(100 * E18)).unwrap();
-    wd.p.mint_py(&mut wd.ledger, a, 0, w(100 * E18), T0)
-        .unwrap();
+    wd.p.mint_py(&mut wd.ledger, a, 0, w(100 * E18), T0).unwrap();
     wd.p.distribute_rewards(&mut wd.ledger, a, 0, stream, w(1000 * E18), T0 + 1)
         .unwrap();
     // Alice holds all 100 SY of shares → 1000 points; then half her YT goes to Bob.
     let yt = wd.p.yield_contracts[0].yt;
-    wd.p.transfer_yt(
-        &mut wd.ledger,
-        a,
-        b,
-        0,
-        w(57_500_000_000_000_000_000),
-        T0 + 2,
-    )
-    .unwrap();
+    wd.p.transfer_yt(&mut wd.ledger, a, b, 0, w(57_500_000_000_000_000_000), T0 + 2)
+        .unwrap();
     wd.p.distribute_rewards(&mut wd.ledger, a, 0, stream, w(1000 * E18), T0 + 3)
         .unwrap();
     wd.p.claim_rewards(&mut wd.ledger, a, 0, T0 + 4).unwrap();
@@ -326,10 +277,8 @@ fn points_accrue_to_yt_holders_by_index_and_follow_transfers() {
 
 fn with_market(wd: &mut World) -> usize {
     let a = wd.alice;
-    wd.p.sy_deposit(&mut wd.ledger, a, 0, w(3_000_000 * E18))
-        .unwrap();
-    wd.p.mint_py(&mut wd.ledger, a, 0, w(1_000_000 * E18), T0)
-        .unwrap();
+    wd.p.sy_deposit(&mut wd.ledger, a, 0, w(3_000_000 * E18)).unwrap();
+    wd.p.mint_py(&mut wd.ledger, a, 0, w(1_000_000 * E18), T0).unwrap();
     let m =
         wd.p.create_market(
             &mut wd.ledger,
@@ -341,15 +290,8 @@ fn with_market(wd: &mut World) -> usize {
             T0,
         )
         .unwrap();
-    wd.p.add_liquidity(
-        &mut wd.ledger,
-        a,
-        m,
-        w(1_000_000 * E18),
-        w(1_000_000 * E18),
-        T0,
-    )
-    .unwrap();
+    wd.p.add_liquidity(&mut wd.ledger, a, m, w(1_000_000 * E18), w(1_000_000 * E18), T0)
+        .unwrap();
     m
 }
 
@@ -359,10 +301,7 @@ fn first_liquidity_locks_minimum_liquidity_and_later_is_proportional() {
     let m = with_market(&mut wd);
     let mk = &wd.p.markets[m];
     // √(1e24·1e24) − 1000.
-    assert_eq!(
-        wd.ledger.balance(wd.alice, mk.lp),
-        w(1_000_000 * E18 - 1000)
-    );
+    assert_eq!(wd.ledger.balance(wd.alice, mk.lp), w(1_000_000 * E18 - 1000));
     assert_eq!(wd.ledger.balance(wd.p.locked_lp_holder, mk.lp), w(1000));
     assert!(mk.last_ln_implied_rate > U256::ZERO);
     // Later: 10 SY + 20 PT → LP by SY = 10e18 (smaller), PT used = ⌈1e24·10e18/1e24⌉ = 10e18.
@@ -426,14 +365,7 @@ fn market_rejections_leave_state_and_ledger_unchanged() {
     let (a, b) = (wd.alice, wd.bob);
     let before = snapshot(&wd);
     assert!(matches!(
-        wd.p.swap_exact_pt_for_sy(
-            &mut wd.ledger,
-            a,
-            m,
-            w(30_000_000 * E18),
-            U256::ZERO,
-            T0 + 1
-        ),
+        wd.p.swap_exact_pt_for_sy(&mut wd.ledger, a, m, w(30_000_000 * E18), U256::ZERO, T0 + 1),
         Err(PendleError::MarketProportionTooHigh { .. })
     ));
     assert_eq!(snapshot(&wd), before);

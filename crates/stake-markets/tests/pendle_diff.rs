@@ -48,11 +48,11 @@ fn diff_dir() -> PathBuf {
 fn run_oracle(requests: &[String]) -> Option<Vec<serde_json::Value>> {
     let required = std::env::var("STAKESTACK_REQUIRE_DIFF").is_ok_and(|v| v == "1");
     let dir = diff_dir();
-    if !dir
-        .join("node_modules/@pendle/core-v2-offchain-math")
-        .exists()
-    {
-        assert!(!required, "STAKESTACK_REQUIRE_DIFF=1 but diff/node_modules is missing: run `npm ci --prefix diff`");
+    if !dir.join("node_modules/@pendle/core-v2-offchain-math").exists() {
+        assert!(
+            !required,
+            "STAKESTACK_REQUIRE_DIFF=1 but diff/node_modules is missing: run `npm ci --prefix diff`"
+        );
         println!("SKIP differential test: diff/node_modules missing (run `npm ci --prefix diff`)");
         return None;
     }
@@ -65,10 +65,7 @@ fn run_oracle(requests: &[String]) -> Option<Vec<serde_json::Value>> {
     let mut child = match child {
         Ok(c) => c,
         Err(e) => {
-            assert!(
-                !required,
-                "STAKESTACK_REQUIRE_DIFF=1 but node cannot be started: {e}"
-            );
+            assert!(!required, "STAKESTACK_REQUIRE_DIFF=1 but node cannot be started: {e}");
             println!("SKIP differential test: node not available ({e})");
             return None;
         }
@@ -84,10 +81,7 @@ fn run_oracle(requests: &[String]) -> Option<Vec<serde_json::Value>> {
         .map(|l| serde_json::from_str(&l.expect("read line")).expect("json answer"))
         .collect();
     writer.join().expect("writer thread");
-    assert!(
-        child.wait().expect("node exit").success(),
-        "node oracle failed"
-    );
+    assert!(child.wait().expect("node exit").success(), "node oracle failed");
     assert_eq!(answers.len(), requests.len(), "one answer per request");
     Some(answers)
 }
@@ -106,9 +100,7 @@ fn random_state(rng: &mut SplitMix) -> (MarketStateArgs, U256) {
         total_pt,
         total_sy,
         total_lp: total_pt,
-        scalar_root: I256::new(
-            1_000_000_000_000_000_000 + rng.below(200_000_000_000_000_000_000) as i128,
-        ),
+        scalar_root: I256::new(1_000_000_000_000_000_000 + rng.below(200_000_000_000_000_000_000) as i128),
         ln_fee_rate_root: U256::from(rng.below(48_790_164_169_432_004)),
         reserve_fee_percent: U256::from(rng.below(101)),
         last_ln_implied_rate: U256::from(rng.below(ln_cap)),
@@ -143,8 +135,7 @@ fn request(op: &str, a: &MarketStateArgs, amount: U256) -> String {
 #[test]
 fn market_swaps_equal_the_reference_on_ten_thousand_random_states() {
     let mut rng = SplitMix(0x9e4d_1e00);
-    let states: Vec<(MarketStateArgs, U256)> =
-        (0..10_000).map(|_| random_state(&mut rng)).collect();
+    let states: Vec<(MarketStateArgs, U256)> = (0..10_000).map(|_| random_state(&mut rng)).collect();
     let ops = ["swapExactPtForSy", "swapSyForExactPt"];
     let mut requests = Vec::new();
     for (a, amount) in &states {
@@ -169,18 +160,8 @@ fn market_swaps_equal_the_reference_on_ten_thousand_random_states() {
             (Ok(o), Some(t)) => {
                 let g = |k: &str| parse_u256(t[k].as_str().unwrap()).unwrap();
                 assert_eq!(
-                    (
-                        o.net_sy,
-                        o.net_sy_fee,
-                        o.net_sy_to_reserve,
-                        o.ln_implied_rate
-                    ),
-                    (
-                        g("netSy"),
-                        g("netSyFee"),
-                        g("netSyToReserve"),
-                        g("lnImpliedRate")
-                    ),
+                    (o.net_sy, o.net_sy_fee, o.net_sy_to_reserve, o.ln_implied_rate),
+                    (g("netSy"), g("netSyFee"), g("netSyToReserve"), g("lnImpliedRate")),
                     "{op} {a:?} amount {amount}"
                 );
                 equal += 1;
@@ -189,10 +170,7 @@ fn market_swaps_equal_the_reference_on_ten_thousand_random_states() {
             (Err(PendleError::MarketExchangeRateBelowOne { exchange_rate }), Some(t)) => {
                 let pre = parse_i256(t["preFeeRate"].as_str().unwrap()).unwrap();
                 let post = parse_i256(t["newRate"].as_str().unwrap()).unwrap();
-                assert!(
-                    exchange_rate < I256::new(1_000_000_000_000_000_000),
-                    "{op} {a:?}"
-                );
+                assert!(exchange_rate < I256::new(1_000_000_000_000_000_000), "{op} {a:?}");
                 assert!(
                     exchange_rate == pre || exchange_rate == post,
                     "{op} {a:?}: {exchange_rate} vs {pre}/{post}"

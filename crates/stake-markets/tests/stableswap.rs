@@ -9,8 +9,7 @@ use proptest::prelude::*;
 use stake_ledger::{state_hash, AccountId, AssetId, AssetKind, Ledger, LedgerError, Reject};
 use stake_markets::stableswap::calc;
 use stake_markets::stableswap::{
-    Coins, PlainCoins, PoolConfig, SharesCoin, StableSwapError, StableSwapEvent, StableSwapPool,
-    Variant,
+    Coins, PlainCoins, PoolConfig, SharesCoin, StableSwapError, StableSwapEvent, StableSwapPool, Variant,
 };
 use stake_math::{u, U256};
 
@@ -37,12 +36,8 @@ struct World {
 impl World {
     fn new(variant: Variant, steth_kind: AssetKind) -> World {
         let mut ledger = Ledger::new();
-        let eth = ledger
-            .register_asset("ETH", 18, "native", AssetKind::Plain)
-            .unwrap();
-        let steth = ledger
-            .register_asset("stETH", 18, "lido", steth_kind)
-            .unwrap();
+        let eth = ledger.register_asset("ETH", 18, "native", AssetKind::Plain).unwrap();
+        let steth = ledger.register_asset("stETH", 18, "lido", steth_kind).unwrap();
         let alice = ledger.account("alice");
         let bob = ledger.account("bob");
         for who in [alice, bob] {
@@ -93,9 +88,7 @@ impl World {
 
     fn check(&self, coins: &impl Coins) {
         self.pool.check_invariants(&self.ledger).unwrap();
-        self.pool
-            .check_invariants_with(&self.ledger, coins, 0)
-            .unwrap();
+        self.pool.check_invariants_with(&self.ledger, coins, 0).unwrap();
         self.ledger.check_conservation().unwrap();
     }
 
@@ -120,11 +113,7 @@ impl World {
         let before = self.hash();
         let got = op(&mut self.pool, &mut self.ledger);
         assert_eq!(got.unwrap_err(), expected);
-        assert_eq!(
-            self.hash(),
-            before,
-            "a rejected operation changed the state"
-        );
+        assert_eq!(self.hash(), before, "a rejected operation changed the state");
         self.check(&PlainCoins);
     }
 }
@@ -143,10 +132,7 @@ fn seeding_the_legacy_pool_mints_the_spec_lp_amount() {
     // First deposit: no fee, mint = D1.
     assert_eq!(calc::get_d(seed_balances(), A_PRECISE).unwrap(), u(SEED_LP));
     // Balanced-at-D: virtual price exactly 1e18.
-    assert_eq!(
-        w.pool.virtual_price(&w.ledger, &PlainCoins, 0).unwrap(),
-        u(E18)
-    );
+    assert_eq!(w.pool.virtual_price(&w.ledger, &PlainCoins, 0).unwrap(), u(E18));
     assert_eq!(w.pool.admin_balances, [U256::ZERO; 2]);
 }
 
@@ -163,17 +149,14 @@ fn get_dy_matches_the_spec_vectors() {
     );
     let w = World::seeded(Variant::Legacy);
     assert_eq!(
-        w.pool
-            .get_dy(&w.ledger, &PlainCoins, 1, 0, e(1000), 0)
-            .unwrap(),
+        w.pool.get_dy(&w.ledger, &PlainCoins, 1, 0, e(1000), 0).unwrap(),
         u(995_798_916_689_155_382_194)
     );
 }
 
 #[test]
 fn calc_withdraw_one_coin_matches_the_spec_vector() {
-    let got = calc::calc_withdraw_one_coin(seed_balances(), A_PRECISE, FEE, u(SEED_LP), e(1000), 0)
-        .unwrap();
+    let got = calc::calc_withdraw_one_coin(seed_balances(), A_PRECISE, FEE, u(SEED_LP), e(1000), 0).unwrap();
     assert_eq!(got, u(997_836_051_345_386_354_069));
     let w = World::seeded(Variant::Legacy);
     assert_eq!(
@@ -187,30 +170,20 @@ fn calc_withdraw_one_coin_matches_the_spec_vector() {
 #[test]
 fn calc_token_amount_ignores_fees_in_both_directions() {
     let b = seed_balances();
-    let dep =
-        calc::calc_token_amount(b, A_PRECISE, u(SEED_LP), [e(1000), U256::ZERO], true).unwrap();
+    let dep = calc::calc_token_amount(b, A_PRECISE, u(SEED_LP), [e(1000), U256::ZERO], true).unwrap();
     assert_eq!(dep, u(1_001_839_192_396_152_100_621));
-    let wd =
-        calc::calc_token_amount(b, A_PRECISE, u(SEED_LP), [e(500), U256::ZERO], false).unwrap();
+    let wd = calc::calc_token_amount(b, A_PRECISE, u(SEED_LP), [e(500), U256::ZERO], false).unwrap();
     assert_eq!(wd, u(500_961_196_432_301_459_906));
     // The real deposit pays the imbalance fee and so mints less than the quote.
     let mut w = World::seeded(Variant::Legacy);
     let (minted, _) = w
         .pool
-        .add_liquidity(
-            &mut w.ledger,
-            &PlainCoins,
-            w.bob,
-            [e(1000), U256::ZERO],
-            U256::ZERO,
-            0,
-        )
+        .add_liquidity(&mut w.ledger, &PlainCoins, w.bob, [e(1000), U256::ZERO], U256::ZERO, 0)
         .unwrap();
     assert!(minted < dep);
     // Withdrawing more than the pool holds is an underflow, as the contract reverts.
     assert_eq!(
-        calc::calc_token_amount(b, A_PRECISE, u(SEED_LP), [e(100_001), U256::ZERO], false)
-            .unwrap_err(),
+        calc::calc_token_amount(b, A_PRECISE, u(SEED_LP), [e(100_001), U256::ZERO], false).unwrap_err(),
         StableSwapError::Math(stake_math::MathError::Underflow)
     );
 }
@@ -247,14 +220,8 @@ fn exchange_pays_get_dy_and_books_half_the_fee_to_the_admin() {
             admin_fee: u(199_239_479_129_482_869),
         }]
     );
-    assert_eq!(
-        w.pool.admin_balances,
-        [u(199_239_479_129_482_869), U256::ZERO]
-    );
-    assert_eq!(
-        w.balances(),
-        [u(99_004_001_843_831_715_134_937), e(121_000)]
-    );
+    assert_eq!(w.pool.admin_balances, [u(199_239_479_129_482_869), U256::ZERO]);
+    assert_eq!(w.balances(), [u(99_004_001_843_831_715_134_937), e(121_000)]);
     // Pool holdings = LP balances + admin balances.
     assert_eq!(w.ledger.balance(w.pool.account, w.eth), e(100_000) - dy);
     assert_eq!(w.ledger.balance(w.bob, w.eth), e(1_000_000) + dy);
@@ -270,26 +237,11 @@ fn exchange_the_other_way_books_the_admin_fee_in_steth() {
     let mut w = World::seeded(Variant::Legacy);
     let (dy, _) = w
         .pool
-        .exchange(
-            &mut w.ledger,
-            &PlainCoins,
-            w.bob,
-            0,
-            1,
-            e(1000),
-            U256::ZERO,
-            0,
-        )
+        .exchange(&mut w.ledger, &PlainCoins, w.bob, 0, 1, e(1000), U256::ZERO, 0)
         .unwrap();
     assert_eq!(dy, u(1_003_040_525_864_393_667_888));
-    assert_eq!(
-        w.pool.admin_balances,
-        [U256::ZERO, u(200_688_380_525_088_769)]
-    );
-    assert_eq!(
-        w.balances(),
-        [e(101_000), u(118_996_758_785_755_081_243_343)]
-    );
+    assert_eq!(w.pool.admin_balances, [U256::ZERO, u(200_688_380_525_088_769)]);
+    assert_eq!(w.balances(), [e(101_000), u(118_996_758_785_755_081_243_343)]);
     w.check(&PlainCoins);
 }
 
@@ -298,14 +250,7 @@ fn imbalanced_deposit_pays_the_imbalance_fee_on_both_coins() {
     let mut w = World::seeded(Variant::Legacy);
     let (minted, ev) = w
         .pool
-        .add_liquidity(
-            &mut w.ledger,
-            &PlainCoins,
-            w.bob,
-            [e(1000), U256::ZERO],
-            U256::ZERO,
-            0,
-        )
+        .add_liquidity(&mut w.ledger, &PlainCoins, w.bob, [e(1000), U256::ZERO], U256::ZERO, 0)
         .unwrap();
     assert_eq!(minted, u(1_001_620_960_149_824_612_671));
     // fee rate = 4e6·2/(4·1) = 2e6; fees on |ideal − new| of each coin.
@@ -326,10 +271,7 @@ fn imbalanced_deposit_pays_the_imbalance_fee_on_both_coins() {
     );
     assert_eq!(
         w.balances(),
-        [
-            u(100_999_945_541_864_946_801_797),
-            u(119_999_945_349_762_063_837_844)
-        ]
+        [u(100_999_945_541_864_946_801_797), u(119_999_945_349_762_063_837_844)]
     );
     assert_eq!(
         w.pool.virtual_price(&w.ledger, &PlainCoins, 0).unwrap(),
@@ -342,10 +284,7 @@ fn imbalanced_deposit_pays_the_imbalance_fee_on_both_coins() {
 fn proportional_removal_pays_floor_shares_and_keeps_the_virtual_price() {
     let mut w = World::seeded(Variant::Legacy);
     // ⌊100000e18·1000e18/219982030504551575675278⌋ and ⌊120000e18·1000e18/…⌋.
-    let out = [
-        u(454_582_584_634_934_229_163),
-        u(545_499_101_561_921_074_996),
-    ];
+    let out = [u(454_582_584_634_934_229_163), u(545_499_101_561_921_074_996)];
     let (got, _) = w
         .pool
         .remove_liquidity(&mut w.ledger, &PlainCoins, w.alice, e(1000), out)
@@ -353,10 +292,7 @@ fn proportional_removal_pays_floor_shares_and_keeps_the_virtual_price() {
     assert_eq!(got, out);
     assert_eq!(w.pool.lp_supply, u(SEED_LP) - e(1000));
     assert_eq!(w.lp(w.alice), u(SEED_LP) - e(1000));
-    assert_eq!(
-        w.pool.virtual_price(&w.ledger, &PlainCoins, 0).unwrap(),
-        u(E18)
-    );
+    assert_eq!(w.pool.virtual_price(&w.ledger, &PlainCoins, 0).unwrap(), u(E18));
     w.check(&PlainCoins);
 }
 
@@ -403,15 +339,7 @@ fn single_coin_removal_pays_calc_withdraw_one_coin_and_leaves_the_whole_fee_to_l
     let mut w = World::seeded(Variant::Legacy);
     let (dy, ev) = w
         .pool
-        .remove_liquidity_one_coin(
-            &mut w.ledger,
-            &PlainCoins,
-            w.alice,
-            e(1000),
-            0,
-            U256::ZERO,
-            0,
-        )
+        .remove_liquidity_one_coin(&mut w.ledger, &PlainCoins, w.alice, e(1000), 0, U256::ZERO, 0)
         .unwrap();
     assert_eq!(dy, u(997_836_051_345_386_354_069));
     assert_eq!(
@@ -438,28 +366,10 @@ fn single_coin_removal_pays_calc_withdraw_one_coin_and_leaves_the_whole_fee_to_l
 fn admin_fees_accumulate_and_are_withdrawable_once() {
     let mut w = World::seeded(Variant::Legacy);
     w.pool
-        .exchange(
-            &mut w.ledger,
-            &PlainCoins,
-            w.bob,
-            1,
-            0,
-            e(1000),
-            U256::ZERO,
-            0,
-        )
+        .exchange(&mut w.ledger, &PlainCoins, w.bob, 1, 0, e(1000), U256::ZERO, 0)
         .unwrap();
     w.pool
-        .exchange(
-            &mut w.ledger,
-            &PlainCoins,
-            w.bob,
-            0,
-            1,
-            e(1000),
-            U256::ZERO,
-            0,
-        )
+        .exchange(&mut w.ledger, &PlainCoins, w.bob, 0, 1, e(1000), U256::ZERO, 0)
         .unwrap();
     let owed = w.pool.admin_balances;
     assert!(owed[0] > U256::ZERO && owed[1] > U256::ZERO);
@@ -511,9 +421,7 @@ fn a_ramps_linearly_and_prices_use_a_at_mid_ramp() {
     assert_eq!(w.pool.a_precise(day + 1).unwrap(), u(5000));
     assert_eq!(w.pool.a_precise(10 * day).unwrap(), u(10_000));
     assert_eq!(
-        w.pool
-            .get_dy(&w.ledger, &PlainCoins, 1, 0, e(1000), 2 * day)
-            .unwrap(),
+        w.pool.get_dy(&w.ledger, &PlainCoins, 1, 0, e(1000), 2 * day).unwrap(),
         u(997_047_066_595_033_132_256)
     );
     assert_eq!(
@@ -551,18 +459,12 @@ fn ramp_rejections_leave_the_state_unchanged() {
         },
         |p, _| p.ramp_a(u(100), 2 * day - 1, day),
     );
-    w.rejects(
-        StableSwapError::InvalidA {
-            future_a: U256::ZERO,
-        },
-        |p, _| p.ramp_a(U256::ZERO, 3 * day, day),
-    );
-    w.rejects(
-        StableSwapError::InvalidA {
-            future_a: u(1_000_000),
-        },
-        |p, _| p.ramp_a(u(1_000_000), 3 * day, day),
-    );
+    w.rejects(StableSwapError::InvalidA { future_a: U256::ZERO }, |p, _| {
+        p.ramp_a(U256::ZERO, 3 * day, day)
+    });
+    w.rejects(StableSwapError::InvalidA { future_a: u(1_000_000) }, |p, _| {
+        p.ramp_a(u(1_000_000), 3 * day, day)
+    });
     w.rejects(
         StableSwapError::RampTooFast {
             initial_a_precise: u(5000),
@@ -604,15 +506,9 @@ fn dynamic_fee_is_the_base_fee_at_peg_and_higher_off_peg() {
     // xi = xj: 4·xi·xj/(xi+xj)² = 1 ⇒ M·f/((M − 1e10) + 1e10) = f.
     assert_eq!(calc::dynamic_fee(e(1), e(1), FEE, NG_M).unwrap(), FEE);
     // xi = 1, xj = 3: ⌊1e10·4·3/16⌋ = 7.5e9; 2e10·4e6/(7.5e9 + 1e10) = 4571428.57… → 4571428.
-    assert_eq!(
-        calc::dynamic_fee(e(1), e(3), FEE, NG_M).unwrap(),
-        u(4_571_428)
-    );
+    assert_eq!(calc::dynamic_fee(e(1), e(3), FEE, NG_M).unwrap(), u(4_571_428));
     // M ≤ 1e10 disables the dynamic part.
-    assert_eq!(
-        calc::dynamic_fee(e(1), e(3), FEE, u(10_000_000_000)).unwrap(),
-        FEE
-    );
+    assert_eq!(calc::dynamic_fee(e(1), e(3), FEE, u(10_000_000_000)).unwrap(), FEE);
 }
 
 #[test]
@@ -654,16 +550,7 @@ fn ng_pool_off_peg_charges_the_dynamic_fee() {
     );
     let (dy, ev) = w
         .pool
-        .exchange(
-            &mut w.ledger,
-            &PlainCoins,
-            w.bob,
-            1,
-            0,
-            e(1000),
-            U256::ZERO,
-            0,
-        )
+        .exchange(&mut w.ledger, &PlainCoins, w.bob, 1, 0, e(1000), U256::ZERO, 0)
         .unwrap();
     assert_eq!(dy, u(995_797_093_448_681_868_297));
     let StableSwapEvent::TokenExchange { fee, admin_fee, .. } = ev[0].clone() else {
@@ -681,14 +568,7 @@ fn ng_deposits_and_withdrawals_use_the_dynamic_imbalance_fee() {
     let mut w = World::seeded(ng());
     let (minted, _) = w
         .pool
-        .add_liquidity(
-            &mut w.ledger,
-            &PlainCoins,
-            w.bob,
-            [e(1000), U256::ZERO],
-            U256::ZERO,
-            0,
-        )
+        .add_liquidity(&mut w.ledger, &PlainCoins, w.bob, [e(1000), U256::ZERO], U256::ZERO, 0)
         .unwrap();
     assert_eq!(minted, u(1_001_620_745_355_677_287_059));
     assert_eq!(
@@ -700,14 +580,7 @@ fn ng_deposits_and_withdrawals_use_the_dynamic_imbalance_fee() {
     let mut w = World::seeded(ng());
     let (burned, _) = w
         .pool
-        .remove_liquidity_imbalance(
-            &mut w.ledger,
-            &PlainCoins,
-            w.alice,
-            [e(500), U256::ZERO],
-            U256::MAX,
-            0,
-        )
+        .remove_liquidity_imbalance(&mut w.ledger, &PlainCoins, w.alice, [e(500), U256::ZERO], U256::MAX, 0)
         .unwrap();
     // NG burns ⌊(D0 − D2)·supply/D0⌋ + 1.
     assert_eq!(burned, u(501_070_431_406_976_388_959));
@@ -719,29 +592,12 @@ fn ng_deposits_and_withdrawals_use_the_dynamic_imbalance_fee() {
 
     let mut w = World::seeded(ng());
     assert_eq!(
-        calc::calc_withdraw_one_coin_ng(
-            seed_balances(),
-            A_PRECISE,
-            FEE,
-            NG_M,
-            u(SEED_LP),
-            e(1000),
-            0
-        )
-        .unwrap(),
+        calc::calc_withdraw_one_coin_ng(seed_balances(), A_PRECISE, FEE, NG_M, u(SEED_LP), e(1000), 0).unwrap(),
         u(997_835_812_609_770_105_472)
     );
     let (dy, ev) = w
         .pool
-        .remove_liquidity_one_coin(
-            &mut w.ledger,
-            &PlainCoins,
-            w.alice,
-            e(1000),
-            0,
-            U256::ZERO,
-            0,
-        )
+        .remove_liquidity_one_coin(&mut w.ledger, &PlainCoins, w.alice, e(1000), 0, U256::ZERO, 0)
         .unwrap();
     assert_eq!(dy, u(997_835_812_609_770_105_472));
     // NG books the admin share of the one-coin fee: ⌊217615923167661507·5e9/1e10⌋.
@@ -752,10 +608,7 @@ fn ng_deposits_and_withdrawals_use_the_dynamic_imbalance_fee() {
         (fee, admin_fee),
         (u(217_615_923_167_661_507), u(108_807_961_583_830_753))
     );
-    assert_eq!(
-        w.pool.admin_balances,
-        [u(108_807_961_583_830_753), U256::ZERO]
-    );
+    assert_eq!(w.pool.admin_balances, [u(108_807_961_583_830_753), U256::ZERO]);
     w.check(&PlainCoins);
 }
 
@@ -773,14 +626,7 @@ fn a_steth_rebase_accrues_to_lps_and_not_to_the_admin() {
     };
     let (lp, _) = w
         .pool
-        .add_liquidity(
-            &mut w.ledger,
-            &lido,
-            w.alice,
-            [e(100_000), e(120_000)],
-            U256::ZERO,
-            0,
-        )
+        .add_liquidity(&mut w.ledger, &lido, w.alice, [e(100_000), e(120_000)], U256::ZERO, 0)
         .unwrap();
     assert_eq!(lp, u(SEED_LP));
     assert_eq!(w.ledger.balance(w.pool.account, w.steth), e(120_000));
@@ -789,22 +635,13 @@ fn a_steth_rebase_accrues_to_lps_and_not_to_the_admin() {
         .unwrap();
     let admin = w.pool.admin_balances;
     assert_eq!(admin, [U256::ZERO, u(200_688_380_525_088_769)]);
-    w.pool
-        .withdraw_admin_fees(&mut w.ledger, &lido, w.bob)
-        .unwrap();
+    w.pool.withdraw_admin_fees(&mut w.ledger, &lido, w.bob).unwrap();
     w.pool.check_invariants_with(&w.ledger, &lido, 0).unwrap();
 
     // Back to the seeded balances for a clean number: remove bob's effect by a fresh world.
     let mut w = World::new(Variant::Legacy, AssetKind::Shares);
     w.pool
-        .add_liquidity(
-            &mut w.ledger,
-            &lido,
-            w.alice,
-            [e(100_000), e(120_000)],
-            U256::ZERO,
-            0,
-        )
+        .add_liquidity(&mut w.ledger, &lido, w.alice, [e(100_000), e(120_000)], U256::ZERO, 0)
         .unwrap();
     // +10 % rebase: the pool's 120,000 stETH become 132,000 without any pool operation.
     lido.total_pooled = e(2_200_000);
@@ -843,10 +680,7 @@ fn a_steth_rebase_accrues_to_lps_and_not_to_the_admin() {
         w.ledger.balance(w.pool.account, w.steth),
         e(120_000) + u(909_090_909_090_909_090_909)
     );
-    assert_eq!(
-        w.pool.stored_balances[1],
-        e(132_000) + u(999_999_999_999_999_999_999)
-    );
+    assert_eq!(w.pool.stored_balances[1], e(132_000) + u(999_999_999_999_999_999_999));
     w.pool.check_invariants_with(&w.ledger, &lido, 0).unwrap();
     w.ledger.check_conservation().unwrap();
 }
@@ -868,16 +702,7 @@ fn depth_reports_price_and_sell_discounts() {
         u(996_383_881_571_523_956)
     );
     assert_eq!(
-        calc::price(
-            Variant::Legacy,
-            seed_balances(),
-            A_PRECISE,
-            FEE,
-            1,
-            0,
-            U256::ZERO
-        )
-        .unwrap_err(),
+        calc::price(Variant::Legacy, seed_balances(), A_PRECISE, FEE, 1, 0, U256::ZERO).unwrap_err(),
         StableSwapError::ZeroAmount { what: "dx" }
     );
 }
@@ -902,18 +727,7 @@ fn exchange_rejections_are_exact_and_change_nothing() {
             dy: u(995_798_916_689_155_382_194),
             min_dy: u(995_798_916_689_155_382_195),
         },
-        |p, l| {
-            p.exchange(
-                l,
-                &PlainCoins,
-                bob,
-                1,
-                0,
-                e(1000),
-                u(995_798_916_689_155_382_195),
-                0,
-            )
-        },
+        |p, l| p.exchange(l, &PlainCoins, bob, 1, 0, e(1000), u(995_798_916_689_155_382_195), 0),
     );
     let carol = w.ledger.account("carol");
     w.rejects(
@@ -927,9 +741,7 @@ fn exchange_rejections_are_exact_and_change_nothing() {
     );
     // Selling an enormous amount never drains the pool: dy stays below its balance.
     let mut w2 = World::seeded(Variant::Legacy);
-    w2.ledger
-        .mint(w2.bob, w2.steth, e(1_000_000_000_000))
-        .unwrap();
+    w2.ledger.mint(w2.bob, w2.steth, e(1_000_000_000_000)).unwrap();
     let bob2 = w2.bob;
     let (dy, _) = w2
         .pool
@@ -1011,12 +823,9 @@ fn liquidity_rejections_are_exact_and_change_nothing() {
         },
         |p, l| p.remove_liquidity_one_coin(l, &PlainCoins, alice, e(1000), 0, e(998), 0),
     );
-    w.rejects(
-        StableSwapError::ZeroAmount {
-            what: "token_amount",
-        },
-        |p, l| p.remove_liquidity_one_coin(l, &PlainCoins, alice, U256::ZERO, 0, U256::ZERO, 0),
-    );
+    w.rejects(StableSwapError::ZeroAmount { what: "token_amount" }, |p, l| {
+        p.remove_liquidity_one_coin(l, &PlainCoins, alice, U256::ZERO, 0, U256::ZERO, 0)
+    });
     w.rejects(StableSwapError::CoinIndexOutOfRange { index: 2 }, |p, l| {
         p.remove_liquidity_one_coin(l, &PlainCoins, alice, e(1), 2, U256::ZERO, 0)
     });
@@ -1057,13 +866,10 @@ fn pool_creation_validates_its_parameters() {
     );
     assert_eq!(
         StableSwapPool::new(&mut w.ledger, cfg([w.eth, w.steth], 0, FEE)).unwrap_err(),
-        StableSwapError::InvalidA {
-            future_a: U256::ZERO
-        }
+        StableSwapError::InvalidA { future_a: U256::ZERO }
     );
     assert_eq!(
-        StableSwapPool::new(&mut w.ledger, cfg([w.eth, w.steth], 50, u(5_000_000_001)))
-            .unwrap_err(),
+        StableSwapPool::new(&mut w.ledger, cfg([w.eth, w.steth], 50, u(5_000_000_001))).unwrap_err(),
         StableSwapError::InvalidFee {
             fee: u(5_000_000_001),
             admin_fee: ADMIN_FEE
@@ -1082,24 +888,15 @@ fn pool_creation_validates_its_parameters() {
 
 #[test]
 fn errors_have_stable_codes_and_name_their_values() {
-    let e1 = StableSwapError::ExchangeSlippage {
-        dy: u(5),
-        min_dy: u(6),
-    };
+    let e1 = StableSwapError::ExchangeSlippage { dy: u(5), min_dy: u(6) };
     assert_eq!(e1.code(), 6103);
     assert_eq!(
         e1.to_string(),
         "exchange resulted in fewer coins than expected: 5 < min_dy 6"
     );
     assert_eq!(StableSwapError::SameCoin { index: 0 }.code(), 6100);
-    assert_eq!(
-        StableSwapError::NoConvergence { func: "get_D" }.code(),
-        6111
-    );
-    assert_eq!(
-        StableSwapError::Math(stake_math::MathError::Underflow).code(),
-        101
-    );
+    assert_eq!(StableSwapError::NoConvergence { func: "get_D" }.code(), 6111);
+    assert_eq!(StableSwapError::Math(stake_math::MathError::Underflow).code(), 101);
     assert_eq!(
         StableSwapError::from(LedgerError::Math(stake_math::MathError::Overflow)),
         StableSwapError::Math(stake_math::MathError::Overflow)
@@ -1115,10 +912,7 @@ fn get_d_of_an_empty_pool_is_zero_and_a_one_sided_pool_is_rejected() {
         StableSwapError::NoConvergence { func: "get_D" }
     );
     // D([1e18, 1]) = 8434303188236 (one wei of the other coin is enough to converge).
-    assert_eq!(
-        calc::get_d([e(1), U256::ONE], A_PRECISE).unwrap(),
-        u(8_434_303_188_236)
-    );
+    assert_eq!(calc::get_d([e(1), U256::ONE], A_PRECISE).unwrap(), u(8_434_303_188_236));
     assert_eq!(
         calc::get_d_ng([e(1), U256::ZERO], A_PRECISE).unwrap_err(),
         StableSwapError::Math(stake_math::MathError::DivisionByZero)

@@ -241,10 +241,16 @@ mod tests {
         assert_eq!(mul_div_down(max, U256::new(2), U256::new(4)).unwrap(), max / 2);
         assert_eq!(mul_div_up(max, U256::new(2), U256::new(4)).unwrap(), max / 2 + 1);
         assert_eq!(mul_div_down(max, max, U256::ONE), Err(MathError::Overflow));
-        assert_eq!(mul_div_down(U256::ONE, U256::ONE, U256::ZERO), Err(MathError::DivisionByZero));
+        assert_eq!(
+            mul_div_down(U256::ONE, U256::ONE, U256::ZERO),
+            Err(MathError::DivisionByZero)
+        );
         // 2^200 * 3^100-ish vs hand value: (2^255)·6/(2^254) = 12
         let a = U256::ONE << 255u32;
-        assert_eq!(mul_div_down(a, U256::new(6), U256::ONE << 254u32).unwrap(), U256::new(12));
+        assert_eq!(
+            mul_div_down(a, U256::new(6), U256::ONE << 254u32).unwrap(),
+            U256::new(12)
+        );
     }
 
     #[test]
@@ -253,8 +259,14 @@ mod tests {
         assert_eq!(ray_mul_half_up(U256::ONE, RAY / 2).unwrap(), U256::ONE);
         assert_eq!(ray_mul_down(U256::ONE, RAY / 2).unwrap(), U256::ZERO);
         assert_eq!(ray_mul_up(U256::ONE, RAY / 2 - 1).unwrap(), U256::ONE);
-        assert_eq!(percent_mul_half_up(U256::new(10_001), U256::new(5_000)).unwrap(), U256::new(5_001));
-        assert_eq!(percent_mul_half_up(U256::new(10_000), U256::new(5_000)).unwrap(), U256::new(5_000));
+        assert_eq!(
+            percent_mul_half_up(U256::new(10_001), U256::new(5_000)).unwrap(),
+            U256::new(5_001)
+        );
+        assert_eq!(
+            percent_mul_half_up(U256::new(10_000), U256::new(5_000)).unwrap(),
+            U256::new(5_000)
+        );
         assert_eq!(ray_to_wad_half_up(U256::new(1_500_000_000)).unwrap(), U256::new(2));
         assert_eq!(ray_div_half_up(U256::ONE, U256::ZERO), Err(MathError::DivisionByZero));
         assert_eq!(ray_mul_half_up(U256::MAX, RAY), Err(MathError::Overflow));

@@ -34,8 +34,7 @@ const X1: I256 = I256::new(64_000_000_000_000_000_000); // 2^6
 /// e^128 with no decimals: 38877084059945950922200000000000000000000000000000000000.
 fn a0() -> I256 {
     // 388770840599459509222 × 10^35 (the tabulated constant has 21 significant digits).
-    I256::new(388_770_840_599_459_509_222)
-        * I256::new(100_000_000_000_000_000_000_000_000_000_000_000)
+    I256::new(388_770_840_599_459_509_222) * I256::new(100_000_000_000_000_000_000_000_000_000_000_000)
 }
 const A1: I256 = I256::new(6_235_149_080_811_616_882_910_000_000); // e^64, no decimals
 
@@ -143,10 +142,7 @@ fn exp_non_negative(mut x: I256) -> MathResult<I256> {
         series_sum = series_sum.add_c(term)?;
     }
 
-    div(
-        mul(div(mul(product, series_sum)?, ONE_20)?, first_an)?,
-        I256::new(100),
-    )
+    div(mul(div(mul(product, series_sum)?, ONE_20)?, first_an)?, I256::new(100))
 }
 
 /// Natural logarithm of a positive signed wad (`ln(a)` with 18 decimals).
@@ -283,10 +279,7 @@ mod tests {
 
     #[test]
     fn ln_of_one_point_zero_five_matches_the_spec_vector() {
-        assert_eq!(
-            ln(w(1_050_000_000_000_000_000)).unwrap(),
-            w(48_790_164_169_432_003)
-        );
+        assert_eq!(ln(w(1_050_000_000_000_000_000)).unwrap(), w(48_790_164_169_432_003));
     }
 
     #[test]
@@ -352,11 +345,7 @@ mod tests {
         )
         .unwrap();
         let target = U256::from(4_000_000_000_000_000_000u128);
-        let diff = if four > target {
-            four - target
-        } else {
-            target - four
-        };
+        let diff = if four > target { four - target } else { target - four };
         assert!(diff < U256::from(1_000u32), "{four}");
     }
 }

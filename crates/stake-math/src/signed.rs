@@ -48,7 +48,10 @@ mod tests {
     #[test]
     fn truncates_toward_zero_like_solidity() {
         let a = I256::new(-3);
-        assert_eq!(mul_wad_trunc(a, I256::new(500_000_000_000_000_000)).unwrap(), I256::new(-1));
+        assert_eq!(
+            mul_wad_trunc(a, I256::new(500_000_000_000_000_000)).unwrap(),
+            I256::new(-1)
+        );
         assert_eq!(div_wad_trunc(I256::new(-1), I256::new(3) * IONE).unwrap(), I256::new(0));
         assert_eq!(div_wad_trunc(IONE, I256::ZERO), Err(MathError::DivisionByZero));
         assert_eq!(to_unsigned(I256::new(-1)), Err(MathError::Underflow));

@@ -43,11 +43,11 @@ fn diff_dir() -> PathBuf {
 fn run_oracle(requests: &[String]) -> Option<Vec<serde_json::Value>> {
     let required = std::env::var("STAKESTACK_REQUIRE_DIFF").is_ok_and(|v| v == "1");
     let dir = diff_dir();
-    if !dir
-        .join("node_modules/@pendle/core-v2-offchain-math")
-        .exists()
-    {
-        assert!(!required, "STAKESTACK_REQUIRE_DIFF=1 but diff/node_modules is missing: run `npm ci --prefix diff`");
+    if !dir.join("node_modules/@pendle/core-v2-offchain-math").exists() {
+        assert!(
+            !required,
+            "STAKESTACK_REQUIRE_DIFF=1 but diff/node_modules is missing: run `npm ci --prefix diff`"
+        );
         println!("SKIP differential test: diff/node_modules missing (run `npm ci --prefix diff`)");
         return None;
     }
@@ -60,10 +60,7 @@ fn run_oracle(requests: &[String]) -> Option<Vec<serde_json::Value>> {
     let mut child = match child {
         Ok(c) => c,
         Err(e) => {
-            assert!(
-                !required,
-                "STAKESTACK_REQUIRE_DIFF=1 but node cannot be started: {e}"
-            );
+            assert!(!required, "STAKESTACK_REQUIRE_DIFF=1 but node cannot be started: {e}");
             println!("SKIP differential test: node not available ({e})");
             return None;
         }
@@ -79,19 +76,13 @@ fn run_oracle(requests: &[String]) -> Option<Vec<serde_json::Value>> {
         .map(|l| serde_json::from_str(&l.expect("read line")).expect("json answer"))
         .collect();
     writer.join().expect("writer thread");
-    assert!(
-        child.wait().expect("node exit").success(),
-        "node oracle failed"
-    );
+    assert!(child.wait().expect("node exit").success(), "node oracle failed");
     assert_eq!(answers.len(), requests.len(), "one answer per request");
     Some(answers)
 }
 
 fn check(op: &str, inputs: &[I256], f: fn(I256) -> stake_math::MathResult<I256>) {
-    let requests: Vec<String> = inputs
-        .iter()
-        .map(|x| format!(r#"{{"op":"{op}","x":"{x}"}}"#))
-        .collect();
+    let requests: Vec<String> = inputs.iter().map(|x| format!(r#"{{"op":"{op}","x":"{x}"}}"#)).collect();
     let Some(answers) = run_oracle(&requests) else {
         return;
     };

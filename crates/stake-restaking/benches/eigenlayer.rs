@@ -13,11 +13,8 @@ const E18: u128 = 1_000_000_000_000_000_000;
 
 fn world(stakers: usize) -> (Ledger, EigenLayer) {
     let mut l = Ledger::new();
-    l.register_asset("ETH", 18, "native", AssetKind::Plain)
-        .unwrap();
-    let st = l
-        .register_asset("stETH", 18, "lido", AssetKind::Plain)
-        .unwrap();
+    l.register_asset("ETH", 18, "native", AssetKind::Plain).unwrap();
+    let st = l.register_asset("stETH", 18, "lido", AssetKind::Plain).unwrap();
     let mut el = EigenLayer::new("ETH");
     el.add_strategy(&l, "stETH", true).unwrap();
     el.register_operator(&l, "op", 1, 1).unwrap();
@@ -31,8 +28,7 @@ fn world(stakers: usize) -> (Ledger, EigenLayer) {
     el.create_operator_set("avs", 1, &["stETH".into()], "avs", None)
         .unwrap();
     el.register_for_operator_sets("op", "avs", &[1], 1).unwrap();
-    el.modify_allocation("op", "avs", 1, "stETH", E18 as u64, 1)
-        .unwrap();
+    el.modify_allocation("op", "avs", 1, "stETH", E18 as u64, 1).unwrap();
     (l, el)
 }
 
@@ -62,12 +58,7 @@ fn bench_deposit_delegate(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(3)).sample_size(20);
     let (mut l, mut el) = world(10);
     g.bench_function("deposit", |b| {
-        b.iter(|| {
-            black_box(
-                el.deposit(&mut l, "s3", "stETH", U256::from(1_000u32), 5)
-                    .unwrap(),
-            )
-        })
+        b.iter(|| black_box(el.deposit(&mut l, "s3", "stETH", U256::from(1_000u32), 5).unwrap()))
     });
     let (mut l2, mut el2) = world(10);
     let st = l2.asset("stETH").unwrap();

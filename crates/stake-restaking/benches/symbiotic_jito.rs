@@ -14,9 +14,7 @@ use std::time::Duration;
 
 fn symbiotic_deposit(c: &mut Criterion) {
     let mut l = Ledger::new();
-    let a = l
-        .register_asset("wstETH", 18, "native", AssetKind::Plain)
-        .unwrap();
+    let a = l.register_asset("wstETH", 18, "native", AssetKind::Plain).unwrap();
     let alice = l.account("alice");
     l.mint(alice, a, U256::MAX / U256::from(2u8)).unwrap();
     let mut v = SymbioticVault::new(
@@ -53,9 +51,7 @@ fn symbiotic_deposit(c: &mut Criterion) {
 
 fn jito_mint(c: &mut Criterion) {
     let mut l = Ledger::new();
-    let sol = l
-        .register_asset("JitoSOL", 9, "native", AssetKind::Plain)
-        .unwrap();
+    let sol = l.register_asset("JitoSOL", 9, "native", AssetKind::Plain).unwrap();
     let alice = l.account("alice");
     l.mint(alice, sol, U256::MAX / U256::from(2u8)).unwrap();
     let mut j = Jito::new(&mut l, 432_000, 10, "program").unwrap();
@@ -79,12 +75,7 @@ fn jito_mint(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(3))
         .throughput(Throughput::Elements(1));
     g.bench_function("jito_mint", |b| {
-        b.iter(|| {
-            black_box(
-                j.mint_to(&mut l, "v", alice, u(1_000_000_000), U256::ZERO, 1)
-                    .unwrap(),
-            )
-        })
+        b.iter(|| black_box(j.mint_to(&mut l, "v", alice, u(1_000_000_000), U256::ZERO, 1).unwrap()))
     });
     g.finish();
 }

@@ -22,9 +22,7 @@
 #![allow(clippy::result_large_err)]
 
 use serde::{Deserialize, Serialize};
-use stake_ledger::{
-    blake3, hash_serde, AccountId, AssetId, Ledger, LedgerError, Reject, StateHash,
-};
+use stake_ledger::{blake3, hash_serde, AccountId, AssetId, Ledger, LedgerError, Reject, StateHash};
 use stake_math::{mul_div_down, mul_wad_up, Checked, MathError, BPS, RAY, U256, WAD};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -368,15 +366,11 @@ impl Babylon {
     fn provider(&self, name: &str) -> BabylonResult<&FinalityProvider> {
         self.providers
             .get(name)
-            .ok_or_else(|| BabylonError::UnknownProvider {
-                name: name.to_string(),
-            })
+            .ok_or_else(|| BabylonError::UnknownProvider { name: name.to_string() })
     }
 
     fn delegation(&self, id: u64) -> BabylonResult<&BtcDelegation> {
-        self.delegations
-            .get(&id)
-            .ok_or(BabylonError::UnknownDelegation { id })
+        self.delegations.get(&id).ok_or(BabylonError::UnknownDelegation { id })
     }
 
     /// Registers a finality provider.
@@ -392,14 +386,10 @@ impl Babylon {
         commission_account: &str,
     ) -> BabylonResult<Vec<BabylonEvent>> {
         if self.providers.contains_key(name) {
-            return Err(BabylonError::DuplicateProvider {
-                name: name.to_string(),
-            });
+            return Err(BabylonError::DuplicateProvider { name: name.to_string() });
         }
         if U256::from(commission_bps) > BPS {
-            return Err(BabylonError::InvalidParameter {
-                what: "commission_bps",
-            });
+            return Err(BabylonError::InvalidParameter { what: "commission_bps" });
         }
         let commission_account = ledger.account(commission_account);
         self.providers.insert(
@@ -552,12 +542,7 @@ impl Babylon {
     /// Specification:
     /// - fails with `UnknownDelegation` / `NotOwner`;
     /// - fails with `NotActive` unless the delegation is active.
-    pub fn unbond(
-        &mut self,
-        id: u64,
-        staker: AccountId,
-        now: u64,
-    ) -> BabylonResult<Vec<BabylonEvent>> {
+    pub fn unbond(&mut self, id: u64, staker: AccountId, now: u64) -> BabylonResult<Vec<BabylonEvent>> {
         let d = self.delegation(id)?;
         if d.staker != staker {
             return Err(BabylonError::NotOwner { id });
@@ -565,9 +550,7 @@ impl Babylon {
         if d.status != DelegationStatus::Active {
             return Err(BabylonError::NotActive { id });
         }
-        let until = now
-            .checked_add(self.params.unbonding_secs)
-            .ok_or(MathError::Overflow)?;
+        let until = now.checked_add(self.params.unbonding_secs).ok_or(MathError::Overflow)?;
         self.deactivate(id, DelegationStatus::Unbonding { until })?;
         Ok(vec![BabylonEvent::Unbond { id, until }])
     }
@@ -580,11 +563,7 @@ impl Babylon {
             .range(..=now)
             .flat_map(|(_, v)| v.iter().copied())
             .collect();
-        let snapshot = (
-            self.providers.clone(),
-            self.delegations.clone(),
-            self.expiries.clone(),
-        );
+        let snapshot = (self.providers.clone(), self.delegations.clone(), self.expiries.clone());
         let mut events = Vec::new();
         for id in due {
             if let Err(e) = self.deactivate(id, DelegationStatus::Expired) {
@@ -622,11 +601,7 @@ impl Babylon {
             return Err(BabylonError::StillLocked { id, unlock, now });
         }
         let amount = self.delegation_value(id)?;
-        let before = (
-            self.providers.clone(),
-            self.delegations.clone(),
-            self.expiries.clone(),
-        );
+        let before = (self.providers.clone(), self.delegations.clone(), self.expiries.clone());
         if d.status == DelegationStatus::Active {
             self.deactivate(id, DelegationStatus::Expired)?;
         }
@@ -654,16 +629,10 @@ impl Babylon {
     /// Specification:
     /// - fails with `UnknownProvider`;
     /// - fails with `ProviderSlashed` if already slashed.
-    pub fn slash_provider(
-        &mut self,
-        ledger: &mut Ledger,
-        name: &str,
-    ) -> BabylonResult<Vec<BabylonEvent>> {
+    pub fn slash_provider(&mut self, ledger: &mut Ledger, name: &str) -> BabylonResult<Vec<BabylonEvent>> {
         let p = self.provider(name)?;
         if p.slashed {
-            return Err(BabylonError::ProviderSlashed {
-                name: name.to_string(),
-            });
+            return Err(BabylonError::ProviderSlashed { name: name.to_string() });
         }
         let burned = mul_wad_up(p.pool_btc, self.params.slashing_rate_wad)?.min(p.pool_btc);
         let pool = p.pool_btc - burned;
@@ -708,9 +677,7 @@ impl Babylon {
         }
         let commission = mul_div_down(amount, U256::from(p.commission_bps), BPS)?;
         let rest = amount - commission;
-        let index = p
-            .reward_index_ray
-            .add_c(mul_div_down(rest, RAY, p.active_shares)?)?;
+        let index = p.reward_index_ray.add_c(mul_div_down(rest, RAY, p.active_shares)?)?;
         let (asset, rewards, ca) = (self.params.reward_asset, self.rewards, p.commission_account);
         ledger.atomic(|l| -> Result<(), LedgerError> {
             l.transfer(from, ca, asset, commission)?;
@@ -780,19 +747,14 @@ impl Babylon {
             if d.status == DelegationStatus::Withdrawn {
                 continue;
             }
-            let e = shares
-                .entry(d.provider.as_str())
-                .or_insert((U256::ZERO, U256::ZERO));
+            let e = shares.entry(d.provider.as_str()).or_insert((U256::ZERO, U256::ZERO));
             e.0 = e.0.checked_add(d.shares).ok_or("overflow")?;
             if d.status == DelegationStatus::Active {
                 e.1 = e.1.checked_add(d.shares).ok_or("overflow")?;
             }
         }
         for (name, p) in &self.providers {
-            let (s, a) = shares
-                .get(name.as_str())
-                .copied()
-                .unwrap_or((U256::ZERO, U256::ZERO));
+            let (s, a) = shares.get(name.as_str()).copied().unwrap_or((U256::ZERO, U256::ZERO));
             if s != p.pool_shares || a != p.active_shares {
                 return Err(format!(
                     "provider {name}: shares {s}/{a} != pool {}/{}",

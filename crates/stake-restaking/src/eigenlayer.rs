@@ -30,9 +30,7 @@ mod strategies;
 pub use error::ElError;
 pub use math::{calc_slashed_amount, slash_magnitude};
 pub use queries::{OperatorReport, QueuedWithdrawalView, SetReport, StakerStrategyReport};
-pub use rewards::{
-    RewardsCoordinator, RewardsParams, RewardsSubmission, SplitInfo, DAY_SECONDS, REWARDS_ACCOUNT,
-};
+pub use rewards::{RewardsCoordinator, RewardsParams, RewardsSubmission, SplitInfo, DAY_SECONDS, REWARDS_ACCOUNT};
 
 use serde::{Deserialize, Serialize};
 use snapshots::History;

@@ -19,9 +19,7 @@
 #![allow(clippy::result_large_err)]
 
 use serde::{Deserialize, Serialize};
-use stake_ledger::{
-    blake3, hash_serde, AccountId, AssetId, Ledger, LedgerError, Reject, StateHash,
-};
+use stake_ledger::{blake3, hash_serde, AccountId, AssetId, Ledger, LedgerError, Reject, StateHash};
 use stake_math::{mul_div_down, mul_div_up, Checked, MathError, U256};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -198,15 +196,9 @@ impl fmt::Display for JitoError {
                 write!(f, "burn of {amount} VRT exceeds supply {supply}")
             }
             InsufficientUnstaked { out, available } => {
-                write!(
-                    f,
-                    "{out} tokens out exceed the {available} undelegated tokens"
-                )
+                write!(f, "{out} tokens out exceed the {available} undelegated tokens")
             }
-            UpdateNeeded {
-                last_epoch,
-                current,
-            } => {
+            UpdateNeeded { last_epoch, current } => {
                 write!(
                     f,
                     "vault update needed: last updated in epoch {last_epoch}, now {current}"
@@ -220,15 +212,15 @@ impl fmt::Display for JitoError {
                 epoch,
                 unstake_epoch,
             } => {
-                write!(f, "ticket {id} unstaked in epoch {unstake_epoch} is not withdrawable in epoch {epoch}")
+                write!(
+                    f,
+                    "ticket {id} unstaked in epoch {unstake_epoch} is not withdrawable in epoch {epoch}"
+                )
             }
             NotTicketOwner { id } => write!(f, "not the owner of ticket {id}"),
             DelegationZero => write!(f, "delegation amount is zero"),
             InsufficientDelegatable { amount, available } => {
-                write!(
-                    f,
-                    "delegation of {amount} exceeds the {available} available"
-                )
+                write!(f, "delegation of {amount} exceeds the {available} available")
             }
             CooldownZero => write!(f, "cooldown amount is zero"),
             InsufficientStaked {
@@ -543,9 +535,7 @@ impl DelegationState {
     /// Field-wise sum.
     pub fn accumulate(&mut self, other: &Self) -> JitoResult<()> {
         self.staked = self.staked.add_c(other.staked)?;
-        self.enqueued_for_cooldown = self
-            .enqueued_for_cooldown
-            .add_c(other.enqueued_for_cooldown)?;
+        self.enqueued_for_cooldown = self.enqueued_for_cooldown.add_c(other.enqueued_for_cooldown)?;
         self.cooling_down = self.cooling_down.add_c(other.cooling_down)?;
         Ok(())
     }
@@ -612,11 +602,7 @@ impl JitoVault {
         if self.tokens_deposited == U256::ZERO {
             return Ok(amount);
         }
-        Ok(mul_div_down(
-            amount,
-            self.vrt_supply,
-            self.tokens_deposited,
-        )?)
+        Ok(mul_div_down(amount, self.vrt_supply, self.tokens_deposited)?)
     }
 
     /// `mint_with_fee`: mints VRT for `amount_in` tokens, the deposit fee `⌈vrt·fee/1e4⌉` going
@@ -626,11 +612,7 @@ impl JitoVault {
     /// - fails with `MintZero` if `amount_in == 0`;
     /// - fails with `CapacityExceeded` if `tokens + amount_in > capacity`;
     /// - fails with `Slippage` if the depositor's VRT is below `min_amount_out`.
-    pub fn mint_with_fee(
-        &mut self,
-        amount_in: U256,
-        min_amount_out: U256,
-    ) -> JitoResult<MintSummary> {
+    pub fn mint_with_fee(&mut self, amount_in: U256, min_amount_out: U256) -> JitoResult<MintSummary> {
         if amount_in == U256::ZERO {
             return Err(JitoError::MintZero);
         }
@@ -697,9 +679,7 @@ impl JitoVault {
             });
         }
         let s = self.calculate_burn_summary(amount_in)?;
-        let available = self
-            .tokens_deposited
-            .sub_c(self.delegation_state.total_security()?)?;
+        let available = self.tokens_deposited.sub_c(self.delegation_state.total_security()?)?;
         if s.out_amount > available {
             return Err(JitoError::InsufficientUnstaked {
                 out: s.out_amount,
@@ -878,9 +858,7 @@ impl Jito {
             return Err(JitoError::InvalidEpochLength);
         }
         if program_fee_bps > MAX_FEE_BPS {
-            return Err(JitoError::InvalidFee {
-                bps: program_fee_bps,
-            });
+            return Err(JitoError::InvalidFee { bps: program_fee_bps });
         }
         Ok(Self {
             epoch_length,
@@ -909,10 +887,7 @@ impl Jito {
         let last_epoch = self.epoch(v.core.last_full_state_update_slot);
         let current = self.epoch(slot);
         if last_epoch < current {
-            return Err(JitoError::UpdateNeeded {
-                last_epoch,
-                current,
-            });
+            return Err(JitoError::UpdateNeeded { last_epoch, current });
         }
         Ok(())
     }
@@ -941,12 +916,7 @@ impl Jito {
         }
         let decimals = ledger.asset_info(p.supported)?.decimals;
         let entry = ledger.atomic(|l| -> JitoResult<JitoVaultEntry> {
-            let vrt = l.register_asset(
-                &p.vrt_symbol,
-                decimals,
-                "jito",
-                stake_ledger::AssetKind::Plain,
-            )?;
+            let vrt = l.register_asset(&p.vrt_symbol, decimals, "jito", stake_ledger::AssetKind::Plain)?;
             Ok(JitoVaultEntry {
                 core: JitoVault {
                     capacity: p.capacity,
@@ -1214,13 +1184,8 @@ impl Jito {
         let mut core = v.core.clone();
         let s = core.burn_with_fee(t.vrt_amount)?;
         core.vrt_ready_to_claim = core.vrt_ready_to_claim.sub_c(t.vrt_amount)?;
-        let (vrt, supported, account, tacc, fee_wallet) = (
-            v.vrt,
-            v.supported,
-            v.account,
-            v.ticket_account,
-            v.fee_wallet,
-        );
+        let (vrt, supported, account, tacc, fee_wallet) =
+            (v.vrt, v.supported, v.account, v.ticket_account, v.fee_wallet);
         let pw = self.program_fee_wallet;
         ledger.atomic(|l| -> Result<(), LedgerError> {
             l.transfer(tacc, pw, vrt, s.program_fee_amount)?;
@@ -1248,12 +1213,7 @@ impl Jito {
     /// Specification:
     /// - fails with `Unknown` for an unknown vault;
     /// - fails with `UpdateNeeded` if the vault was not cranked this epoch.
-    pub fn update_vault_balance(
-        &mut self,
-        ledger: &mut Ledger,
-        vault: &str,
-        slot: u64,
-    ) -> JitoResult<Vec<JitoEvent>> {
+    pub fn update_vault_balance(&mut self, ledger: &mut Ledger, vault: &str, slot: u64) -> JitoResult<Vec<JitoEvent>> {
         let v = self.vault(vault)?;
         self.check_updated(v, slot)?;
         let new_balance = ledger.balance(v.account, v.supported);
@@ -1302,10 +1262,7 @@ impl Jito {
         v.core.delegation_state = agg;
         // Assets that must be freed: reserved for queued VRT minus what is free or already freeing.
         let needed = v.core.assets_reserved_for_withdrawals()?;
-        let undelegated = v
-            .core
-            .tokens_deposited
-            .saturating_sub(agg.total_security()?);
+        let undelegated = v.core.tokens_deposited.saturating_sub(agg.total_security()?);
         let freeing = agg.enqueued_for_cooldown.add_c(agg.cooling_down)?;
         let mut remaining = needed.saturating_sub(undelegated.add_c(freeing)?);
         let mut cooled = U256::ZERO;
@@ -1528,15 +1485,9 @@ impl Jito {
                     c.tokens_deposited
                 ));
             }
-            let sec = c
-                .delegation_state
-                .total_security()
-                .map_err(|e| e.to_string())?;
+            let sec = c.delegation_state.total_security().map_err(|e| e.to_string())?;
             if c.tokens_deposited < sec {
-                return Err(format!(
-                    "{name}: tokens {} < security {sec}",
-                    c.tokens_deposited
-                ));
+                return Err(format!("{name}: tokens {} < security {sec}", c.tokens_deposited));
             }
             let mut agg = DelegationState::default();
             for d in v.operators.values() {

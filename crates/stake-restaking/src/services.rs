@@ -317,26 +317,20 @@ impl Services {
     fn service(&self, name: &str) -> ServicesResult<&Service> {
         self.services
             .get(name)
-            .ok_or_else(|| ServicesError::UnknownService {
-                name: name.to_string(),
-            })
+            .ok_or_else(|| ServicesError::UnknownService { name: name.to_string() })
     }
 
     fn book_mut(&mut self, name: &str) -> ServicesResult<&mut ServiceBook> {
         self.books
             .get_mut(name)
-            .ok_or_else(|| ServicesError::UnknownService {
-                name: name.to_string(),
-            })
+            .ok_or_else(|| ServicesError::UnknownService { name: name.to_string() })
     }
 
     /// Book of a service.
     pub fn book(&self, name: &str) -> ServicesResult<&ServiceBook> {
         self.books
             .get(name)
-            .ok_or_else(|| ServicesError::UnknownService {
-                name: name.to_string(),
-            })
+            .ok_or_else(|| ServicesError::UnknownService { name: name.to_string() })
     }
 
     /// Registers a service.
@@ -377,11 +371,7 @@ impl Services {
     ///
     /// Specification:
     /// - fails with `UnknownService`.
-    pub fn set_stake_secured(
-        &mut self,
-        name: &str,
-        stake: U256,
-    ) -> ServicesResult<Vec<ServicesEvent>> {
+    pub fn set_stake_secured(&mut self, name: &str, stake: U256) -> ServicesResult<Vec<ServicesEvent>> {
         self.book_mut(name)?.stake_secured = stake;
         Ok(Vec::new())
     }
@@ -432,12 +422,7 @@ impl Services {
         let (asset, per) = self.reward_for_period(name)?;
         let b = self.book(name)?;
         let total = per.mul_c(U256::from(due))?;
-        let paid = b
-            .rewards_paid
-            .get(&asset)
-            .copied()
-            .unwrap_or(U256::ZERO)
-            .add_c(total)?;
+        let paid = b.rewards_paid.get(&asset).copied().unwrap_or(U256::ZERO).add_c(total)?;
         let b = self.book_mut(name)?;
         b.rewards_paid.insert(asset.clone(), paid);
         b.next_period += due;
@@ -471,11 +456,7 @@ impl Services {
     /// Specification:
     /// - fails with `UnknownService`;
     /// - fails with `OperatorNotInService` if no binding contains the operator.
-    pub fn fault_to_slash_requests(
-        &mut self,
-        name: &str,
-        operator: &str,
-    ) -> ServicesResult<Vec<SlashRequest>> {
+    pub fn fault_to_slash_requests(&mut self, name: &str, operator: &str) -> ServicesResult<Vec<SlashRequest>> {
         let s = self.service(name)?;
         let reqs: Vec<SlashRequest> = s
             .bindings
@@ -503,12 +484,7 @@ impl Services {
     ///
     /// Specification:
     /// - fails with `UnknownService`.
-    pub fn record_slash(
-        &mut self,
-        name: &str,
-        operator: &str,
-        amount: U256,
-    ) -> ServicesResult<Vec<ServicesEvent>> {
+    pub fn record_slash(&mut self, name: &str, operator: &str, amount: U256) -> ServicesResult<Vec<ServicesEvent>> {
         let b = self.book(name)?;
         let total = b.slashed.add_c(amount)?;
         let per = b
@@ -547,10 +523,7 @@ impl Services {
                 sum = sum.checked_add(*v).ok_or("overflow")?;
             }
             if sum != b.slashed {
-                return Err(format!(
-                    "{name}: Σ slashed per operator {sum} != {}",
-                    b.slashed
-                ));
+                return Err(format!("{name}: Σ slashed per operator {sum} != {}", b.slashed));
             }
         }
         Ok(())

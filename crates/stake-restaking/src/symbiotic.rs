@@ -25,9 +25,7 @@
 #![allow(clippy::result_large_err)]
 
 use serde::{Deserialize, Serialize};
-use stake_ledger::{
-    blake3, hash_serde, AccountId, AssetId, Ledger, LedgerError, Reject, StateHash,
-};
+use stake_ledger::{blake3, hash_serde, AccountId, AssetId, Ledger, LedgerError, Reject, StateHash};
 use stake_math::{mul_div_down, mul_div_up, Checked, MathError, U256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -46,10 +44,7 @@ pub struct Trace<T> {
 impl<T: Clone + Default> Trace<T> {
     /// The latest value (default if never set).
     pub fn latest(&self) -> T {
-        self.points
-            .last()
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
+        self.points.last().map(|(_, v)| v.clone()).unwrap_or_default()
     }
 
     /// Timestamp of the latest checkpoint, if any.
@@ -97,42 +92,18 @@ impl<T: Clone + Default> Trace<T> {
 // ---------------------------------------------------------------------------------------------
 
 /// `previewDeposit`: shares for `assets`, `⌊assets·(S+1)/(A+1)⌋`.
-pub fn preview_deposit(
-    assets: U256,
-    total_shares: U256,
-    total_assets: U256,
-) -> Result<U256, MathError> {
-    mul_div_down(
-        assets,
-        total_shares.add_c(U256::ONE)?,
-        total_assets.add_c(U256::ONE)?,
-    )
+pub fn preview_deposit(assets: U256, total_shares: U256, total_assets: U256) -> Result<U256, MathError> {
+    mul_div_down(assets, total_shares.add_c(U256::ONE)?, total_assets.add_c(U256::ONE)?)
 }
 
 /// `previewWithdraw`: shares burned to take out `assets`, `⌈assets·(S+1)/(A+1)⌉`.
-pub fn preview_withdraw(
-    assets: U256,
-    total_shares: U256,
-    total_assets: U256,
-) -> Result<U256, MathError> {
-    mul_div_up(
-        assets,
-        total_shares.add_c(U256::ONE)?,
-        total_assets.add_c(U256::ONE)?,
-    )
+pub fn preview_withdraw(assets: U256, total_shares: U256, total_assets: U256) -> Result<U256, MathError> {
+    mul_div_up(assets, total_shares.add_c(U256::ONE)?, total_assets.add_c(U256::ONE)?)
 }
 
 /// `previewRedeem`: assets paid for `shares`, `⌊shares·(A+1)/(S+1)⌋`.
-pub fn preview_redeem(
-    shares: U256,
-    total_assets: U256,
-    total_shares: U256,
-) -> Result<U256, MathError> {
-    mul_div_down(
-        shares,
-        total_assets.add_c(U256::ONE)?,
-        total_shares.add_c(U256::ONE)?,
-    )
+pub fn preview_redeem(shares: U256, total_assets: U256, total_shares: U256) -> Result<U256, MathError> {
+    mul_div_down(shares, total_assets.add_c(U256::ONE)?, total_shares.add_c(U256::ONE)?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,15 +302,9 @@ impl fmt::Display for SymbioticError {
                 shares_needed,
                 shares_held,
             } => {
-                write!(
-                    f,
-                    "withdrawal needs {shares_needed} shares, holder has {shares_held}"
-                )
+                write!(f, "withdrawal needs {shares_needed} shares, holder has {shares_held}")
             }
-            TooMuchRedeem {
-                shares,
-                shares_held,
-            } => write!(f, "redeem of {shares} shares, holder has {shares_held}"),
+            TooMuchRedeem { shares, shares_held } => write!(f, "redeem of {shares} shares, holder has {shares_held}"),
             InsufficientRedemption => write!(f, "redemption pays zero assets"),
             InvalidEpoch { epoch, current } => {
                 write!(f, "epoch {epoch} is not claimable in epoch {current}")
@@ -347,20 +312,11 @@ impl fmt::Display for SymbioticError {
             AlreadyClaimed { epoch } => write!(f, "epoch {epoch} already claimed"),
             InsufficientClaim { epoch } => write!(f, "nothing to claim for epoch {epoch}"),
             InvalidCaptureTimestamp { capture, now } => {
-                write!(
-                    f,
-                    "capture timestamp {capture} is outside the slashing window at {now}"
-                )
+                write!(f, "capture timestamp {capture} is outside the slashing window at {now}")
             }
             InsufficientSlash => write!(f, "nothing to slash"),
-            InvalidCaptureEpoch {
-                capture_epoch,
-                current,
-            } => {
-                write!(
-                    f,
-                    "capture epoch {capture_epoch} is not slashable in epoch {current}"
-                )
+            InvalidCaptureEpoch { capture_epoch, current } => {
+                write!(f, "capture epoch {capture_epoch} is not slashable in epoch {current}")
             }
             ExceedsMaxNetworkLimit { amount, max } => {
                 write!(f, "network limit {amount} exceeds the maximum {max}")
@@ -908,10 +864,7 @@ impl SymbioticVault {
     }
 
     fn withdrawal_shares(&self, epoch: u64) -> U256 {
-        self.withdrawal_shares
-            .get(&epoch)
-            .copied()
-            .unwrap_or(U256::ZERO)
+        self.withdrawal_shares.get(&epoch).copied().unwrap_or(U256::ZERO)
     }
 
     fn withdrawal_shares_of(&self, epoch: u64, account: AccountId) -> U256 {
@@ -1028,10 +981,7 @@ impl SymbioticVault {
         let new_ws = ws.add_c(minted)?;
         let new_own_w = self.withdrawal_shares_of(epoch, claimer).add_c(minted)?;
         // All checks done: mutate.
-        self.active_shares_of
-            .entry(account)
-            .or_default()
-            .push(now, own);
+        self.active_shares_of.entry(account).or_default().push(now, own);
         self.active_shares.push(now, total_shares);
         self.active_stake.push(now, active);
         self.withdrawals.insert(epoch, new_w);
@@ -1078,9 +1028,7 @@ impl SymbioticVault {
                 shares_held: held,
             });
         }
-        Ok(vec![
-            self.do_withdraw(account, claimer, amount, burned, now)?
-        ])
+        Ok(vec![self.do_withdraw(account, claimer, amount, burned, now)?])
     }
 
     /// Redeems `shares` active shares of `account`, paying `⌊shares·(A+1)/(S+1)⌋` into the next
@@ -1109,9 +1057,7 @@ impl SymbioticVault {
         if assets == U256::ZERO {
             return Err(SymbioticError::InsufficientRedemption);
         }
-        Ok(vec![
-            self.do_withdraw(account, claimer, assets, shares, now)?
-        ])
+        Ok(vec![self.do_withdraw(account, claimer, assets, shares, now)?])
     }
 
     /// Pays `claimer`'s part of the bucket of `epoch` (which must have ended) to `recipient`.
@@ -1134,11 +1080,7 @@ impl SymbioticVault {
         if epoch >= current {
             return Err(SymbioticError::InvalidEpoch { epoch, current });
         }
-        if self
-            .claimed_of
-            .get(&epoch)
-            .is_some_and(|s| s.contains(&claimer))
-        {
+        if self.claimed_of.get(&epoch).is_some_and(|s| s.contains(&claimer)) {
             return Err(SymbioticError::AlreadyClaimed { epoch });
         }
         let amount = self.withdrawals_of(epoch, claimer)?;
@@ -1211,10 +1153,7 @@ impl SymbioticVault {
     ///
     /// Specification:
     /// - fails with `AlreadySet` if unchanged.
-    pub fn set_deposit_limit(
-        &mut self,
-        limit: Option<U256>,
-    ) -> SymbioticResult<Vec<SymbioticEvent>> {
+    pub fn set_deposit_limit(&mut self, limit: Option<U256>) -> SymbioticResult<Vec<SymbioticEvent>> {
         if self.deposit_limit == limit {
             return Err(SymbioticError::AlreadySet);
         }
@@ -1270,11 +1209,7 @@ impl SymbioticVault {
             }
         }
         self.last_time = now;
-        Ok(Self::param_event(
-            "maxNetworkLimit",
-            network.to_string(),
-            amount,
-        ))
+        Ok(Self::param_event("maxNetworkLimit", network.to_string(), amount))
     }
 
     /// The curator sets a network limit (`≤ maxNetworkLimit`).
@@ -1284,17 +1219,9 @@ impl SymbioticVault {
     /// - fails with `ExceedsMaxNetworkLimit` if `amount > maxNetworkLimit`;
     /// - fails with `AlreadySet` if unchanged;
     /// - fails with `InvalidTime` if `now` is before the previous operation.
-    pub fn set_network_limit(
-        &mut self,
-        network: &str,
-        amount: U256,
-        now: u64,
-    ) -> SymbioticResult<Vec<SymbioticEvent>> {
+    pub fn set_network_limit(&mut self, network: &str, amount: U256, now: u64) -> SymbioticResult<Vec<SymbioticEvent>> {
         self.check_time(now)?;
-        if matches!(
-            self.delegator_kind,
-            DelegatorKind::OperatorNetworkSpecific { .. }
-        ) {
+        if matches!(self.delegator_kind, DelegatorKind::OperatorNetworkSpecific { .. }) {
             return Err(SymbioticError::NotSupported {
                 operation: "setNetworkLimit",
             });
@@ -1312,11 +1239,7 @@ impl SymbioticVault {
             .or_default()
             .push(now, amount);
         self.last_time = now;
-        Ok(Self::param_event(
-            "networkLimit",
-            network.to_string(),
-            amount,
-        ))
+        Ok(Self::param_event("networkLimit", network.to_string(), amount))
     }
 
     /// NetworkRestake: the curator sets an operator's shares of a network's limit.
@@ -1531,16 +1454,8 @@ impl SymbioticVault {
 
     /// `BaseSlasher.slashableStake`: stake at capture minus what was slashed since the capture; zero
     /// if the capture is outside `[now − epochDuration, now)` or older than the latest slashed capture.
-    pub fn slashable_stake(
-        &self,
-        network: &str,
-        operator: &str,
-        capture: u64,
-        now: u64,
-    ) -> SymbioticResult<U256> {
-        Ok(self
-            .slashable_stake_inner(network, operator, capture, now)?
-            .0)
+    pub fn slashable_stake(&self, network: &str, operator: &str, capture: u64, now: u64) -> SymbioticResult<U256> {
+        Ok(self.slashable_stake_inner(network, operator, capture, now)?.0)
     }
 
     fn slashable_stake_inner(
@@ -1575,10 +1490,7 @@ impl SymbioticVault {
         let current = self.epoch_at(now)?;
         let capture_epoch = self.epoch_at(capture)?;
         if (current > 0 && capture_epoch < current - 1) || capture_epoch > current {
-            return Err(SymbioticError::InvalidCaptureEpoch {
-                capture_epoch,
-                current,
-            });
+            return Err(SymbioticError::InvalidCaptureEpoch { capture_epoch, current });
         }
         let active = self.active_stake();
         let next = self.withdrawals(current + 1);
@@ -1717,10 +1629,7 @@ impl SymbioticVault {
         now: u64,
     ) -> SymbioticResult<Vec<SymbioticEvent>> {
         self.check_time(now)?;
-        if !matches!(
-            self.slasher.as_ref().map(|s| &s.kind),
-            Some(SlasherKind::Instant)
-        ) {
+        if !matches!(self.slasher.as_ref().map(|s| &s.kind), Some(SlasherKind::Instant)) {
             return Err(SymbioticError::NoSlasher);
         }
         if capture < now.saturating_sub(self.epoch_duration) || capture >= now {
@@ -1770,11 +1679,7 @@ impl SymbioticVault {
         let (_, delay) = self.veto_params()?;
         let effective = self
             .current_epoch_start(now)?
-            .checked_add(
-                delay
-                    .checked_mul(self.epoch_duration)
-                    .ok_or(MathError::Overflow)?,
-            )
+            .checked_add(delay.checked_mul(self.epoch_duration).ok_or(MathError::Overflow)?)
             .ok_or(MathError::Overflow)?;
         let Some(s) = &self.slasher else {
             return Err(SymbioticError::NoSlasher);
@@ -1823,8 +1728,7 @@ impl SymbioticVault {
     ) -> SymbioticResult<Vec<SymbioticEvent>> {
         self.check_time(now)?;
         let (veto, _) = self.veto_params()?;
-        if capture.saturating_add(self.epoch_duration) < now.saturating_add(veto) || capture >= now
-        {
+        if capture.saturating_add(self.epoch_duration) < now.saturating_add(veto) || capture >= now {
             return Err(SymbioticError::InvalidCaptureTimestamp { capture, now });
         }
         let (slashable, _) = self.slashable_stake_inner(network, operator, capture, now)?;
@@ -1874,12 +1778,7 @@ impl SymbioticVault {
     /// - fails with `VetoPeriodEnded` if `vetoDeadline ≤ now`;
     /// - fails with `SlashRequestCompleted` if already executed or vetoed;
     /// - fails with `InvalidTime` if `now` is before the previous operation.
-    pub fn veto_slash(
-        &mut self,
-        index: u64,
-        caller: &str,
-        now: u64,
-    ) -> SymbioticResult<Vec<SymbioticEvent>> {
+    pub fn veto_slash(&mut self, index: u64, caller: &str, now: u64) -> SymbioticResult<Vec<SymbioticEvent>> {
         self.check_time(now)?;
         self.veto_params()?;
         let r = self.request(index)?;
@@ -1928,19 +1827,12 @@ impl SymbioticVault {
     /// - fails with `InsufficientSlash` if nothing is slashable any more;
     /// - fails with `SlashRequestCompleted` if already executed or vetoed;
     /// - fails with `InvalidTime` if `now` is before the previous operation.
-    pub fn execute_slash(
-        &mut self,
-        ledger: &mut Ledger,
-        index: u64,
-        now: u64,
-    ) -> SymbioticResult<Vec<SymbioticEvent>> {
+    pub fn execute_slash(&mut self, ledger: &mut Ledger, index: u64, now: u64) -> SymbioticResult<Vec<SymbioticEvent>> {
         self.check_time(now)?;
         self.veto_params()?;
         let r = self.request(index)?;
         if self.resolver_at(&r.network, r.capture).is_some()
-            && self
-                .resolver_at(&r.network, now.saturating_sub(1))
-                .is_some()
+            && self.resolver_at(&r.network, now.saturating_sub(1)).is_some()
             && r.veto_deadline > now
         {
             return Err(SymbioticError::VetoPeriodNotEnded {
@@ -1996,10 +1888,7 @@ impl SymbioticVault {
         for (e, w) in &self.withdrawals {
             let c = self.claimed_by_epoch.get(e).copied().unwrap_or(U256::ZERO);
             if c > *w {
-                return Err(format!(
-                    "vault {}: epoch {e} claimed {c} > bucket {w}",
-                    self.name
-                ));
+                return Err(format!("vault {}: epoch {e} claimed {c} > bucket {w}", self.name));
             }
             backing = backing.checked_add(*w - c).ok_or("overflow in backing")?;
         }

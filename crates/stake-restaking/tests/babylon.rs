@@ -26,9 +26,7 @@ fn world() -> W {
     let btc = l
         .register_asset("BTC", BTC_DECIMALS, "native", AssetKind::Plain)
         .unwrap();
-    let tok = l
-        .register_asset("BABY", 6, "native", AssetKind::Plain)
-        .unwrap();
+    let tok = l.register_asset("BABY", 6, "native", AssetKind::Plain).unwrap();
     let alice = l.account("alice");
     let bob = l.account("bob");
     let chain = l.account("chain:treasury");
@@ -48,8 +46,7 @@ fn world() -> W {
         },
     )
     .unwrap();
-    b.register_provider(&mut l, "fp", 1000, "fp:commission")
-        .unwrap();
+    b.register_provider(&mut l, "fp", 1000, "fp:commission").unwrap();
     W {
         l,
         b,
@@ -80,18 +77,11 @@ fn rejects(
 fn unbonding_takes_seven_days_and_returns_the_btc() {
     let mut w = world();
     let alice = w.alice;
-    w.b.delegate(&mut w.l, alice, "fp", u(BTC), 100 * DAY, 0)
-        .unwrap();
+    w.b.delegate(&mut w.l, alice, "fp", u(BTC), 100 * DAY, 0).unwrap();
     ok(&w);
     assert_eq!(w.b.voting_power("fp").unwrap(), u(BTC));
     let ev = w.b.unbond(0, alice, DAY).unwrap();
-    assert_eq!(
-        ev,
-        vec![BabylonEvent::Unbond {
-            id: 0,
-            until: 8 * DAY
-        }]
-    );
+    assert_eq!(ev, vec![BabylonEvent::Unbond { id: 0, until: 8 * DAY }]);
     ok(&w);
     assert_eq!(w.b.voting_power("fp").unwrap(), U256::ZERO);
     rejects(
@@ -118,10 +108,8 @@ fn unbonding_takes_seven_days_and_returns_the_btc() {
 fn double_sign_slashing_burns_the_rate_from_every_delegation_at_once() {
     let mut w = world();
     let (alice, bob) = (w.alice, w.bob);
-    w.b.delegate(&mut w.l, alice, "fp", u(BTC), 100 * DAY, 0)
-        .unwrap();
-    w.b.delegate(&mut w.l, bob, "fp", u(3 * BTC), 100 * DAY, 0)
-        .unwrap();
+    w.b.delegate(&mut w.l, alice, "fp", u(BTC), 100 * DAY, 0).unwrap();
+    w.b.delegate(&mut w.l, bob, "fp", u(3 * BTC), 100 * DAY, 0).unwrap();
     w.b.unbond(1, bob, DAY).unwrap(); // unbonding stake stays slashable
     let ev = w.b.slash_provider(&mut w.l, "fp").unwrap();
     // ⌈4e8 · 0.1⌉ = 4e7 sat burned; pool 3.6e8: alice 0.9 BTC, bob 2.7 BTC.
@@ -138,16 +126,12 @@ fn double_sign_slashing_burns_the_rate_from_every_delegation_at_once() {
     let burn = w.l.find_account("babylon:burn").unwrap();
     assert_eq!(w.l.balance(burn, w.btc), u(40_000_000));
     assert_eq!(w.b.voting_power("fp").unwrap(), U256::ZERO);
-    rejects(
-        &mut w,
-        BabylonError::ProviderSlashed { name: "fp".into() },
-        |b, l| b.slash_provider(l, "fp"),
-    );
-    rejects(
-        &mut w,
-        BabylonError::ProviderSlashed { name: "fp".into() },
-        |b, l| b.delegate(l, alice, "fp", u(BTC), 100 * DAY, DAY),
-    );
+    rejects(&mut w, BabylonError::ProviderSlashed { name: "fp".into() }, |b, l| {
+        b.slash_provider(l, "fp")
+    });
+    rejects(&mut w, BabylonError::ProviderSlashed { name: "fp".into() }, |b, l| {
+        b.delegate(l, alice, "fp", u(BTC), 100 * DAY, DAY)
+    });
     w.b.withdraw(&mut w.l, 1, bob, 8 * DAY).unwrap();
     ok(&w);
     assert_eq!(w.l.balance(bob, w.btc), u(7 * BTC + 270_000_000));
@@ -157,15 +141,11 @@ fn double_sign_slashing_burns_the_rate_from_every_delegation_at_once() {
 fn rewards_pay_commission_then_pro_rata_by_index() {
     let mut w = world();
     let (alice, bob, chain) = (w.alice, w.bob, w.chain);
-    w.b.delegate(&mut w.l, alice, "fp", u(BTC), 100 * DAY, 0)
-        .unwrap();
-    w.b.delegate(&mut w.l, bob, "fp", u(3 * BTC), 100 * DAY, 0)
-        .unwrap();
+    w.b.delegate(&mut w.l, alice, "fp", u(BTC), 100 * DAY, 0).unwrap();
+    w.b.delegate(&mut w.l, bob, "fp", u(3 * BTC), 100 * DAY, 0).unwrap();
     // 1000: commission ⌊1000·1000/1e4⌋ = 100; 900 over 4e8 shares → index 2.25e21 ray;
     // alice ⌊1e8·2.25e21/1e27⌋ = 225, bob 675.
-    let ev =
-        w.b.distribute_rewards(&mut w.l, chain, "fp", u(1000))
-            .unwrap();
+    let ev = w.b.distribute_rewards(&mut w.l, chain, "fp", u(1000)).unwrap();
     assert_eq!(
         ev,
         vec![BabylonEvent::Rewards {
@@ -179,24 +159,20 @@ fn rewards_pay_commission_then_pro_rata_by_index() {
     assert_eq!(w.b.pending_rewards(1).unwrap(), u(675));
     // Unbonding stops earning; settled rewards stay claimable.
     w.b.unbond(1, bob, DAY).unwrap();
-    w.b.distribute_rewards(&mut w.l, chain, "fp", u(1000))
-        .unwrap();
+    w.b.distribute_rewards(&mut w.l, chain, "fp", u(1000)).unwrap();
     assert_eq!(w.b.pending_rewards(0).unwrap(), u(1125));
     assert_eq!(w.b.pending_rewards(1).unwrap(), u(675));
     w.b.claim_rewards(&mut w.l, 1, bob).unwrap();
     ok(&w);
     assert_eq!(w.l.balance(bob, w.tok), u(675));
-    rejects(&mut w, BabylonError::ZeroAmount, |b, l| {
-        b.claim_rewards(l, 1, bob)
-    });
+    rejects(&mut w, BabylonError::ZeroAmount, |b, l| b.claim_rewards(l, 1, bob));
 }
 
 #[test]
 fn expired_timelocks_leave_the_active_set_and_unlock() {
     let mut w = world();
     let alice = w.alice;
-    w.b.delegate(&mut w.l, alice, "fp", u(BTC), 10 * DAY, 0)
-        .unwrap();
+    w.b.delegate(&mut w.l, alice, "fp", u(BTC), 10 * DAY, 0).unwrap();
     rejects(
         &mut w,
         BabylonError::StillLocked {
@@ -220,11 +196,9 @@ fn expired_timelocks_leave_the_active_set_and_unlock() {
 fn every_rejection_leaves_the_state_unchanged() {
     let mut w = world();
     let (alice, bob, chain) = (w.alice, w.bob, w.chain);
-    rejects(
-        &mut w,
-        BabylonError::UnknownProvider { name: "x".into() },
-        |b, l| b.delegate(l, alice, "x", u(BTC), 10 * DAY, 0),
-    );
+    rejects(&mut w, BabylonError::UnknownProvider { name: "x".into() }, |b, l| {
+        b.delegate(l, alice, "x", u(BTC), 10 * DAY, 0)
+    });
     rejects(
         &mut w,
         BabylonError::StakeTooSmall {
@@ -242,27 +216,21 @@ fn every_rejection_leaves_the_state_unchanged() {
         },
         |b, l| b.delegate(l, alice, "fp", u(BTC), DAY, 0),
     );
-    rejects(
-        &mut w,
-        BabylonError::NoActiveStake { name: "fp".into() },
-        |b, l| b.distribute_rewards(l, chain, "fp", u(1)),
-    );
+    rejects(&mut w, BabylonError::NoActiveStake { name: "fp".into() }, |b, l| {
+        b.distribute_rewards(l, chain, "fp", u(1))
+    });
     rejects(&mut w, BabylonError::ZeroAmount, |b, l| {
         b.distribute_rewards(l, chain, "fp", U256::ZERO)
     });
     rejects(&mut w, BabylonError::UnknownDelegation { id: 0 }, |b, _| {
         b.unbond(0, alice, 0)
     });
+    rejects(&mut w, BabylonError::DuplicateProvider { name: "fp".into() }, |b, l| {
+        b.register_provider(l, "fp", 0, "c")
+    });
     rejects(
         &mut w,
-        BabylonError::DuplicateProvider { name: "fp".into() },
-        |b, l| b.register_provider(l, "fp", 0, "c"),
-    );
-    rejects(
-        &mut w,
-        BabylonError::InvalidParameter {
-            what: "commission_bps",
-        },
+        BabylonError::InvalidParameter { what: "commission_bps" },
         |b, l| b.register_provider(l, "fp2", 10_001, "c"),
     );
     let before = (state_hash(&w.l), state_hash(&w.b));
@@ -273,11 +241,8 @@ fn every_rejection_leaves_the_state_unchanged() {
         ))
     ));
     assert_eq!((state_hash(&w.l), state_hash(&w.b)), before);
-    w.b.delegate(&mut w.l, alice, "fp", u(BTC), 10 * DAY, 0)
-        .unwrap();
-    rejects(&mut w, BabylonError::NotOwner { id: 0 }, |b, _| {
-        b.unbond(0, bob, 0)
-    });
+    w.b.delegate(&mut w.l, alice, "fp", u(BTC), 10 * DAY, 0).unwrap();
+    rejects(&mut w, BabylonError::NotOwner { id: 0 }, |b, _| b.unbond(0, bob, 0));
     rejects(&mut w, BabylonError::NotOwner { id: 0 }, |b, l| {
         b.withdraw(l, 0, bob, 20 * DAY)
     });

@@ -5,8 +5,8 @@
 use stake_ledger::{state_hash, AssetKind, Ledger, Reject};
 use stake_math::{u, U256, WAD};
 use stake_restaking::eigenlayer::{
-    calc_slashed_amount, pod_account_name, slash_magnitude, EigenLayer, ElError, BEACON_STRATEGY,
-    BURN_ACCOUNT, MIN_WITHDRAWAL_DELAY,
+    calc_slashed_amount, pod_account_name, slash_magnitude, EigenLayer, ElError, BEACON_STRATEGY, BURN_ACCOUNT,
+    MIN_WITHDRAWAL_DELAY,
 };
 
 const E18: u128 = 1_000_000_000_000_000_000;
@@ -20,15 +20,9 @@ fn e18(n: u128) -> U256 {
 
 fn world() -> (Ledger, EigenLayer) {
     let mut l = Ledger::new();
-    let eth = l
-        .register_asset("ETH", 18, "native", AssetKind::Plain)
-        .unwrap();
-    let st = l
-        .register_asset("stETH", 18, "lido", AssetKind::Plain)
-        .unwrap();
-    let rw = l
-        .register_asset("RWD", 18, "avs", AssetKind::Plain)
-        .unwrap();
+    let eth = l.register_asset("ETH", 18, "native", AssetKind::Plain).unwrap();
+    let st = l.register_asset("stETH", 18, "lido", AssetKind::Plain).unwrap();
+    let rw = l.register_asset("RWD", 18, "avs", AssetKind::Plain).unwrap();
     for name in ["alice", "bob", OP, AVS] {
         let a = l.account(name);
         l.mint(a, st, e18(1_000)).unwrap();
@@ -57,8 +51,7 @@ fn allocated(deposit: U256, strategies: &[&str], magnitude: u64) -> (Ledger, Eig
     }
     el.delegate(&l, "alice", OP, b).unwrap();
     let strategies: Vec<String> = strategies.iter().map(|s| s.to_string()).collect();
-    el.create_operator_set(AVS, 1, &strategies, AVS, None)
-        .unwrap();
+    el.create_operator_set(AVS, 1, &strategies, AVS, None).unwrap();
     el.register_for_operator_sets(OP, AVS, &[1], b).unwrap();
     for s in &strategies {
         el.modify_allocation(OP, AVS, 1, s, magnitude, b).unwrap();
@@ -92,10 +85,7 @@ fn slash(
     strategies: &[(&str, U256)],
     block: u64,
 ) -> Result<Vec<stake_restaking::eigenlayer::ElEvent>, ElError> {
-    let s: Vec<(String, U256)> = strategies
-        .iter()
-        .map(|(s, w)| (s.to_string(), *w))
-        .collect();
+    let s: Vec<(String, U256)> = strategies.iter().map(|(s, w)| (s.to_string(), *w)).collect();
     el.slash_operator(l, AVS, OP, AVS, 1, &s, block)
 }
 
@@ -119,25 +109,16 @@ fn slashing_a_quarter_of_a_full_allocation_leaves_three_quarters() {
     let a = el.allocation(OP, AVS, 1, "stETH", b).unwrap();
     assert_eq!(a.current, 750_000_000_000_000_000);
     assert_eq!(el.max_magnitude(OP, "stETH"), 750_000_000_000_000_000);
-    assert_eq!(
-        el.encumbered_magnitude(OP, "stETH"),
-        750_000_000_000_000_000
-    );
+    assert_eq!(el.encumbered_magnitude(OP, "stETH"), 750_000_000_000_000_000);
     assert_eq!(el.operator_shares(OP, "stETH"), u(750_000_000_000_000_000));
     // 25e16 shares burned: ⌊(1e18+1e3)·25e16/(1e18+1e3)⌋ = 25e16 tokens to the burn account.
     let burn = l.find_account(BURN_ACCOUNT).unwrap();
-    assert_eq!(
-        l.balance(burn, l.asset("stETH").unwrap()),
-        u(250_000_000_000_000_000)
-    );
+    assert_eq!(l.balance(burn, l.asset("stETH").unwrap()), u(250_000_000_000_000_000));
     assert_eq!(
         el.withdrawable_shares("alice", "stETH").unwrap(),
         u(750_000_000_000_000_000)
     );
-    assert_eq!(
-        el.strategy("stETH").unwrap().total_shares,
-        u(750_000_000_000_000_000)
-    );
+    assert_eq!(el.strategy("stETH").unwrap().total_shares, u(750_000_000_000_000_000));
     check(&l, &el);
 }
 
@@ -146,24 +127,13 @@ fn repeated_slashing_drives_magnitude_to_zero_exactly() {
     // WAD →(99e16)→ 1e16 →(9999e14)→ 1e12 →(WAD − 1e3)→ 0.
     let (mut l, mut el, b) = allocated(e18(1), &["stETH"], 1_000_000_000_000_000_000);
     let steps: [(u128, u64, u128); 3] = [
-        (
-            990_000_000_000_000_000,
-            10_000_000_000_000_000,
-            10_000_000_000_000_000,
-        ),
-        (
-            999_900_000_000_000_000,
-            1_000_000_000_000,
-            1_000_000_000_000,
-        ),
+        (990_000_000_000_000_000, 10_000_000_000_000_000, 10_000_000_000_000_000),
+        (999_900_000_000_000_000, 1_000_000_000_000, 1_000_000_000_000),
         (E18 - 1_000, 0, 0),
     ];
     for (i, (wad, mag, shares)) in steps.iter().enumerate() {
         slash(&mut el, &mut l, &[("stETH", u(*wad))], b + i as u64).unwrap();
-        assert_eq!(
-            el.allocation(OP, AVS, 1, "stETH", b + 10).unwrap().current,
-            *mag
-        );
+        assert_eq!(el.allocation(OP, AVS, 1, "stETH", b + 10).unwrap().current, *mag);
         assert_eq!(el.max_magnitude(OP, "stETH"), *mag);
         assert_eq!(el.operator_shares(OP, "stETH"), u(*shares));
         check(&l, &el);
@@ -188,21 +158,9 @@ fn dual_slashing_start() -> (Ledger, EigenLayer, u64) {
     el.verify_withdrawal_credentials(&l, "alice", 1, 32_000_000_000, b)
         .unwrap();
     assert_eq!(el.operator_shares(OP, BEACON_STRATEGY), e18(32));
-    slash(
-        &mut el,
-        &mut l,
-        &[(BEACON_STRATEGY, u(750_000_000_000_000_000))],
-        b,
-    )
-    .unwrap();
-    assert_eq!(
-        el.max_magnitude(OP, BEACON_STRATEGY),
-        250_000_000_000_000_000
-    );
-    assert_eq!(
-        el.withdrawable_shares("alice", BEACON_STRATEGY).unwrap(),
-        e18(8)
-    );
+    slash(&mut el, &mut l, &[(BEACON_STRATEGY, u(750_000_000_000_000_000))], b).unwrap();
+    assert_eq!(el.max_magnitude(OP, BEACON_STRATEGY), 250_000_000_000_000_000);
+    assert_eq!(el.withdrawable_shares("alice", BEACON_STRATEGY).unwrap(), e18(8));
     check(&l, &el);
     (l, el, b + 1)
 }
@@ -214,20 +172,11 @@ fn dual_slashing_scenario_a_verify_then_checkpoint_gives_30_eth() {
         .unwrap();
     let dsf = el.stakers["alice"].positions[BEACON_STRATEGY].dsf;
     assert_eq!(dsf, u(2_500_000_000_000_000_000)); // 40 / 64 / 0.25
-    assert_eq!(
-        el.withdrawable_shares("alice", BEACON_STRATEGY).unwrap(),
-        e18(40)
-    );
+    assert_eq!(el.withdrawable_shares("alice", BEACON_STRATEGY).unwrap(), e18(40));
     // Validator 1 was slashed to 16 ETH: beacon total 48 ETH.
     el.checkpoint(&l, "alice", e18(48), b + 1).unwrap();
-    assert_eq!(
-        el.beacon_chain_slashing_factor("alice"),
-        750_000_000_000_000_000
-    ); // 48/64
-    assert_eq!(
-        el.withdrawable_shares("alice", BEACON_STRATEGY).unwrap(),
-        e18(30)
-    );
+    assert_eq!(el.beacon_chain_slashing_factor("alice"), 750_000_000_000_000_000); // 48/64
+    assert_eq!(el.withdrawable_shares("alice", BEACON_STRATEGY).unwrap(), e18(30));
     assert_eq!(el.operator_shares(OP, BEACON_STRATEGY), e18(30));
     check(&l, &el);
 }
@@ -236,29 +185,19 @@ fn dual_slashing_scenario_a_verify_then_checkpoint_gives_30_eth() {
 fn dual_slashing_scenario_b_checkpoint_then_verify_gives_36_eth() {
     let (l, mut el, b) = dual_slashing_start();
     el.checkpoint(&l, "alice", e18(16), b).unwrap();
-    assert_eq!(
-        el.beacon_chain_slashing_factor("alice"),
-        500_000_000_000_000_000
-    ); // 16/32
-    assert_eq!(
-        el.withdrawable_shares("alice", BEACON_STRATEGY).unwrap(),
-        e18(4)
-    );
+    assert_eq!(el.beacon_chain_slashing_factor("alice"), 500_000_000_000_000_000); // 16/32
+    assert_eq!(el.withdrawable_shares("alice", BEACON_STRATEGY).unwrap(), e18(4));
     el.verify_withdrawal_credentials(&l, "alice", 2, 32_000_000_000, b + 1)
         .unwrap();
     let dsf = el.stakers["alice"].positions[BEACON_STRATEGY].dsf;
     assert_eq!(dsf, u(4_500_000_000_000_000_000)); // 36 / 64 / 0.125
-    assert_eq!(
-        el.withdrawable_shares("alice", BEACON_STRATEGY).unwrap(),
-        e18(36)
-    );
+    assert_eq!(el.withdrawable_shares("alice", BEACON_STRATEGY).unwrap(), e18(36));
     assert_eq!(el.operator_shares(OP, BEACON_STRATEGY), e18(36));
     check(&l, &el);
 }
 
 #[test]
-fn an_eigenpod_checkpoint_after_an_l0_balance_drop_reduces_withdrawable_shares_and_swept_eth_exits_through_the_queue(
-) {
+fn an_eigenpod_checkpoint_after_an_l0_balance_drop_reduces_withdrawable_shares_and_swept_eth_exits_through_the_queue() {
     let (mut l, mut el) = world();
     let b = B0;
     el.register_operator(&l, OP, 1, b).unwrap();
@@ -269,31 +208,19 @@ fn an_eigenpod_checkpoint_after_an_l0_balance_drop_reduces_withdrawable_shares_a
     el.verify_withdrawal_credentials(&l, "bob", 8, 32_000_000_000, b)
         .unwrap();
     el.delegate(&l, "bob", OP, b).unwrap();
-    assert_eq!(
-        el.withdrawable_shares("bob", BEACON_STRATEGY).unwrap(),
-        e18(64)
-    );
+    assert_eq!(el.withdrawable_shares("bob", BEACON_STRATEGY).unwrap(), e18(64));
     // L0: validator 8 is slashed by 1 ETH (63 ETH in total).
     el.checkpoint(&l, "bob", e18(63), b + 10).unwrap();
     // BCSF = ⌊1e18·63/64⌋ = 984375e12; withdrawable = 64e18·0.984375 = 63e18.
-    assert_eq!(
-        el.beacon_chain_slashing_factor("bob"),
-        984_375_000_000_000_000
-    );
-    assert_eq!(
-        el.withdrawable_shares("bob", BEACON_STRATEGY).unwrap(),
-        e18(63)
-    );
+    assert_eq!(el.beacon_chain_slashing_factor("bob"), 984_375_000_000_000_000);
+    assert_eq!(el.withdrawable_shares("bob", BEACON_STRATEGY).unwrap(), e18(63));
     assert_eq!(el.operator_shares(OP, BEACON_STRATEGY), e18(63));
     // Validator 8 exits: 31 ETH swept to the pod account, beacon total 32 ETH.
     let eth = l.asset("ETH").unwrap();
     let pod = l.account(&pod_account_name("bob"));
     l.mint(pod, eth, e18(31)).unwrap();
     el.checkpoint(&l, "bob", e18(32), b + 20).unwrap();
-    assert_eq!(
-        el.withdrawable_shares("bob", BEACON_STRATEGY).unwrap(),
-        e18(63)
-    );
+    assert_eq!(el.withdrawable_shares("bob", BEACON_STRATEGY).unwrap(), e18(63));
     // Withdraw 31 ETH worth: deposit shares = 31 / 0.984375 = 31.492063... → use all-but.
     let dep = el.stakers["bob"].positions[BEACON_STRATEGY].deposit_shares;
     assert_eq!(dep, e18(64));
@@ -308,8 +235,7 @@ fn an_eigenpod_checkpoint_after_an_l0_balance_drop_reduces_withdrawable_shares_a
         .unwrap();
     let done = b + 30 + MIN_WITHDRAWAL_DELAY + 1;
     let before = l.balance(l.find_account("bob").unwrap(), eth);
-    el.complete_withdrawal(&mut l, "bob", id, true, done)
-        .unwrap();
+    el.complete_withdrawal(&mut l, "bob", id, true, done).unwrap();
     let got = l.balance(l.find_account("bob").unwrap(), eth) - before;
     // scaled = 31.492…e18 (DSF 1), × 0.984375 = 31.000000000000000000 (floored to whole gwei).
     assert_eq!(got, e18(31));
@@ -325,13 +251,7 @@ fn an_avs_slash_during_a_queued_withdrawal_reduces_what_is_paid_out() {
         .unwrap();
     assert_eq!(el.operator_shares(OP, "stETH"), U256::ZERO);
     // Half-way through the delay the AVS slashes 50 %.
-    let ev = slash(
-        &mut el,
-        &mut l,
-        &[("stETH", u(500_000_000_000_000_000))],
-        b + 50_000,
-    )
-    .unwrap();
+    let ev = slash(&mut el, &mut l, &[("stETH", u(500_000_000_000_000_000))], b + 50_000).unwrap();
     let burn = l.find_account(BURN_ACCOUNT).unwrap();
     let steth = l.asset("stETH").unwrap();
     // Queue window: mulWad(100e18 scaled, 1e18 − 5e17) = 50e18 shares burned.
@@ -396,13 +316,7 @@ fn deallocations_wait_for_the_delay_and_stay_slashable() {
         (1_000_000_000_000_000_000, -600_000_000_000_000_000)
     );
     // Slash 50 % meanwhile: current 5e17, pending −(6e17 − ⌈6e17·0.5⌉) = −3e17.
-    slash(
-        &mut el,
-        &mut l,
-        &[("stETH", u(500_000_000_000_000_000))],
-        b + 1,
-    )
-    .unwrap();
+    slash(&mut el, &mut l, &[("stETH", u(500_000_000_000_000_000))], b + 1).unwrap();
     let a = el.allocation(OP, AVS, 1, "stETH", b + 1).unwrap();
     assert_eq!(
         (a.current, a.pending_diff),
@@ -415,25 +329,15 @@ fn deallocations_wait_for_the_delay_and_stay_slashable() {
         el.allocation(OP, AVS, 1, "stETH", done).unwrap().current,
         200_000_000_000_000_000
     );
-    assert_eq!(
-        el.encumbered_magnitude(OP, "stETH"),
-        200_000_000_000_000_000
-    );
+    assert_eq!(el.encumbered_magnitude(OP, "stETH"), 200_000_000_000_000_000);
     check(&l, &el);
 }
 
 #[test]
 fn deregistered_operators_stay_slashable_for_the_deallocation_delay() {
     let (mut l, mut el, b) = allocated(e18(1), &["stETH"], 1_000_000_000_000_000_000);
-    el.deregister_from_operator_sets(OP, OP, AVS, &[1], b)
-        .unwrap();
-    slash(
-        &mut el,
-        &mut l,
-        &[("stETH", u(100_000_000_000_000_000))],
-        b + 10,
-    )
-    .unwrap();
+    el.deregister_from_operator_sets(OP, OP, AVS, &[1], b).unwrap();
+    slash(&mut el, &mut l, &[("stETH", u(100_000_000_000_000_000))], b + 10).unwrap();
     let late = b + el.params.deallocation_delay;
     rejects(
         &mut l,
@@ -497,16 +401,12 @@ fn rejections_leave_state_unchanged_with_exact_errors() {
     rejects(
         &mut l,
         &mut el,
-        ElError::OperatorSetNotFound {
-            avs: AVS.into(),
-            id: 9,
-        },
+        ElError::OperatorSetNotFound { avs: AVS.into(), id: 9 },
         4050,
         |l, el| el.slash_operator(l, AVS, OP, AVS, 9, &[("stETH".into(), wad)], b),
     );
     // Allocation above max magnitude: 6e17 allocated + 5e17 more in a second set.
-    el.create_operator_set(AVS, 2, &["stETH".into()], AVS, None)
-        .unwrap();
+    el.create_operator_set(AVS, 2, &["stETH".into()], AVS, None).unwrap();
     rejects(
         &mut l,
         &mut el,
@@ -573,9 +473,7 @@ fn rejections_leave_state_unchanged_with_exact_errors() {
     rejects(
         &mut l,
         &mut el,
-        ElError::OperatorsCannotUndelegate {
-            operator: OP.into(),
-        },
+        ElError::OperatorsCannotUndelegate { operator: OP.into() },
         4023,
         |l, el| el.undelegate(l, OP, OP, b),
     );
@@ -589,9 +487,7 @@ fn rejections_leave_state_unchanged_with_exact_errors() {
     rejects(
         &mut l,
         &mut el,
-        ElError::InvalidCaller {
-            caller: "bob".into(),
-        },
+        ElError::InvalidCaller { caller: "bob".into() },
         4064,
         |l, el| el.undelegate(l, "bob", "alice", b),
     );
@@ -654,19 +550,13 @@ fn rejections_leave_state_unchanged_with_exact_errors() {
         4003,
         |l, el| el.deposit(l, "bob", "stETH", U256::ZERO, b),
     );
+    rejects(&mut l, &mut el, ElError::BeaconStrategyNotDepositable, 4009, |l, el| {
+        el.deposit(l, "bob", BEACON_STRATEGY, e18(1), b)
+    });
     rejects(
         &mut l,
         &mut el,
-        ElError::BeaconStrategyNotDepositable,
-        4009,
-        |l, el| el.deposit(l, "bob", BEACON_STRATEGY, e18(1), b),
-    );
-    rejects(
-        &mut l,
-        &mut el,
-        ElError::StrategyNotFound {
-            strategy: "RWD".into(),
-        },
+        ElError::StrategyNotFound { strategy: "RWD".into() },
         4000,
         |l, el| el.deposit(l, "bob", "RWD", e18(1), b),
     );
@@ -674,9 +564,7 @@ fn rejections_leave_state_unchanged_with_exact_errors() {
     rejects(
         &mut l,
         &mut el,
-        ElError::StrategyNotWhitelisted {
-            strategy: "RWD".into(),
-        },
+        ElError::StrategyNotWhitelisted { strategy: "RWD".into() },
         4002,
         |l, el| el.deposit(l, AVS, "RWD", e18(1), b),
     );
@@ -706,10 +594,7 @@ fn rejections_leave_state_unchanged_with_exact_errors() {
     rejects(
         &mut l,
         &mut el,
-        ElError::OperatorSetExists {
-            avs: AVS.into(),
-            id: 1,
-        },
+        ElError::OperatorSetExists { avs: AVS.into(), id: 1 },
         4051,
         |_, el| el.create_operator_set(AVS, 1, &[], AVS, None),
     );
@@ -738,9 +623,7 @@ fn rejections_leave_state_unchanged_with_exact_errors() {
     rejects(
         &mut l,
         &mut el,
-        ElError::InvalidCaller {
-            caller: "bob".into(),
-        },
+        ElError::InvalidCaller { caller: "bob".into() },
         4064,
         |_, el| el.deregister_from_operator_sets("bob", OP, AVS, &[1], b),
     );
@@ -757,9 +640,7 @@ fn rejections_leave_state_unchanged_with_exact_errors() {
     rejects(
         &mut l,
         &mut el,
-        ElError::PodNotFound {
-            owner: "bob".into(),
-        },
+        ElError::PodNotFound { owner: "bob".into() },
         4100,
         |l, el| el.checkpoint(l, "bob", U256::ZERO, b),
     );
@@ -767,9 +648,7 @@ fn rejections_leave_state_unchanged_with_exact_errors() {
     rejects(
         &mut l,
         &mut el,
-        ElError::PodExists {
-            owner: "bob".into(),
-        },
+        ElError::PodExists { owner: "bob".into() },
         4105,
         |_, el| el.create_pod("bob"),
     );
@@ -798,10 +677,7 @@ fn a_donation_can_make_a_tiny_deposit_mint_zero_shares() {
     el.deposit(&mut l, "alice", "stETH", u(1_000), B0).unwrap();
     // Donate 1e18 stETH straight to the strategy account: 1 wei now mints ⌊1·2000/(1e18+2000)⌋ = 0.
     let st = l.asset("stETH").unwrap();
-    let (a, s) = (
-        l.find_account("alice").unwrap(),
-        l.account("eigenlayer:strategy:stETH"),
-    );
+    let (a, s) = (l.find_account("alice").unwrap(), l.account("eigenlayer:strategy:stETH"));
     l.transfer(a, s, st, e18(1)).unwrap();
     rejects(
         &mut l,
@@ -863,14 +739,7 @@ fn rewards_submissions_are_validated_like_the_coordinator() {
     let now = T0 + 3 * week;
     let cases: Vec<(u64, u64, U256, Vec<(String, U256)>, ElError, u32)> = vec![
         (T0, week, e18(1), vec![], ElError::EmptyStrategies, 4130),
-        (
-            T0,
-            week,
-            U256::ZERO,
-            strat.clone(),
-            ElError::AmountIsZero,
-            4131,
-        ),
+        (T0, week, U256::ZERO, strat.clone(), ElError::AmountIsZero, 4131),
         (
             T0,
             week,
@@ -914,9 +783,7 @@ fn rewards_submissions_are_validated_like_the_coordinator() {
             week,
             e18(1),
             strat.clone(),
-            ElError::StartTimestampTooFarInPast {
-                start: now - 14 * week,
-            },
+            ElError::StartTimestampTooFarInPast { start: now - 14 * week },
             4137,
         ),
         (
@@ -924,9 +791,7 @@ fn rewards_submissions_are_validated_like_the_coordinator() {
             week,
             e18(1),
             strat.clone(),
-            ElError::StartTimestampTooFarInFuture {
-                start: now + 5 * week,
-            },
+            ElError::StartTimestampTooFarInFuture { start: now + 5 * week },
             4138,
         ),
         (
@@ -934,24 +799,13 @@ fn rewards_submissions_are_validated_like_the_coordinator() {
             week,
             e18(1),
             vec![("RWD".to_string(), WAD)],
-            ElError::InvalidStrategy {
-                strategy: "RWD".into(),
-            },
+            ElError::InvalidStrategy { strategy: "RWD".into() },
             4139,
         ),
     ];
     for (start, duration, amount, strategies, err, code) in cases {
         rejects(&mut l, &mut el, err, code, |l, el| {
-            el.create_avs_rewards_submission(
-                l,
-                AVS,
-                "RWD",
-                amount,
-                &strategies,
-                start,
-                duration,
-                now,
-            )
+            el.create_avs_rewards_submission(l, AVS, "RWD", amount, &strategies, start, duration, now)
         });
     }
     rejects(
@@ -988,17 +842,8 @@ fn rewards_are_distributed_daily_pro_rata_with_the_operator_split_and_claimed_cu
     let (mut l, mut el, b) = allocated(e18(30), &["stETH"], 600_000_000_000_000_000);
     el.deposit(&mut l, OP, "stETH", e18(10), b).unwrap();
     // 700 RWD over 7 days from T0: 100 RWD per day; alice weight 30, operator 10.
-    el.create_avs_rewards_submission(
-        &mut l,
-        AVS,
-        "RWD",
-        e18(700),
-        &[("stETH".into(), WAD)],
-        T0,
-        604_800,
-        T0,
-    )
-    .unwrap();
+    el.create_avs_rewards_submission(&mut l, AVS, "RWD", e18(700), &[("stETH".into(), WAD)], T0, 604_800, T0)
+        .unwrap();
     el.distribute(T0 + 2 * 86_400).unwrap();
     // Per day: alice gross 75, operator cut ⌊75·1000/1e4⌋ = 7.5 → alice 67.5; operator 25 + 7.5.
     assert_eq!(el.claimable("alice", "RWD"), u(135 * E18));
@@ -1009,10 +854,7 @@ fn rewards_are_distributed_daily_pro_rata_with_the_operator_split_and_claimed_cu
     assert_eq!(el.claimable("alice", "RWD"), u(5 * 675 * E18 / 10));
     el.claim(&mut l, "alice", "RWD").unwrap();
     let rwd = l.asset("RWD").unwrap();
-    assert_eq!(
-        l.balance(l.find_account("alice").unwrap(), rwd),
-        u(4725 * E18 / 10)
-    );
+    assert_eq!(l.balance(l.find_account("alice").unwrap(), rwd), u(4725 * E18 / 10));
     check(&l, &el);
 }
 
@@ -1020,17 +862,8 @@ fn rewards_are_distributed_daily_pro_rata_with_the_operator_split_and_claimed_cu
 fn an_opted_in_avs_pays_the_protocol_fee_up_front() {
     let (mut l, mut el, _) = allocated(e18(30), &["stETH"], 600_000_000_000_000_000);
     el.set_protocol_fee_opt_in(AVS, true);
-    el.create_avs_rewards_submission(
-        &mut l,
-        AVS,
-        "RWD",
-        e18(700),
-        &[("stETH".into(), WAD)],
-        T0,
-        604_800,
-        T0,
-    )
-    .unwrap();
+    el.create_avs_rewards_submission(&mut l, AVS, "RWD", e18(700), &[("stETH".into(), WAD)], T0, 604_800, T0)
+        .unwrap();
     let rwd = l.asset("RWD").unwrap();
     assert_eq!(
         l.balance(l.find_account("eigenlayer:protocol_fee").unwrap(), rwd),
@@ -1046,8 +879,7 @@ fn restaking_points_accrue_per_eth_hour_through_an_index() {
     el.deposit(&mut l, "alice", "stETH", e18(2), B0).unwrap();
     // 300 blocks = 1 hour; 2 stETH at price 1 ⇒ 2 ETH·hours. (1 share = (2e18+1e3)/(2e18+1e3) tokens.)
     assert_eq!(el.points_of(&l, "alice", B0 + 300).unwrap(), e18(2));
-    el.set_strategy_price(&l, "stETH", u(2 * E18), B0 + 300)
-        .unwrap();
+    el.set_strategy_price(&l, "stETH", u(2 * E18), B0 + 300).unwrap();
     assert_eq!(el.points_of(&l, "alice", B0 + 600).unwrap(), e18(6));
     check(&l, &el);
 }
@@ -1056,8 +888,7 @@ fn restaking_points_accrue_per_eth_hour_through_an_index() {
 fn an_allocation_delay_change_takes_effect_after_the_configuration_delay() {
     let (mut l, mut el, b) = allocated(e18(1), &["stETH"], 100_000_000_000_000_000);
     el.set_allocation_delay(OP, 50, b).unwrap();
-    el.create_operator_set(AVS, 2, &["stETH".into()], AVS, None)
-        .unwrap();
+    el.create_operator_set(AVS, 2, &["stETH".into()], AVS, None).unwrap();
     // Still the old delay (1 block) before ALLOCATION_CONFIGURATION_DELAY passes.
     let ev = el
         .modify_allocation(OP, AVS, 2, "stETH", 100_000_000_000_000_000, b)

@@ -38,10 +38,8 @@ fn act() -> impl Strategy<Value = Act> {
         (0..4usize).prop_map(Act::Undelegate),
         (0..4usize, 1..=100u8, any::<bool>()).prop_map(|(s, p, b)| Act::Queue(s, p, b)),
         (0..8usize, any::<bool>()).prop_map(|(i, t)| Act::Complete(i, t)),
-        (0..2usize, 1..=2u32, any::<bool>(), 0..=100u8)
-            .prop_map(|(o, s, b, m)| Act::Allocate(o, s, b, m)),
-        (0..2usize, 1..=2u32, 1..=10_000u16, any::<bool>())
-            .prop_map(|(o, s, w, b)| Act::Slash(o, s, w, b)),
+        (0..2usize, 1..=2u32, any::<bool>(), 0..=100u8).prop_map(|(o, s, b, m)| Act::Allocate(o, s, b, m)),
+        (0..2usize, 1..=2u32, 1..=10_000u16, any::<bool>()).prop_map(|(o, s, w, b)| Act::Slash(o, s, w, b)),
         (1..60_000u32).prop_map(Act::Advance),
         (0..4usize).prop_map(Act::Verify),
         (0..4usize, 50..=110u8, 0..3u8).prop_map(|(s, p, sw)| Act::Checkpoint(s, p, sw)),
@@ -61,12 +59,8 @@ struct World {
 
 fn world() -> World {
     let mut l = Ledger::new();
-    let eth = l
-        .register_asset("ETH", 18, "native", AssetKind::Plain)
-        .unwrap();
-    let st = l
-        .register_asset("stETH", 18, "lido", AssetKind::Plain)
-        .unwrap();
+    let eth = l.register_asset("ETH", 18, "native", AssetKind::Plain).unwrap();
+    let st = l.register_asset("stETH", 18, "lido", AssetKind::Plain).unwrap();
     for n in STAKERS.iter().chain(OPS.iter()) {
         let a = l.account(n);
         l.mint(a, st, u(1_000_000 * E18)).unwrap();
@@ -75,8 +69,7 @@ fn world() -> World {
     let mut el = EigenLayer::with_params("ETH", Default::default());
     el.add_strategy(&l, "stETH", true).unwrap();
     let both = vec![BEACON_STRATEGY.to_string(), "stETH".to_string()];
-    el.create_operator_set("avs", 1, &both, "avs", None)
-        .unwrap();
+    el.create_operator_set("avs", 1, &both, "avs", None).unwrap();
     el.create_operator_set("avs", 2, &["stETH".to_string()], "avs", Some("treasury"))
         .unwrap();
     for o in OPS {
@@ -99,20 +92,11 @@ fn apply(w: &mut World, a: &Act) -> Result<(), String> {
     let b = w.block;
     let r = match a {
         Act::Deposit(s, amt) => {
-            w.el.deposit(
-                &mut w.l,
-                STAKERS[*s],
-                "stETH",
-                u(u128::from(*amt) * E18 / 7),
-                b,
-            )
-            .map(|_| ())
-        }
-        Act::Delegate(s, o) => w.el.delegate(&w.l, STAKERS[*s], OPS[*o], b).map(|_| ()),
-        Act::Undelegate(s) => {
-            w.el.undelegate(&w.l, STAKERS[*s], STAKERS[*s], b)
+            w.el.deposit(&mut w.l, STAKERS[*s], "stETH", u(u128::from(*amt) * E18 / 7), b)
                 .map(|_| ())
         }
+        Act::Delegate(s, o) => w.el.delegate(&w.l, STAKERS[*s], OPS[*o], b).map(|_| ()),
+        Act::Undelegate(s) => w.el.undelegate(&w.l, STAKERS[*s], STAKERS[*s], b).map(|_| ()),
         Act::Queue(s, pct, beacon) => {
             let strat = if *beacon { BEACON_STRATEGY } else { "stETH" };
             let held =
@@ -126,12 +110,7 @@ fn apply(w: &mut World, a: &Act) -> Result<(), String> {
                 .map(|_| ())
         }
         Act::Complete(i, tokens) => {
-            let Some((id, wd)) =
-                w.el.withdrawals
-                    .iter()
-                    .nth(*i)
-                    .map(|(k, v)| (*k, v.clone()))
-            else {
+            let Some((id, wd)) = w.el.withdrawals.iter().nth(*i).map(|(k, v)| (*k, v.clone())) else {
                 return Ok(());
             };
             w.el.complete_withdrawal(&mut w.l, &wd.staker, id, *tokens, b)
@@ -140,16 +119,12 @@ fn apply(w: &mut World, a: &Act) -> Result<(), String> {
         Act::Allocate(o, set, beacon, pct) => {
             let strat = if *beacon { BEACON_STRATEGY } else { "stETH" };
             let mag = (E18 / 100 * u128::from(*pct)) as u64;
-            w.el.modify_allocation(OPS[*o], "avs", *set, strat, mag, b)
-                .map(|_| ())
+            w.el.modify_allocation(OPS[*o], "avs", *set, strat, mag, b).map(|_| ())
         }
         Act::Slash(o, set, bp, beacon) => {
             let wad = u(u128::from(*bp) * E18 / 10_000);
             let strategies: Vec<(String, U256)> = if *beacon && *set == 1 {
-                vec![
-                    (BEACON_STRATEGY.to_string(), wad),
-                    ("stETH".to_string(), wad),
-                ]
+                vec![(BEACON_STRATEGY.to_string(), wad), ("stETH".to_string(), wad)]
             } else {
                 vec![("stETH".to_string(), wad)]
             };
@@ -162,13 +137,8 @@ fn apply(w: &mut World, a: &Act) -> Result<(), String> {
         }
         Act::Verify(s) => {
             w.next_validator += 1;
-            let r = w.el.verify_withdrawal_credentials(
-                &w.l,
-                STAKERS[*s],
-                w.next_validator,
-                32_000_000_000,
-                b,
-            );
+            let r =
+                w.el.verify_withdrawal_credentials(&w.l, STAKERS[*s], w.next_validator, 32_000_000_000, b);
             if r.is_ok() {
                 *w.beacon.entry(*s).or_default() += u(32 * E18);
             }
@@ -200,10 +170,7 @@ fn apply(w: &mut World, a: &Act) -> Result<(), String> {
             w.el.deregister_from_operator_sets(OPS[*o], OPS[*o], "avs", &[*set], b)
                 .map(|_| ())
         }
-        Act::Register(o, set) => {
-            w.el.register_for_operator_sets(OPS[*o], "avs", &[*set], b)
-                .map(|_| ())
-        }
+        Act::Register(o, set) => w.el.register_for_operator_sets(OPS[*o], "avs", &[*set], b).map(|_| ()),
     };
     r.map_err(|e| e.to_string())
 }

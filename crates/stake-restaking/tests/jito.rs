@@ -8,13 +8,7 @@ use stake_ledger::{state_hash, AccountId, AssetKind, Ledger};
 use stake_math::{u, U256};
 use stake_restaking::jito::*;
 
-fn core(
-    deposit_fee: u16,
-    withdrawal_fee: u16,
-    program_fee: u16,
-    tokens: u128,
-    supply: u128,
-) -> JitoVault {
+fn core(deposit_fee: u16, withdrawal_fee: u16, program_fee: u16, tokens: u128, supply: u128) -> JitoVault {
     JitoVault {
         capacity: U256::MAX,
         deposit_fee_bps: deposit_fee,
@@ -88,10 +82,7 @@ fn rewards_of_1000_on_1000_at_10_percent_mint_a_vrt_fee_of_52() {
 #[test]
 fn core_rejections_carry_their_values() {
     let mut v = core(100, 0, 0, 0, 0);
-    assert_eq!(
-        v.mint_with_fee(U256::ZERO, U256::ZERO),
-        Err(JitoError::MintZero)
-    );
+    assert_eq!(v.mint_with_fee(U256::ZERO, U256::ZERO), Err(JitoError::MintZero));
     assert_eq!(
         v.mint_with_fee(u(100), u(100)),
         Err(JitoError::Slippage {
@@ -197,11 +188,7 @@ fn snap(w: &W) -> ([u8; 32], [u8; 32]) {
     (state_hash(&w.l), state_hash(&w.j))
 }
 
-fn rejects(
-    w: &mut W,
-    expected: JitoError,
-    f: impl FnOnce(&mut Jito, &mut Ledger) -> JitoResult<Vec<JitoEvent>>,
-) {
+fn rejects(w: &mut W, expected: JitoError, f: impl FnOnce(&mut Jito, &mut Ledger) -> JitoResult<Vec<JitoEvent>>) {
     let before = snap(w);
     assert_eq!(f(&mut w.j, &mut w.l).unwrap_err(), expected);
     assert_eq!(snap(w), before);
@@ -216,9 +203,7 @@ fn ok(w: &W) {
 /// all six tickets warmed up at slot 1 → Active from epoch 2 (slot 300).
 fn world() -> W {
     let mut l = Ledger::new();
-    let sol = l
-        .register_asset("JitoSOL", 9, "native", AssetKind::Plain)
-        .unwrap();
+    let sol = l.register_asset("JitoSOL", 9, "native", AssetKind::Plain).unwrap();
     let alice = l.account("alice");
     l.mint(alice, sol, u(1_000_000)).unwrap();
     let mut j = Jito::new(&mut l, EL, 200, "jito:program-fees").unwrap();
@@ -256,8 +241,7 @@ fn world() -> W {
 fn tickets_gate_delegation_until_active() {
     let mut w = world();
     let alice = w.alice;
-    w.j.mint_to(&mut w.l, "v", alice, u(1000), U256::ZERO, 1)
-        .unwrap();
+    w.j.mint_to(&mut w.l, "v", alice, u(1000), U256::ZERO, 1).unwrap();
     w.j.update_vault("v", 160).unwrap();
     // Warm-up: warmed in epoch 0, active only from epoch 2.
     rejects(
@@ -312,16 +296,11 @@ fn tickets_gate_delegation_until_active() {
 fn withdrawal_ticket_pays_after_two_epoch_boundaries_with_both_fees() {
     let mut w = world();
     let alice = w.alice;
-    let ev =
-        w.j.mint_to(&mut w.l, "v", alice, u(1000), u(1000), 1)
-            .unwrap();
-    assert!(
-        matches!(&ev[0], JitoEvent::Mint { vrt_to_depositor, .. } if *vrt_to_depositor == u(1000))
-    );
+    let ev = w.j.mint_to(&mut w.l, "v", alice, u(1000), u(1000), 1).unwrap();
+    assert!(matches!(&ev[0], JitoEvent::Mint { vrt_to_depositor, .. } if *vrt_to_depositor == u(1000)));
     ok(&w);
     let vrt = w.j.vaults["v"].vrt;
-    w.j.enqueue_withdrawal(&mut w.l, "v", alice, u(100), 10)
-        .unwrap();
+    w.j.enqueue_withdrawal(&mut w.l, "v", alice, u(100), 10).unwrap();
     ok(&w);
     // Unstaked in epoch 0: withdrawable once epoch > 1.
     w.j.update_vault("v", 150).unwrap();
@@ -341,9 +320,7 @@ fn withdrawal_ticket_pays_after_two_epoch_boundaries_with_both_fees() {
         j.burn_withdrawal_ticket(l, "v", bob, 0, 300)
     });
     let before = w.l.balance(alice, w.sol);
-    let ev =
-        w.j.burn_withdrawal_ticket(&mut w.l, "v", alice, 0, 300)
-            .unwrap();
+    let ev = w.j.burn_withdrawal_ticket(&mut w.l, "v", alice, 0, 300).unwrap();
     // program ⌈100·200/1e4⌉ = 2, vault ⌈100·100/1e4⌉ = 1, burn 97, out ⌊97·1000/1000⌋ = 97.
     assert_eq!(
         ev,
@@ -370,12 +347,10 @@ fn withdrawal_ticket_pays_after_two_epoch_boundaries_with_both_fees() {
 fn the_crank_cools_down_operator_stake_to_cover_queued_withdrawals() {
     let mut w = world();
     let alice = w.alice;
-    w.j.mint_to(&mut w.l, "v", alice, u(1000), U256::ZERO, 1)
-        .unwrap();
+    w.j.mint_to(&mut w.l, "v", alice, u(1000), U256::ZERO, 1).unwrap();
     w.j.update_vault("v", 300).unwrap();
     w.j.add_delegation("v", "o", u(1000), 300).unwrap();
-    w.j.enqueue_withdrawal(&mut w.l, "v", alice, u(500), 301)
-        .unwrap();
+    w.j.enqueue_withdrawal(&mut w.l, "v", alice, u(500), 301).unwrap();
     // Epoch 3: reserve = burn output of 500 VRT = ⌊(500 − 10 − 5)·1000/1000⌋ = 485 → cool down 485.
     let ev = w.j.update_vault("v", 450).unwrap();
     assert_eq!(
@@ -391,9 +366,7 @@ fn the_crank_cools_down_operator_stake_to_cover_queued_withdrawals() {
     assert_eq!((d.staked, d.enqueued_for_cooldown), (u(515), u(485)));
     w.j.update_vault("v", 600).unwrap();
     w.j.update_vault("v", 750).unwrap();
-    let ev =
-        w.j.burn_withdrawal_ticket(&mut w.l, "v", alice, 0, 750)
-            .unwrap();
+    let ev = w.j.burn_withdrawal_ticket(&mut w.l, "v", alice, 0, 750).unwrap();
     assert!(matches!(&ev[0], JitoEvent::BurnWithdrawalTicket { out, .. } if *out == u(485)));
     ok(&w);
 }
@@ -402,8 +375,7 @@ fn the_crank_cools_down_operator_stake_to_cover_queued_withdrawals() {
 fn rewards_are_charged_the_reward_fee_in_vrt() {
     let mut w = world();
     let alice = w.alice;
-    w.j.mint_to(&mut w.l, "v", alice, u(1000), U256::ZERO, 1)
-        .unwrap();
+    w.j.mint_to(&mut w.l, "v", alice, u(1000), U256::ZERO, 1).unwrap();
     let acct = w.j.vaults["v"].account;
     w.l.transfer(alice, acct, w.sol, u(1000)).unwrap();
     let ev = w.j.update_vault_balance(&mut w.l, "v", 2).unwrap();
@@ -423,14 +395,12 @@ fn rewards_are_charged_the_reward_fee_in_vrt() {
 fn slashing_takes_staked_first_and_sends_tokens_to_the_destination() {
     let mut w = world();
     let alice = w.alice;
-    w.j.mint_to(&mut w.l, "v", alice, u(1000), U256::ZERO, 1)
-        .unwrap();
+    w.j.mint_to(&mut w.l, "v", alice, u(1000), U256::ZERO, 1).unwrap();
     w.j.update_vault("v", 300).unwrap();
     w.j.add_delegation("v", "o", u(800), 300).unwrap();
     w.j.cooldown_delegation("v", "o", u(300), 300).unwrap();
     let dest = w.l.account("ncn:burn");
-    w.j.slash(&mut w.l, "v", "n", "o", u(600), dest, 301)
-        .unwrap();
+    w.j.slash(&mut w.l, "v", "n", "o", u(600), dest, 301).unwrap();
     ok(&w);
     let d = w.j.vaults["v"].operators["o"];
     assert_eq!((d.staked, d.enqueued_for_cooldown), (U256::ZERO, u(200)));
@@ -478,18 +448,12 @@ fn slashing_takes_staked_first_and_sends_tokens_to_the_destination() {
     let before = snap(&w);
     assert!(matches!(
         w.j.mint_to(&mut w.l, "v", poor, u(1), U256::ZERO, 301),
-        Err(JitoError::Ledger(
-            stake_ledger::LedgerError::InsufficientBalance { .. }
-        ))
+        Err(JitoError::Ledger(stake_ledger::LedgerError::InsufficientBalance { .. }))
     ));
     assert_eq!(snap(&w), before);
-    rejects(
-        &mut w,
-        JitoError::Duplicate {
-            name: "ncn n".into(),
-        },
-        |j, _| j.initialize_ncn("n"),
-    );
+    rejects(&mut w, JitoError::Duplicate { name: "ncn n".into() }, |j, _| {
+        j.initialize_ncn("n")
+    });
     rejects(
         &mut w,
         JitoError::Duplicate {
@@ -503,12 +467,10 @@ fn slashing_takes_staked_first_and_sends_tokens_to_the_destination() {
 fn slashing_requires_every_ticket_active_or_cooling_down() {
     let mut w = world();
     let alice = w.alice;
-    w.j.mint_to(&mut w.l, "v", alice, u(1000), U256::ZERO, 1)
-        .unwrap();
+    w.j.mint_to(&mut w.l, "v", alice, u(1000), U256::ZERO, 1).unwrap();
     w.j.update_vault("v", 300).unwrap();
     w.j.add_delegation("v", "o", u(800), 300).unwrap();
-    w.j.toggle_ticket(TicketKind::NcnVault, "n", "v", false, 300)
-        .unwrap();
+    w.j.toggle_ticket(TicketKind::NcnVault, "n", "v", false, 300).unwrap();
     let dest = w.l.account("ncn:burn");
     // Cooling down during epoch 2: still slashable.
     w.j.slash(&mut w.l, "v", "n", "o", u(1), dest, 449).unwrap();
@@ -525,10 +487,7 @@ fn slashing_requires_every_ticket_active_or_cooling_down() {
 #[test]
 fn world_construction_rejects_bad_parameters() {
     let mut l = Ledger::new();
-    assert_eq!(
-        Jito::new(&mut l, 0, 0, "p").unwrap_err(),
-        JitoError::InvalidEpochLength
-    );
+    assert_eq!(Jito::new(&mut l, 0, 0, "p").unwrap_err(), JitoError::InvalidEpochLength);
     assert_eq!(
         Jito::new(&mut l, 10, 10_001, "p").unwrap_err(),
         JitoError::InvalidFee { bps: 10_001 }

@@ -94,16 +94,9 @@ fn corruption_is_profitable_when_profit_exceeds_alpha_times_stake() {
     let mut s = Services::new();
     s.register(service("da")).unwrap();
     // CoC(600 ETH) = ⌈600e18 · 0.666…667⌉ = 400.0000000000000002e18 > π = 500e18? no: 400e18 < 500e18.
-    assert!(s
-        .is_corruption_profitable("da", u(600 * 10u128.pow(18)))
-        .unwrap());
-    assert!(!s
-        .is_corruption_profitable("da", u(750 * 10u128.pow(18)))
-        .unwrap());
-    assert_eq!(
-        cost_of_corruption(u(3), WAD / U256::from(3u8)).unwrap(),
-        u(1)
-    ); // ⌈3·0.333…⌉ = 1
+    assert!(s.is_corruption_profitable("da", u(600 * 10u128.pow(18))).unwrap());
+    assert!(!s.is_corruption_profitable("da", u(750 * 10u128.pow(18))).unwrap());
+    assert_eq!(cost_of_corruption(u(3), WAD / U256::from(3u8)).unwrap(), u(1)); // ⌈3·0.333…⌉ = 1
 }
 
 #[test]
@@ -129,9 +122,7 @@ fn rejections_carry_their_values_and_change_nothing() {
     assert_eq!(s.register(bad), Err(ServicesError::InvalidPeriod));
     assert_eq!(
         s.fault_occurs("da", WAD + U256::ONE),
-        Err(ServicesError::InvalidDraw {
-            draw: WAD + U256::ONE
-        })
+        Err(ServicesError::InvalidDraw { draw: WAD + U256::ONE })
     );
     assert_eq!(
         s.fault_to_slash_requests("da", "op9"),
@@ -142,9 +133,7 @@ fn rejections_carry_their_values_and_change_nothing() {
     );
     assert_eq!(
         s.reward_for_period("nope"),
-        Err(ServicesError::UnknownService {
-            name: "nope".into()
-        })
+        Err(ServicesError::UnknownService { name: "nope".into() })
     );
     assert_eq!(state_hash(&s), before);
 }

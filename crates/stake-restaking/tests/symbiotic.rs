@@ -22,9 +22,7 @@ struct World {
 
 fn world(delegator: DelegatorKind, slasher: Option<SlasherKind>) -> World {
     let mut l = Ledger::new();
-    let a = l
-        .register_asset("wstETH", 18, "native", AssetKind::Plain)
-        .unwrap();
+    let a = l.register_asset("wstETH", 18, "native", AssetKind::Plain).unwrap();
     let alice = l.account("alice");
     let bob = l.account("bob");
     let carol = l.account("carol");
@@ -59,14 +57,11 @@ fn world(delegator: DelegatorKind, slasher: Option<SlasherKind>) -> World {
 /// a limit of 1e6, both opt-ins done at INIT.
 fn restake_world(slasher: SlasherKind) -> World {
     let mut w = world(DelegatorKind::NetworkRestake, Some(slasher));
-    w.v.set_max_network_limit("net", u(1_000_000), INIT)
-        .unwrap();
+    w.v.set_max_network_limit("net", u(1_000_000), INIT).unwrap();
     w.v.set_network_limit("net", u(1_000_000), INIT).unwrap();
-    w.v.set_operator_network_shares("net", "op", u(1), INIT)
-        .unwrap();
+    w.v.set_operator_network_shares("net", "op", u(1), INIT).unwrap();
     w.v.set_operator_vault_opt_in("op", true, INIT).unwrap();
-    w.v.set_operator_network_opt_in("op", "net", true, INIT)
-        .unwrap();
+    w.v.set_operator_network_opt_in("op", "net", true, INIT).unwrap();
     w
 }
 
@@ -147,14 +142,9 @@ fn deposit_withdraw_and_claim_across_epochs_round_in_the_vaults_favour() {
     // totalStake = active + w[0] + w[1] = 909 + 0 + 100.
     assert_eq!(w.v.total_stake(1070).unwrap(), u(1009));
     // Epoch 1 is running at 1150: not claimable yet.
-    rejects(
-        &mut w,
-        SymbioticError::InvalidEpoch {
-            epoch: 1,
-            current: 1,
-        },
-        |v, l| v.claim(l, alice, alice, 1, 1150),
-    );
+    rejects(&mut w, SymbioticError::InvalidEpoch { epoch: 1, current: 1 }, |v, l| {
+        v.claim(l, alice, alice, 1, 1150)
+    });
     // Epoch 2 from 1200: ⌊100·101/101⌋ = 100.
     let before = w.l.balance(alice, w.v.collateral);
     w.v.claim(&mut w.l, alice, alice, 1, 1200).unwrap();
@@ -162,9 +152,7 @@ fn deposit_withdraw_and_claim_across_epochs_round_in_the_vaults_favour() {
     assert_eq!(w.l.balance(alice, w.v.collateral) - before, u(100));
     // Bob redeems his 10 shares: ⌊10·(909+1)/(909+1)⌋ = 10 into w[3] (current epoch 2).
     let ev = w.v.redeem(bob, bob, u(10), 1210).unwrap();
-    assert!(
-        matches!(&ev[0], SymbioticEvent::Withdraw { amount, epoch: 3, .. } if *amount == u(10))
-    );
+    assert!(matches!(&ev[0], SymbioticEvent::Withdraw { amount, epoch: 3, .. } if *amount == u(10)));
     ok(&w);
     // activeStakeAt history: before Bob's deposit, after the slash.
     assert_eq!(w.v.active_stake_at(1055), u(999));
@@ -189,13 +177,8 @@ fn slash_of_a_previous_epoch_capture_takes_active_and_both_withdrawal_buckets_pr
         (u(1500), u(300), u(200))
     );
     // Capture 1090 (epoch 0): stake then = 1700 → slash 100 of slashable 1700.
-    assert_eq!(
-        w.v.slashable_stake("net", "op", 1090, 1120).unwrap(),
-        u(1700)
-    );
-    let ev =
-        w.v.slash(&mut w.l, "net", "op", u(100), 1090, 1120)
-            .unwrap();
+    assert_eq!(w.v.slashable_stake("net", "op", 1090, 1120).unwrap(), u(1700));
+    let ev = w.v.slash(&mut w.l, "net", "op", u(100), 1090, 1120).unwrap();
     // slashable in the vault = 1500 + 300 + 200 = 2000:
     // active ⌊100·1500/2000⌋ = 75, next ⌊100·200/2000⌋ = 10, current 100 − 75 − 10 = 15.
     assert_eq!(
@@ -218,10 +201,7 @@ fn slash_of_a_previous_epoch_capture_takes_active_and_both_withdrawal_buckets_pr
     );
     assert_eq!(w.l.balance(w.v.burner, w.v.collateral), u(100));
     // The slasher remembers: at capture 1090 the stake was 1700, 100 slashed since.
-    assert_eq!(
-        w.v.slashable_stake("net", "op", 1090, 1130).unwrap(),
-        u(1600)
-    );
+    assert_eq!(w.v.slashable_stake("net", "op", 1090, 1130).unwrap(), u(1600));
     // Claims from the slashed bucket: ⌊150·(285+1)/(300+1)⌋ = ⌊142.52⌋ = 142 each; 1 wei of dust stays.
     w.v.claim(&mut w.l, alice, alice, 1, 1200).unwrap();
     w.v.claim(&mut w.l, carol, carol, 1, 1200).unwrap();
@@ -232,11 +212,9 @@ fn slash_of_a_previous_epoch_capture_takes_active_and_both_withdrawal_buckets_pr
     // Active balances: ⌊700·1426/1501⌋ = 665, ⌊800·1426/1501⌋ = 760.
     assert_eq!(w.v.active_balance_of(alice).unwrap(), u(665));
     assert_eq!(w.v.active_balance_of(bob).unwrap(), u(760));
-    rejects(
-        &mut w,
-        SymbioticError::AlreadyClaimed { epoch: 1 },
-        |v, l| v.claim(l, alice, alice, 1, 1200),
-    );
+    rejects(&mut w, SymbioticError::AlreadyClaimed { epoch: 1 }, |v, l| {
+        v.claim(l, alice, alice, 1, 1200)
+    });
 }
 
 #[test]
@@ -247,14 +225,11 @@ fn stake_follows_each_delegator_type() {
     w.v.deposit(&mut w.l, alice, alice, u(1000), INIT).unwrap();
     w.v.set_max_network_limit("net", u(800), 1001).unwrap();
     w.v.set_network_limit("net", u(600), 1001).unwrap();
-    w.v.set_operator_network_shares("net", "op1", u(1), 1001)
-        .unwrap();
-    w.v.set_operator_network_shares("net", "op2", u(2), 1001)
-        .unwrap();
+    w.v.set_operator_network_shares("net", "op1", u(1), 1001).unwrap();
+    w.v.set_operator_network_shares("net", "op2", u(2), 1001).unwrap();
     for op in ["op1", "op2"] {
         w.v.set_operator_vault_opt_in(op, true, 1001).unwrap();
-        w.v.set_operator_network_opt_in(op, "net", true, 1001)
-            .unwrap();
+        w.v.set_operator_network_opt_in(op, "net", true, 1001).unwrap();
     }
     assert_eq!(w.v.stake("net", "op1").unwrap(), u(200));
     assert_eq!(w.v.stake("net", "op2").unwrap(), u(400));
@@ -265,8 +240,7 @@ fn stake_follows_each_delegator_type() {
     assert_eq!(w.v.stake("net", "op2").unwrap(), u(200));
     assert_eq!(w.v.stake_at("net", "op2", 1001).unwrap(), u(400));
     // Opting out of the network zeroes the stake from then on.
-    w.v.set_operator_network_opt_in("op2", "net", false, 1003)
-        .unwrap();
+    w.v.set_operator_network_opt_in("op2", "net", false, 1003).unwrap();
     assert_eq!(w.v.stake("net", "op2").unwrap(), U256::ZERO);
     assert_eq!(w.v.stake_at("net", "op2", 1002).unwrap(), u(200));
     ok(&w);
@@ -277,33 +251,24 @@ fn stake_follows_each_delegator_type() {
     w.v.deposit(&mut w.l, alice, alice, u(1000), INIT).unwrap();
     w.v.set_max_network_limit("net", u(600), INIT).unwrap();
     w.v.set_network_limit("net", u(600), INIT).unwrap();
-    w.v.set_operator_network_limit("net", "op1", u(500), INIT)
-        .unwrap();
-    w.v.set_operator_network_limit("net", "op2", u(800), INIT)
-        .unwrap();
+    w.v.set_operator_network_limit("net", "op1", u(500), INIT).unwrap();
+    w.v.set_operator_network_limit("net", "op2", u(800), INIT).unwrap();
     for op in ["op1", "op2"] {
         w.v.set_operator_vault_opt_in(op, true, INIT).unwrap();
-        w.v.set_operator_network_opt_in(op, "net", true, INIT)
-            .unwrap();
+        w.v.set_operator_network_opt_in(op, "net", true, INIT).unwrap();
     }
     assert_eq!(w.v.stake("net", "op1").unwrap(), u(500));
     assert_eq!(w.v.stake("net", "op2").unwrap(), u(600));
 
     // OperatorSpecific: min(active, netLimit) for its operator only.
-    let mut w = world(
-        DelegatorKind::OperatorSpecific {
-            operator: "op1".into(),
-        },
-        None,
-    );
+    let mut w = world(DelegatorKind::OperatorSpecific { operator: "op1".into() }, None);
     let alice = w.alice;
     w.v.deposit(&mut w.l, alice, alice, u(1000), INIT).unwrap();
     w.v.set_max_network_limit("net", u(2000), INIT).unwrap();
     w.v.set_network_limit("net", u(1500), INIT).unwrap();
     for op in ["op1", "op2"] {
         w.v.set_operator_vault_opt_in(op, true, INIT).unwrap();
-        w.v.set_operator_network_opt_in(op, "net", true, INIT)
-            .unwrap();
+        w.v.set_operator_network_opt_in(op, "net", true, INIT).unwrap();
     }
     assert_eq!(w.v.stake("net", "op1").unwrap(), u(1000));
     assert_eq!(w.v.stake("net", "op2").unwrap(), U256::ZERO);
@@ -320,17 +285,13 @@ fn stake_follows_each_delegator_type() {
     w.v.deposit(&mut w.l, alice, alice, u(1000), INIT).unwrap();
     w.v.set_max_network_limit("net", u(700), INIT).unwrap();
     w.v.set_operator_vault_opt_in("op1", true, INIT).unwrap();
-    w.v.set_operator_network_opt_in("op1", "net", true, INIT)
-        .unwrap();
-    w.v.set_operator_network_opt_in("op1", "other", true, INIT)
-        .unwrap();
+    w.v.set_operator_network_opt_in("op1", "net", true, INIT).unwrap();
+    w.v.set_operator_network_opt_in("op1", "other", true, INIT).unwrap();
     assert_eq!(w.v.stake("net", "op1").unwrap(), u(700));
     assert_eq!(w.v.stake("other", "op1").unwrap(), U256::ZERO);
     rejects(
         &mut w,
-        SymbioticError::NotDesignated {
-            entity: "other".into(),
-        },
+        SymbioticError::NotDesignated { entity: "other".into() },
         |v, _| v.set_max_network_limit("other", u(1), INIT),
     );
     rejects(
@@ -397,11 +358,9 @@ fn a_vetoed_slash_changes_no_stake_and_no_balance() {
     }
     stripped.last_time = before_vault.last_time;
     assert_eq!(state_hash(&stripped), state_hash(&before_vault));
-    rejects(
-        &mut w,
-        SymbioticError::SlashRequestCompleted { index: 0 },
-        |v, l| v.execute_slash(l, 0, 1075),
-    );
+    rejects(&mut w, SymbioticError::SlashRequestCompleted { index: 0 }, |v, l| {
+        v.execute_slash(l, 0, 1075)
+    });
     rejects(
         &mut w,
         SymbioticError::VetoPeriodEnded {
@@ -509,9 +468,7 @@ fn every_rejection_leaves_the_state_unchanged() {
     w.v.set_deposit_whitelist(true).unwrap();
     rejects(
         &mut w,
-        SymbioticError::NotWhitelistedDepositor {
-            account: "bob".into(),
-        },
+        SymbioticError::NotWhitelistedDepositor { account: "bob".into() },
         |v, l| v.deposit(l, bob, bob, u(1), 1001),
     );
     w.v.set_depositor_whitelist_status(bob, true).unwrap();
@@ -542,11 +499,9 @@ fn every_rejection_leaves_the_state_unchanged() {
     rejects(&mut w, SymbioticError::InsufficientRedemption, |v, _| {
         v.redeem(alice, alice, U256::ZERO, 1002)
     });
-    rejects(
-        &mut w,
-        SymbioticError::InsufficientClaim { epoch: 0 },
-        |v, l| v.claim(l, alice, alice, 0, 1100),
-    );
+    rejects(&mut w, SymbioticError::InsufficientClaim { epoch: 0 }, |v, l| {
+        v.claim(l, alice, alice, 0, 1100)
+    });
     rejects(
         &mut w,
         SymbioticError::ExceedsMaxNetworkLimit {
@@ -583,16 +538,12 @@ fn every_rejection_leaves_the_state_unchanged() {
     rejects(&mut w, SymbioticError::NoSlasher, |v, l| {
         v.slash(l, "net", "op", u(1), 1001, 1002)
     });
-    rejects(
-        &mut w,
-        SymbioticError::SlashRequestNotExist { index: 7 },
-        |v, l| v.execute_slash(l, 7, 1002),
-    );
-    rejects(
-        &mut w,
-        SymbioticError::SlashRequestNotExist { index: 7 },
-        |v, _| v.veto_slash(7, "judge", 1002),
-    );
+    rejects(&mut w, SymbioticError::SlashRequestNotExist { index: 7 }, |v, l| {
+        v.execute_slash(l, 7, 1002)
+    });
+    rejects(&mut w, SymbioticError::SlashRequestNotExist { index: 7 }, |v, _| {
+        v.veto_slash(7, "judge", 1002)
+    });
     rejects(&mut w, SymbioticError::AlreadySet, |v, _| {
         v.set_resolver("net", Some("judge".into()), 1002)
     });
@@ -602,10 +553,8 @@ fn every_rejection_leaves_the_state_unchanged() {
     // A network without a resolver: no veto possible, execution at once.
     w.v.set_max_network_limit("free", u(10), 1002).unwrap();
     w.v.set_network_limit("free", u(10), 1002).unwrap();
-    w.v.set_operator_network_shares("free", "op", u(1), 1002)
-        .unwrap();
-    w.v.set_operator_network_opt_in("op", "free", true, 1002)
-        .unwrap();
+    w.v.set_operator_network_shares("free", "op", u(1), 1002).unwrap();
+    w.v.set_operator_network_opt_in("op", "free", true, 1002).unwrap();
     w.v.request_slash("free", "op", u(5), 1002, 1003).unwrap();
     rejects(&mut w, SymbioticError::NoResolver, |v, _| {
         v.veto_slash(0, "judge", 1004)
@@ -613,17 +562,14 @@ fn every_rejection_leaves_the_state_unchanged() {
     w.v.execute_slash(&mut w.l, 0, 1004).unwrap();
     ok(&w);
     // Resolver change takes effect after 3 epochs: at 1004 (epoch 0) → 1000 + 300.
-    w.v.set_resolver("net", Some("judge2".into()), 1004)
-        .unwrap();
+    w.v.set_resolver("net", Some("judge2".into()), 1004).unwrap();
     let tr = &w.v.slasher.as_ref().unwrap().resolver["net"];
     assert_eq!(tr.latest_time(), Some(1300));
     assert_eq!(tr.at(1299), Some("judge".to_string()));
 
     // Construction errors.
     let mut l = Ledger::new();
-    let a = l
-        .register_asset("X", 18, "native", AssetKind::Plain)
-        .unwrap();
+    let a = l.register_asset("X", 18, "native", AssetKind::Plain).unwrap();
     let params = |epoch, slasher| VaultParams {
         name: "bad".into(),
         collateral: a,
@@ -677,20 +623,10 @@ fn every_rejection_leaves_the_state_unchanged() {
 fn error_codes_are_stable_and_in_range() {
     use stake_ledger::Reject;
     assert_eq!(
-        SymbioticError::NotWhitelistedDepositor {
-            account: "a".into()
-        }
-        .code(),
+        SymbioticError::NotWhitelistedDepositor { account: "a".into() }.code(),
         4200
     );
-    assert_eq!(
-        SymbioticError::InvalidTime {
-            now: 0,
-            earliest: 1
-        }
-        .code(),
-        4228
-    );
+    assert_eq!(SymbioticError::InvalidTime { now: 0, earliest: 1 }.code(), 4228);
     assert_eq!(
         SymbioticError::InvalidCaptureTimestamp { capture: 1, now: 2 }
             .rejection()

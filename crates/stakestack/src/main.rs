@@ -89,14 +89,11 @@ fn dispatch(cli: Cli) -> Result<i32> {
 }
 
 fn read_scenario(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read scenario file {}", path.display()))
+    std::fs::read_to_string(path).with_context(|| format!("cannot read scenario file {}", path.display()))
 }
 
 fn report_scenario_error(path: &Path, text: &str, e: &stake_engine::scenario::ScenarioError) {
-    let line = e
-        .line
-        .or_else(|| stake_engine::scenario::locate(text, &e.path));
+    let line = e.line.or_else(|| stake_engine::scenario::locate(text, &e.path));
     match line {
         Some(l) => {
             eprintln!("error: {}:{}: {}", path.display(), l, e.message);
@@ -128,13 +125,7 @@ fn check(path: &Path) -> Result<i32> {
     }
 }
 
-fn run(
-    path: &Path,
-    out: Option<PathBuf>,
-    seed: Option<u64>,
-    json: bool,
-    quiet: bool,
-) -> Result<i32> {
+fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, json: bool, quiet: bool) -> Result<i32> {
     let text = read_scenario(path)?;
     let mut prepared = match stake_engine::runner::prepare(&text, seed) {
         Ok(p) => p,
@@ -149,11 +140,9 @@ fn run(
     } else {
         let b = indicatif::ProgressBar::new(prepared.total_steps());
         b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {msg} [{bar:40}] {pos}/{len} steps ({eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {pos}/{len} steps ({eta})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
         );
         b.set_message(name.clone());
         b
@@ -168,8 +157,7 @@ fn run(
         }
     };
     let out_dir = out.unwrap_or_else(|| PathBuf::from("out").join(&name));
-    output::write_all(&out_dir, &result)
-        .with_context(|| format!("writing outputs to {}", out_dir.display()))?;
+    output::write_all(&out_dir, &result).with_context(|| format!("writing outputs to {}", out_dir.display()))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&result.summary)?);
     } else {
@@ -205,19 +193,12 @@ fn calc(list: bool) -> Result<i32> {
 }
 
 fn new(name: &str, path: Option<PathBuf>) -> Result<i32> {
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         anyhow::bail!("scenario name `{name}` must be letters, digits, - or _");
     }
     let path = path.unwrap_or_else(|| PathBuf::from("scenarios").join(format!("{name}.toml")));
     if path.exists() {
-        anyhow::bail!(
-            "{} already exists; choose another name or --path",
-            path.display()
-        );
+        anyhow::bail!("{} already exists; choose another name or --path", path.display());
     }
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() {

@@ -53,15 +53,12 @@ pub(crate) fn summary_table(r: &RunResult) -> String {
         let _ = writeln!(
             o,
             "{:<10} {:<14} {:>14.10} {:>10.3} {:>16.2} {:>10.2} {:>10.2} {:>11}",
-            l.symbol,
-            l.model,
-            l.rate,
-            l.realised_apr_pct,
-            l.tvl_eth,
-            l.share_of_staked_pct,
-            l.queue_days,
-            l.validators
+            l.symbol, l.model, l.rate, l.realised_apr_pct, l.tvl_eth, l.share_of_staked_pct, l.queue_days, l.validators
         );
+    }
+    for t in &s.extra_text {
+        let _ = writeln!(o);
+        o.push_str(t);
     }
     let _ = writeln!(o);
     let _ = writeln!(
@@ -109,7 +106,13 @@ fn html_report(r: &RunResult) -> String {
     for l in &s.lsts {
         table.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{:.10}</td><td>{:.3}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td></tr>",
-            esc(&l.symbol), esc(&l.model), l.rate, l.realised_apr_pct, l.tvl_eth, l.share_of_staked_pct, l.queue_days
+            esc(&l.symbol),
+            esc(&l.model),
+            l.rate,
+            l.realised_apr_pct,
+            l.tvl_eth,
+            l.share_of_staked_pct,
+            l.queue_days
         ));
     }
     table.push_str("</table>");
@@ -157,7 +160,8 @@ fn svg_chart(r: &RunResult, cols: &[usize]) -> String {
     }
     let x = |i: usize| pad + (w - 2.0 * pad) * (i as f64) / ((n.max(2) - 1) as f64);
     let y = |v: f64| h - pad + (v - lo) / (hi - lo) * -(h - 2.0 * pad);
-    let mut s = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" style=\"background:#fafafa\">");
+    let mut s =
+        format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" style=\"background:#fafafa\">");
     s.push_str(&format!(
         "<text x=\"4\" y=\"{:.0}\" font-size=\"11\">{}</text><text x=\"4\" y=\"{:.0}\" font-size=\"11\">{}</text>",
         pad,
@@ -205,7 +209,5 @@ fn fmt_num(v: f64) -> String {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }

@@ -15,12 +15,7 @@ fn calc(input: &str) -> Vec<serde_json::Value> {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     String::from_utf8(out.stdout)
@@ -68,10 +63,7 @@ fn check_points_at_the_offending_line_and_key() {
         "/../../scenarios/eth-staking-basics.toml"
     ))
     .unwrap();
-    let bad = good.replace(
-        "fee            = \"10%\"",
-        "fee            = \"ten percent\"",
-    );
+    let bad = good.replace("fee            = \"10%\"", "fee            = \"ten percent\"");
     let path = dir.join("bad.toml");
     std::fs::write(&path, &bad).unwrap();
     let out = bin().arg("check").arg(&path).output().unwrap();
@@ -93,11 +85,7 @@ fn check_points_at_the_offending_line_and_key() {
         ))
         .output()
         .unwrap();
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     let new_path = dir.join("mine.toml");
     let _ = std::fs::remove_file(&new_path);
     assert!(bin()
@@ -106,11 +94,6 @@ fn check_points_at_the_offending_line_and_key() {
         .status()
         .unwrap()
         .success());
-    assert!(bin()
-        .arg("check")
-        .arg(&new_path)
-        .status()
-        .unwrap()
-        .success());
+    assert!(bin().arg("check").arg(&new_path).status().unwrap().success());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -278,11 +278,7 @@ impl FrxEth {
     ///
     /// Specification:
     /// - fails with `WithholdRatioTooHigh` above 1e6.
-    pub fn set_withhold_ratio(
-        &mut self,
-        ratio: U256,
-        _now: u64,
-    ) -> Result<Vec<FrxEthEvent>, ExchangeRateError> {
+    pub fn set_withhold_ratio(&mut self, ratio: U256, _now: u64) -> Result<Vec<FrxEthEvent>, ExchangeRateError> {
         if ratio > RATIO_PRECISION {
             return Err(ExchangeRateError::WithholdRatioTooHigh { ratio });
         }
@@ -317,26 +313,16 @@ impl FrxEth {
             .ok_or(MathError::Overflow)?;
         let available = self.deposit_plan().first().map(|p| p.1).unwrap_or(0);
         if requested > available {
-            return Err(ExchangeRateError::PlanTooLarge {
-                requested,
-                available,
-            });
+            return Err(ExchangeRateError::PlanTooLarge { requested, available });
         }
         if requested == 0 {
             return Ok(Vec::new());
         }
         let amount = U256::from(requested).mul_c(VALIDATOR_WEI)?;
-        ledger.transfer(
-            self.accounts.minter,
-            self.accounts.staging,
-            self.eth,
-            amount,
-        )?;
+        ledger.transfer(self.accounts.minter, self.accounts.staging, self.eth, amount)?;
         self.minter_wei -= amount;
         self.deposited_validators += requested;
-        Ok(vec![FrxEthEvent::ValidatorsDeposited {
-            validators: requested,
-        }])
+        Ok(vec![FrxEthEvent::ValidatorsDeposited { validators: requested }])
     }
 
     /// Account the engine takes 32 ETH per validator from after [`FrxEth::on_deposited`].
@@ -373,11 +359,7 @@ impl FrxEth {
             l.mint(a.vault, frx, to_vault)
         })?;
         self.minter_wei = minter;
-        Ok(vec![FrxEthEvent::RewardsDistributed {
-            amount,
-            fee,
-            to_vault,
-        }])
+        Ok(vec![FrxEthEvent::RewardsDistributed { amount, fee, to_vault }])
     }
 
     // ----- sfrxETH (xERC4626) -----
@@ -402,12 +384,7 @@ impl FrxEth {
     }
 
     /// `convertToShares` = `previewDeposit`: `⌊assets·supply/totalAssets⌋` (assets while supply is 0).
-    pub fn convert_to_shares(
-        &self,
-        ledger: &Ledger,
-        assets: U256,
-        now: u64,
-    ) -> Result<U256, MathError> {
+    pub fn convert_to_shares(&self, ledger: &Ledger, assets: U256, now: u64) -> Result<U256, MathError> {
         let s = self.supply(ledger);
         if s == U256::ZERO {
             return Ok(assets);
@@ -416,12 +393,7 @@ impl FrxEth {
     }
 
     /// `convertToAssets` = `previewRedeem`: `⌊shares·totalAssets/supply⌋` (shares while supply is 0).
-    pub fn convert_to_assets(
-        &self,
-        ledger: &Ledger,
-        shares: U256,
-        now: u64,
-    ) -> Result<U256, MathError> {
+    pub fn convert_to_assets(&self, ledger: &Ledger, shares: U256, now: u64) -> Result<U256, MathError> {
         let s = self.supply(ledger);
         if s == U256::ZERO {
             return Ok(shares);
@@ -439,12 +411,7 @@ impl FrxEth {
     }
 
     /// `previewWithdraw`: `⌈assets·supply/totalAssets⌉`.
-    pub fn preview_withdraw(
-        &self,
-        ledger: &Ledger,
-        assets: U256,
-        now: u64,
-    ) -> Result<U256, MathError> {
+    pub fn preview_withdraw(&self, ledger: &Ledger, assets: U256, now: u64) -> Result<U256, MathError> {
         let s = self.supply(ledger);
         if s == U256::ZERO {
             return Ok(assets);
@@ -469,11 +436,7 @@ impl FrxEth {
     /// - fails with `SyncTooEarly` before the cycle end (`SyncError`), `TimestampOverflow` past 2^32 − 1,
     ///   `Math(Underflow)` when the vault holds less than `stored + lastRewardAmount`, `Math(Overflow)`
     ///   when the reward does not fit uint192 or the cycle end does not fit uint32.
-    pub fn sync_rewards(
-        &mut self,
-        ledger: &Ledger,
-        now: u64,
-    ) -> Result<Vec<FrxEthEvent>, ExchangeRateError> {
+    pub fn sync_rewards(&mut self, ledger: &Ledger, now: u64) -> Result<Vec<FrxEthEvent>, ExchangeRateError> {
         let ts = ts32(now)?;
         if ts < self.rewards_cycle_end {
             return Err(ExchangeRateError::SyncTooEarly {
@@ -482,9 +445,7 @@ impl FrxEth {
             });
         }
         let held = ledger.balance(self.accounts.vault, self.frx);
-        let next = held
-            .sub_c(self.stored_total_assets)?
-            .sub_c(self.last_reward_amount)?;
+        let next = held.sub_c(self.stored_total_assets)?.sub_c(self.last_reward_amount)?;
         if next >= (U256::ONE << 192u32) {
             return Err(MathError::Overflow.into());
         }
@@ -497,11 +458,7 @@ impl FrxEth {
         Ok(vec![FrxEthEvent::NewRewardsCycle { end, rewards: next }])
     }
 
-    fn and_sync(
-        &mut self,
-        ledger: &Ledger,
-        now: u64,
-    ) -> Result<Vec<FrxEthEvent>, ExchangeRateError> {
+    fn and_sync(&mut self, ledger: &Ledger, now: u64) -> Result<Vec<FrxEthEvent>, ExchangeRateError> {
         if now >= u64::from(self.rewards_cycle_end) {
             self.sync_rewards(ledger, now)
         } else {
@@ -527,11 +484,7 @@ impl FrxEth {
                 l.transfer(owner, vault, frx, assets)?;
                 l.mint(owner, sfrx, shares)
             })?;
-            events.push(FrxEthEvent::VaultDeposit {
-                owner,
-                assets,
-                shares,
-            });
+            events.push(FrxEthEvent::VaultDeposit { owner, assets, shares });
         } else {
             let bal = ledger.balance(owner, sfrx);
             if bal < shares {
@@ -545,11 +498,7 @@ impl FrxEth {
                 l.burn(owner, sfrx, shares)?;
                 l.transfer(vault, owner, frx, assets)
             })?;
-            events.push(FrxEthEvent::VaultWithdraw {
-                owner,
-                assets,
-                shares,
-            });
+            events.push(FrxEthEvent::VaultWithdraw { owner, assets, shares });
         }
         *self = next;
         Ok(events)
@@ -635,10 +584,7 @@ impl FrxEth {
     pub fn check_invariants(&self, ledger: &Ledger) -> Result<(), String> {
         let m = ledger.balance(self.accounts.minter, self.eth);
         if m != self.minter_wei {
-            return Err(format!(
-                "minter: ledger {m}, accounting {}",
-                self.minter_wei
-            ));
+            return Err(format!("minter: ledger {m}, accounting {}", self.minter_wei));
         }
         if self.current_withheld_wei > self.minter_wei {
             return Err(format!(

@@ -29,11 +29,7 @@ pub const INPUT_LIMIT: U256 = U256::from_words(1, 0);
 /// Before the first share exists (`total_shares == 0`) the conversion is 1:1, as Lido before
 /// its bootstrap deposit. Fails with [`MathError::DivisionByZero`] when shares exist but no
 /// ether backs them.
-pub fn shares_by_pooled_eth(
-    total_pooled: U256,
-    total_shares: U256,
-    amount: U256,
-) -> MathResult<U256> {
+pub fn shares_by_pooled_eth(total_pooled: U256, total_shares: U256, amount: U256) -> MathResult<U256> {
     if total_shares == U256::ZERO {
         return Ok(amount);
     }
@@ -42,11 +38,7 @@ pub fn shares_by_pooled_eth(
 
 /// `StETH.getPooledEthByShares`: `⌊shares · totalPooledEther / totalShares⌋` (down); 0 when no
 /// share exists.
-pub fn pooled_eth_by_shares(
-    total_pooled: U256,
-    total_shares: U256,
-    shares: U256,
-) -> MathResult<U256> {
+pub fn pooled_eth_by_shares(total_pooled: U256, total_shares: U256, shares: U256) -> MathResult<U256> {
     if total_shares == U256::ZERO {
         return Ok(U256::ZERO);
     }
@@ -54,11 +46,7 @@ pub fn pooled_eth_by_shares(
 }
 
 /// `StETH.getPooledEthBySharesRoundUp`: `⌈shares · totalPooledEther / totalShares⌉` (up).
-pub fn pooled_eth_by_shares_up(
-    total_pooled: U256,
-    total_shares: U256,
-    shares: U256,
-) -> MathResult<U256> {
+pub fn pooled_eth_by_shares_up(total_pooled: U256, total_shares: U256, shares: U256) -> MathResult<U256> {
     if total_shares == U256::ZERO {
         return Ok(U256::ZERO);
     }
@@ -70,12 +58,7 @@ pub fn pooled_eth_by_shares_up(
 ///
 /// `total_pooled` and `total_shares` are the pre-report values net of the ether locked for and the
 /// shares burnt by withdrawal finalisation; `total_fee_1e20` is the router's total fee (1e20 = 100 %).
-pub fn fee_shares(
-    total_pooled: U256,
-    total_shares: U256,
-    rewards: U256,
-    total_fee_1e20: U256,
-) -> MathResult<U256> {
+pub fn fee_shares(total_pooled: U256, total_shares: U256, rewards: U256, total_fee_1e20: U256) -> MathResult<U256> {
     let fee_ether = mul_div_down(rewards, total_fee_1e20, FEE_PRECISION)?;
     if fee_ether == U256::ZERO {
         return Ok(U256::ZERO);
@@ -103,11 +86,7 @@ pub struct RebaseLimiter {
 impl RebaseLimiter {
     /// `initLimiterState`. A zero limit is out of domain (`TooLowTokenRebaseLimit`); an empty pool
     /// makes the limiter unlimited.
-    pub fn new(
-        limit: u64,
-        pre_total_pooled_ether: U256,
-        pre_total_shares: U256,
-    ) -> MathResult<Self> {
+    pub fn new(limit: u64, pre_total_pooled_ether: U256, pre_total_shares: U256) -> MathResult<Self> {
         if limit == 0 {
             return Err(MathError::OutOfDomain {
                 func: "RebaseLimiter::new",
@@ -122,8 +101,7 @@ impl RebaseLimiter {
         let max = if limit == UNLIMITED_REBASE {
             U256::MAX
         } else {
-            pre_total_pooled_ether
-                .add_c(U256::from(limit).mul_c(pre_total_pooled_ether)? / LIMITER_PRECISION_BASE)?
+            pre_total_pooled_ether.add_c(U256::from(limit).mul_c(pre_total_pooled_ether)? / LIMITER_PRECISION_BASE)?
         };
         Ok(Self {
             pre_total_pooled_ether,
@@ -173,11 +151,7 @@ impl RebaseLimiter {
             LIMITER_PRECISION_BASE,
             self.pre_total_pooled_ether,
         )?;
-        mul_div_down(
-            self.pre_total_shares,
-            limit_plus_1.sub_c(rate)?,
-            limit_plus_1,
-        )
+        mul_div_down(self.pre_total_shares, limit_plus_1.sub_c(rate)?, limit_plus_1)
     }
 }
 

@@ -72,10 +72,7 @@ impl Default for WithdrawalQueue {
 }
 
 /// `_calcBatch`: (share rate ray, stETH, shares) of the requests in `(prev, end]`.
-pub fn calc_batch(
-    prev: &WithdrawalRequest,
-    end: &WithdrawalRequest,
-) -> Result<(U256, U256, U256), LidoError> {
+pub fn calc_batch(prev: &WithdrawalRequest, end: &WithdrawalRequest) -> Result<(U256, U256, U256), LidoError> {
     let steth = end.cumulative_steth.sub_c(prev.cumulative_steth)?;
     let shares = end.cumulative_shares.sub_c(prev.cumulative_shares)?;
     let rate = if shares == U256::ZERO {
@@ -88,12 +85,7 @@ pub fn calc_batch(
 
 /// Ether a request or batch gets at `max_share_rate`: `rate > max ? ⌊shares·max/1e27⌋ : stETH`
 /// (losses passed on, gains never).
-pub fn discounted(
-    rate: U256,
-    steth: U256,
-    shares: U256,
-    max_share_rate: U256,
-) -> Result<U256, LidoError> {
+pub fn discounted(rate: U256, steth: U256, shares: U256, max_share_rate: U256) -> Result<U256, LidoError> {
     if rate > max_share_rate {
         Ok(mul_div_down(shares, max_share_rate, E27)?)
     } else {
@@ -115,11 +107,7 @@ impl WithdrawalQueue {
 
     /// stETH of requests not finalized yet (`unfinalizedStETH`).
     pub fn unfinalized_steth(&self) -> U256 {
-        let last = self
-            .requests
-            .last()
-            .map(|r| r.cumulative_steth)
-            .unwrap_or_default();
+        let last = self.requests.last().map(|r| r.cumulative_steth).unwrap_or_default();
         let fin = self
             .requests
             .get(self.last_finalized_request_id as usize)
@@ -130,11 +118,7 @@ impl WithdrawalQueue {
 
     /// Shares of requests not finalized yet.
     pub fn unfinalized_shares(&self) -> U256 {
-        let last = self
-            .requests
-            .last()
-            .map(|r| r.cumulative_shares)
-            .unwrap_or_default();
+        let last = self.requests.last().map(|r| r.cumulative_shares).unwrap_or_default();
         let fin = self
             .requests
             .get(self.last_finalized_request_id as usize)
@@ -148,11 +132,7 @@ impl WithdrawalQueue {
     /// Specification: fails with `ZeroShareRate` for a zero rate, `InvalidRequestId` when the
     /// first batch does not start after the last finalized request or a batch ends beyond the
     /// last request, `BatchesAreNotSorted` unless batch ends ascend strictly.
-    pub fn prefinalize(
-        &self,
-        batches: &[u64],
-        max_share_rate: U256,
-    ) -> Result<(U256, U256), LidoError> {
+    pub fn prefinalize(&self, batches: &[u64], max_share_rate: U256) -> Result<(U256, U256), LidoError> {
         if max_share_rate == U256::ZERO {
             return Err(LidoError::ZeroShareRate);
         }
@@ -209,9 +189,7 @@ impl WithdrawalQueue {
         if request_id == 0 || request_id > self.last_finalized_request_id {
             return Err(LidoError::RequestNotFoundOrNotFinalized { request_id });
         }
-        let idx = self
-            .checkpoints
-            .partition_point(|c| c.from_request_id <= request_id);
+        let idx = self.checkpoints.partition_point(|c| c.from_request_id <= request_id);
         let cp = idx
             .checked_sub(1)
             .and_then(|i| self.checkpoints.get(i))

@@ -78,12 +78,7 @@ fn first_guess(approx: &ApproxParams) -> U256 {
     }
 }
 
-fn scale_clamp(
-    original: U256,
-    target: U256,
-    current: U256,
-    approx: &ApproxParams,
-) -> Result<U256, PendleError> {
+fn scale_clamp(original: U256, target: U256, current: U256, approx: &ApproxParams) -> Result<U256, PendleError> {
     let scaled = original.mul_c(target)?.div_c(current)?;
     if scaled >= approx.guess_max || scaled <= approx.guess_min {
         return Ok(midpoint(approx));
@@ -93,10 +88,7 @@ fn scale_clamp(
 
 /// `calcMaxPtOut`: 99.9 % of the PT that can leave before the post-fee rate reaches 1.
 fn calc_max_pt_out(comp: &PreCompute, total_pt: I256) -> Result<U256, PendleError> {
-    let logit_p = exp(mul_wad_trunc(
-        comp.fee_rate.sub_c(comp.rate_anchor)?,
-        comp.rate_scalar,
-    )?)?;
+    let logit_p = exp(mul_wad_trunc(comp.fee_rate.sub_c(comp.rate_anchor)?, comp.rate_scalar)?)?;
     let proportion = div_wad_trunc(logit_p, logit_p.add_c(IONE)?)?;
     let numerator = mul_wad_trunc(proportion, total_pt.add_c(comp.total_asset)?)?;
     let max_pt_out = to_unsigned(total_pt.sub_c(numerator)?)?;
@@ -118,9 +110,7 @@ fn calc_slope(comp: &PreCompute, total_pt: I256, pt_to_market: I256) -> Result<I
     )?;
     let part2 = ln(div_wad_trunc(sum_pt, diff_asset_pt_to_market)?)?;
     let part3 = div_wad_trunc(IONE, comp.rate_scalar)?;
-    Ok(comp
-        .rate_anchor
-        .sub_c(mul_wad_trunc(part1.sub_c(part2)?, part3)?)?)
+    Ok(comp.rate_anchor.sub_c(mul_wad_trunc(part1.sub_c(part2)?, part3)?)?)
 }
 
 /// `calcMaxPtIn`: the largest PT sale with a non-negative marginal rate, capped at p = 0.96.
@@ -135,31 +125,19 @@ fn calc_max_pt_in(m: &Core, comp: &PreCompute) -> Result<U256, PendleError> {
             low = mid;
         }
     }
-    let cap = to_unsigned(
-        mul_wad_trunc(MAX_MARKET_PROPORTION, m.total_pt.add_c(comp.total_asset)?)?
-            .sub_c(m.total_pt)?,
-    )?;
+    let cap =
+        to_unsigned(mul_wad_trunc(MAX_MARKET_PROPORTION, m.total_pt.add_c(comp.total_asset)?)?.sub_c(m.total_pt)?)?;
     Ok(low.min(cap))
 }
 
 /// `calcSyIn`: SY the account pays for exactly `net_pt_out` PT, with fee and reserve.
-fn calc_sy_in(
-    m: &Core,
-    comp: &PreCompute,
-    index: U256,
-    net_pt_out: U256,
-) -> Result<(U256, U256, U256), PendleError> {
+fn calc_sy_in(m: &Core, comp: &PreCompute, index: U256, net_pt_out: U256) -> Result<(U256, U256, U256), PendleError> {
     let (sy, fee, reserve) = calc_trade(m, comp, index, to_signed(net_pt_out)?)?;
     Ok((to_unsigned(-sy)?, to_unsigned(fee)?, to_unsigned(reserve)?))
 }
 
 /// `calcSyOut`: SY the account receives for exactly `net_pt_in` PT.
-fn calc_sy_out(
-    m: &Core,
-    comp: &PreCompute,
-    index: U256,
-    net_pt_in: U256,
-) -> Result<(U256, U256, U256), PendleError> {
+fn calc_sy_out(m: &Core, comp: &PreCompute, index: U256, net_pt_in: U256) -> Result<(U256, U256, U256), PendleError> {
     let (sy, fee, reserve) = calc_trade(m, comp, index, -to_signed(net_pt_in)?)?;
     Ok((to_unsigned(sy)?, to_unsigned(fee)?, to_unsigned(reserve)?))
 }

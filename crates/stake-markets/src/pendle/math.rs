@@ -48,11 +48,7 @@ pub fn asset_to_sy_up(rate: U256, asset: U256) -> Result<U256, PendleError> {
     Ok(asset.mul_c(ONE)?.add_c(rate - U256::ONE)?.div_c(rate)?)
 }
 
-fn signed_apply(
-    x: I256,
-    rate: U256,
-    f: fn(U256, U256) -> Result<U256, PendleError>,
-) -> Result<I256, PendleError> {
+fn signed_apply(x: I256, rate: U256, f: fn(U256, U256) -> Result<U256, PendleError>) -> Result<I256, PendleError> {
     let mag = to_signed(f(rate, x.unsigned_abs())?)?;
     Ok(if x < 0 { -mag } else { mag })
 }
@@ -163,9 +159,7 @@ fn sub_no_neg(a: I256, b: I256) -> Result<I256, PendleError> {
 
 /// `rateScalar = scalarRoot·YEAR/tte` (truncating), rejected unless > 0.
 pub fn rate_scalar(scalar_root: I256, time_to_expiry: u64) -> Result<I256, PendleError> {
-    let rs = scalar_root
-        .mul_c(I256::from(YEAR))?
-        .div_c(I256::from(time_to_expiry))?;
+    let rs = scalar_root.mul_c(I256::from(YEAR))?.div_c(I256::from(time_to_expiry))?;
     if rs <= 0 {
         return Err(PendleError::MarketRateScalarBelowZero { rate_scalar: rs });
     }
@@ -173,13 +167,8 @@ pub fn rate_scalar(scalar_root: I256, time_to_expiry: u64) -> Result<I256, Pendl
 }
 
 /// `E = exp(lnRate·tte/YEAR)` with the product in uint256 (`_getExchangeRateFromImpliedRate`).
-pub fn exchange_rate_from_ln_implied_rate(
-    ln_rate: U256,
-    time_to_expiry: u64,
-) -> Result<I256, PendleError> {
-    let rt = ln_rate
-        .mul_c(U256::from(time_to_expiry))?
-        .div_c(U256::from(YEAR))?;
+pub fn exchange_rate_from_ln_implied_rate(ln_rate: U256, time_to_expiry: u64) -> Result<I256, PendleError> {
+    let rt = ln_rate.mul_c(U256::from(time_to_expiry))?.div_c(U256::from(YEAR))?;
     Ok(exp(to_signed(rt)?)?)
 }
 
@@ -210,9 +199,7 @@ pub fn exchange_rate(
     let ln_p = log_proportion(proportion)?;
     let rate = div_wad_trunc(ln_p, rate_scalar)?.add_c(rate_anchor)?;
     if rate < IONE {
-        return Err(PendleError::MarketExchangeRateBelowOne {
-            exchange_rate: rate,
-        });
+        return Err(PendleError::MarketExchangeRateBelowOne { exchange_rate: rate });
     }
     Ok(rate)
 }
@@ -246,17 +233,11 @@ pub fn ln_implied_rate(
 ) -> Result<U256, PendleError> {
     let rate = exchange_rate(total_pt, total_asset, rate_scalar, rate_anchor, I256::ZERO)?;
     let ln_rate = to_unsigned(ln(rate)?)?;
-    Ok(ln_rate
-        .mul_c(U256::from(YEAR))?
-        .div_c(U256::from(time_to_expiry))?)
+    Ok(ln_rate.mul_c(U256::from(YEAR))?.div_c(U256::from(time_to_expiry))?)
 }
 
 /// `getMarketPreCompute`.
-pub(crate) fn pre_compute(
-    m: &Core,
-    index: U256,
-    time_to_expiry: u64,
-) -> Result<PreCompute, PendleError> {
+pub(crate) fn pre_compute(m: &Core, index: U256, time_to_expiry: u64) -> Result<PreCompute, PendleError> {
     if time_to_expiry == 0 {
         return Err(PendleError::MarketExpired);
     }
@@ -268,13 +249,7 @@ pub(crate) fn pre_compute(
             total_asset,
         });
     }
-    let anchor = rate_anchor(
-        m.total_pt,
-        m.last_ln_implied_rate,
-        total_asset,
-        rs,
-        time_to_expiry,
-    )?;
+    let anchor = rate_anchor(m.total_pt, m.last_ln_implied_rate, total_asset, rs, time_to_expiry)?;
     let fee_rate = exchange_rate_from_ln_implied_rate(m.ln_fee_rate_root, time_to_expiry)?;
     Ok(PreCompute {
         rate_scalar: rs,
@@ -343,8 +318,7 @@ pub(crate) fn execute_trade(
         });
     }
     let comp = pre_compute(m, index, time_to_expiry)?;
-    let (net_sy_to_account, net_sy_fee, net_sy_to_reserve) =
-        calc_trade(m, &comp, index, net_pt_to_account)?;
+    let (net_sy_to_account, net_sy_fee, net_sy_to_reserve) = calc_trade(m, &comp, index, net_pt_to_account)?;
     set_new_state_after_trade(
         m,
         &comp,
@@ -402,10 +376,7 @@ fn outcome(m: &Core, net_sy: I256, fee: I256, reserve: I256) -> Result<SwapOutco
 ///   `MarketExchangeRateBelowOne` (pre-trade anchor rate or the trade's rate < 1),
 ///   `MarketZeroLnImpliedRate`, `NegativeResult` (the market would pay more SY than it holds),
 ///   or a math error (overflow, `ln`/`exp` domain), exactly where the contract reverts.
-pub fn swap_exact_pt_for_sy(
-    args: MarketStateArgs,
-    exact_pt_to_market: U256,
-) -> Result<SwapOutcome, PendleError> {
+pub fn swap_exact_pt_for_sy(args: MarketStateArgs, exact_pt_to_market: U256) -> Result<SwapOutcome, PendleError> {
     let mut m = Core::from_args(&args)?;
     let net_pt = -to_signed(exact_pt_to_market)?;
     let (sy, fee, reserve) = execute_trade(&mut m, args.py_index, net_pt, args.time_to_expiry)?;
@@ -419,10 +390,7 @@ pub fn swap_exact_pt_for_sy(
 /// - fails with `MarketInsufficientPtForTrade` if `exact_pt_to_account ≥ total_pt`;
 /// - fails with `MarketExchangeRateBelowOne` if the post-fee rate `E/feeRate < 1`;
 /// - otherwise fails exactly as [`swap_exact_pt_for_sy`].
-pub fn swap_sy_for_exact_pt(
-    args: MarketStateArgs,
-    exact_pt_to_account: U256,
-) -> Result<SwapOutcome, PendleError> {
+pub fn swap_sy_for_exact_pt(args: MarketStateArgs, exact_pt_to_account: U256) -> Result<SwapOutcome, PendleError> {
     let mut m = Core::from_args(&args)?;
     let net_pt = to_signed(exact_pt_to_account)?;
     let (sy, fee, reserve) = execute_trade(&mut m, args.py_index, net_pt, args.time_to_expiry)?;
@@ -474,11 +442,7 @@ pub fn add_liquidity(
     if time_to_expiry == 0 {
         return Err(PendleError::MarketExpired);
     }
-    let (tpt, tsy, tlp) = (
-        to_signed(total_pt)?,
-        to_signed(total_sy)?,
-        to_signed(total_lp)?,
-    );
+    let (tpt, tsy, tlp) = (to_signed(total_pt)?, to_signed(total_sy)?, to_signed(total_lp)?);
     let min_liq = I256::from(MINIMUM_LIQUIDITY);
     let (lp_to_reserve, lp_to_account, sy_used, pt_used);
     if tlp == 0 {
@@ -523,21 +487,12 @@ fn raw_div_up(a: I256, b: I256) -> Result<I256, PendleError> {
 /// - fails with `MarketZeroAmountsInput` if `lp == 0`;
 /// - fails with `MarketZeroAmountsOutput` if both outputs are 0;
 /// - fails with `NegativeResult` if `lp > total_lp`.
-pub fn remove_liquidity(
-    total_pt: U256,
-    total_sy: U256,
-    total_lp: U256,
-    lp: U256,
-) -> Result<(U256, U256), PendleError> {
+pub fn remove_liquidity(total_pt: U256, total_sy: U256, total_lp: U256, lp: U256) -> Result<(U256, U256), PendleError> {
     let lp_i = to_signed(lp)?;
     if lp_i == 0 {
         return Err(PendleError::MarketZeroAmountsInput);
     }
-    let (tpt, tsy, tlp) = (
-        to_signed(total_pt)?,
-        to_signed(total_sy)?,
-        to_signed(total_lp)?,
-    );
+    let (tpt, tsy, tlp) = (to_signed(total_pt)?, to_signed(total_sy)?, to_signed(total_lp)?);
     let sy_out = lp_i.mul_c(tsy)?.div_c(tlp)?;
     let pt_out = lp_i.mul_c(tpt)?.div_c(tlp)?;
     if sy_out == 0 && pt_out == 0 {
@@ -566,13 +521,7 @@ pub fn initial_ln_implied_rate(
     }
     let total_asset = sy_to_asset_i(py_index, to_signed(total_sy)?)?;
     let rs = rate_scalar(scalar_root, time_to_expiry)?;
-    ln_implied_rate(
-        to_signed(total_pt)?,
-        total_asset,
-        rs,
-        initial_anchor,
-        time_to_expiry,
-    )
+    ln_implied_rate(to_signed(total_pt)?, total_asset, rs, initial_anchor, time_to_expiry)
 }
 
 /// Implied APY = `exp(lnImpliedRate) − 1` (wad).

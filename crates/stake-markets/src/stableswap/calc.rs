@@ -94,7 +94,10 @@ pub(crate) fn get_d_variant(ng: bool, xp: [U256; 2], amp: U256) -> Result<U256, 
         }
         let prev = d;
         let num = ann_s.add_c(d_p.mul_c(N)?)?.mul_c(d)?;
-        let den = ann_m.mul_c(d)?.div_c(A_PRECISION)?.add_c(N.add_c(U256::ONE)?.mul_c(d_p)?)?;
+        let den = ann_m
+            .mul_c(d)?
+            .div_c(A_PRECISION)?
+            .add_c(N.add_c(U256::ONE)?.mul_c(d_p)?)?;
         d = num.div_c(den)?;
         if close(d, prev) {
             return Ok(d);
@@ -133,7 +136,8 @@ pub fn get_y(i: usize, j: usize, x: U256, xp: [U256; 2], a_precise: U256, d: U25
     let ann = a_precise.mul_c(N)?;
     let s_ = x;
     let c = d.mul_c(d)?.div_c(x.mul_c(N)?)?;
-    let _ = xp; // every coin other than i and j: none in a two-coin pool.
+    // `xp` holds no coin other than i and j in a two-coin pool; kept for the contract's signature.
+    let _ = xp;
     let c = c.mul_c(d)?.mul_c(A_PRECISION)?.div_c(ann.mul_c(N)?)?;
     let b = s_.add_c(d.mul_c(A_PRECISION)?.div_c(ann)?)?;
     solve_y(d, c, b, "get_y")
@@ -171,7 +175,9 @@ pub fn dynamic_fee(xi: U256, xj: U256, fee: U256, offpeg_fee_multiplier: U256) -
         .mul_c(xi)?
         .mul_c(xj)?
         .div_c(xps2)?;
-    Ok(offpeg_fee_multiplier.mul_c(fee)?.div_c(imbalance.add_c(FEE_DENOMINATOR)?)?)
+    Ok(offpeg_fee_multiplier
+        .mul_c(fee)?
+        .div_c(imbalance.add_c(FEE_DENOMINATOR)?)?)
 }
 
 /// The fee rate the variant applies to a trade between balances `xi` and `xj`.
@@ -230,13 +236,25 @@ pub fn quote_exchange(
     )?;
     let dy_fee = dy.mul_c(rate)?.div_c(FEE_DENOMINATOR)?;
     let admin = dy_fee.mul_c(admin_fee)?.div_c(FEE_DENOMINATOR)?;
-    Ok(SwapQuote { dy: dy.sub_c(dy_fee)?, fee: dy_fee, admin_fee: admin, d })
+    Ok(SwapQuote {
+        dy: dy.sub_c(dy_fee)?,
+        fee: dy_fee,
+        admin_fee: admin,
+        d,
+    })
 }
 
 /// The legacy pool's `get_dy(i, j, dx)`.
 ///
 /// Specification: as [`quote_exchange`].
-pub fn get_dy(balances: [U256; 2], a_precise: U256, fee: U256, i: usize, j: usize, dx: U256) -> Result<U256, StableSwapError> {
+pub fn get_dy(
+    balances: [U256; 2],
+    a_precise: U256,
+    fee: U256,
+    i: usize,
+    j: usize,
+    dx: U256,
+) -> Result<U256, StableSwapError> {
     Ok(quote_exchange(Variant::Legacy, balances, a_precise, fee, U256::ZERO, i, j, dx)?.dy)
 }
 
@@ -308,13 +326,23 @@ pub fn quote_add_liquidity(
     let mut fees = [U256::ZERO; 2];
     let mut admin_fees = [U256::ZERO; 2];
     if supply == U256::ZERO {
-        return Ok(DepositQuote { mint_amount: d1, fees, admin_fees, d0, d1 });
+        return Ok(DepositQuote {
+            mint_amount: d1,
+            fees,
+            admin_fees,
+            d0,
+            d1,
+        });
     }
     let base = base_imbalance_fee(fee)?;
     let ys = d0.add_c(d1)?.div_c(N)?;
     for k in 0..N_COINS {
         let ideal = d1.mul_c(balances[k])?.div_c(d0)?;
-        let diff = if ideal > new_bal[k] { ideal - new_bal[k] } else { new_bal[k] - ideal };
+        let diff = if ideal > new_bal[k] {
+            ideal - new_bal[k]
+        } else {
+            new_bal[k] - ideal
+        };
         let rate = match variant {
             Variant::Legacy => base,
             Variant::Ng { offpeg_fee_multiplier } => {
@@ -327,7 +355,13 @@ pub fn quote_add_liquidity(
     }
     let d2 = get_d_variant(ng, new_bal, a_precise)?;
     let mint_amount = supply.mul_c(d2.sub_c(d0)?)?.div_c(d0)?;
-    Ok(DepositQuote { mint_amount, fees, admin_fees, d0, d1 })
+    Ok(DepositQuote {
+        mint_amount,
+        fees,
+        admin_fees,
+        d0,
+        d1,
+    })
 }
 
 /// The result of an imbalanced withdrawal, before any transfer.
@@ -376,7 +410,11 @@ pub fn quote_remove_liquidity_imbalance(
     let mut admin_fees = [U256::ZERO; 2];
     for k in 0..N_COINS {
         let ideal = d1.mul_c(balances[k])?.div_c(d0)?;
-        let diff = if ideal > new_bal[k] { ideal - new_bal[k] } else { new_bal[k] - ideal };
+        let diff = if ideal > new_bal[k] {
+            ideal - new_bal[k]
+        } else {
+            new_bal[k] - ideal
+        };
         let rate = match variant {
             Variant::Legacy => base,
             Variant::Ng { offpeg_fee_multiplier } => {
@@ -397,7 +435,12 @@ pub fn quote_remove_liquidity_imbalance(
     } else if burn_amount == U256::ZERO {
         return Err(StableSwapError::ZeroTokensBurned);
     }
-    Ok(WithdrawImbalanceQuote { burn_amount, fees, admin_fees, d1 })
+    Ok(WithdrawImbalanceQuote {
+        burn_amount,
+        fees,
+        admin_fees,
+        d1,
+    })
 }
 
 /// The result of a single-coin withdrawal, before any transfer.
@@ -443,7 +486,10 @@ pub fn quote_withdraw_one_coin(
     for k in 0..N_COINS {
         let x = balances[k];
         let (expected, xavg) = if k == i {
-            (x.mul_c(d1)?.div_c(d0)?.sub_c(new_y)?, x.add_c(new_y)?.div_c(U256::new(2))?)
+            (
+                x.mul_c(d1)?.div_c(d0)?.sub_c(new_y)?,
+                x.add_c(new_y)?.div_c(U256::new(2))?,
+            )
         } else {
             (x.sub_c(x.mul_c(d1)?.div_c(d0)?)?, x)
         };
@@ -453,14 +499,20 @@ pub fn quote_withdraw_one_coin(
         };
         reduced[k] = x.sub_c(rate.mul_c(expected)?.div_c(FEE_DENOMINATOR)?)?;
     }
-    let dy = reduced[i].sub_c(get_y_d(a_precise, i, reduced, d1)?)?.sub_c(U256::ONE)?;
+    let dy = reduced[i]
+        .sub_c(get_y_d(a_precise, i, reduced, d1)?)?
+        .sub_c(U256::ONE)?;
     let dy0 = balances[i].sub_c(new_y)?;
     let fee_amount = dy0.saturating_sub(dy);
     let admin = match variant {
         Variant::Legacy => U256::ZERO,
         Variant::Ng { .. } => fee_amount.mul_c(admin_fee)?.div_c(FEE_DENOMINATOR)?,
     };
-    Ok(WithdrawOneQuote { dy, fee: fee_amount, admin_fee: admin })
+    Ok(WithdrawOneQuote {
+        dy,
+        fee: fee_amount,
+        admin_fee: admin,
+    })
 }
 
 /// The legacy pool's `calc_withdraw_one_coin(token_amount, i)`.
@@ -474,7 +526,17 @@ pub fn calc_withdraw_one_coin(
     token_amount: U256,
     i: usize,
 ) -> Result<U256, StableSwapError> {
-    Ok(quote_withdraw_one_coin(Variant::Legacy, balances, a_precise, fee, U256::ZERO, supply, token_amount, i)?.dy)
+    Ok(quote_withdraw_one_coin(
+        Variant::Legacy,
+        balances,
+        a_precise,
+        fee,
+        U256::ZERO,
+        supply,
+        token_amount,
+        i,
+    )?
+    .dy)
 }
 
 /// The NG pool's `calc_withdraw_one_coin(token_amount, i)`.
@@ -509,7 +571,11 @@ pub fn calc_token_amount(
     let d0 = get_d(balances, a_precise)?;
     let mut b = balances;
     for k in 0..N_COINS {
-        b[k] = if deposit { b[k].add_c(amounts[k])? } else { b[k].sub_c(amounts[k])? };
+        b[k] = if deposit {
+            b[k].add_c(amounts[k])?
+        } else {
+            b[k].sub_c(amounts[k])?
+        };
     }
     let d1 = get_d(b, a_precise)?;
     let diff = if deposit { d1.sub_c(d0)? } else { d0.sub_c(d1)? };
@@ -519,7 +585,12 @@ pub fn calc_token_amount(
 /// `get_virtual_price = ⌊D·1e18/supply⌋`.
 ///
 /// Specification: fails with [`StableSwapError::ZeroTotalSupply`] if `supply = 0`.
-pub fn virtual_price(variant: Variant, balances: [U256; 2], a_precise: U256, supply: U256) -> Result<U256, StableSwapError> {
+pub fn virtual_price(
+    variant: Variant,
+    balances: [U256; 2],
+    a_precise: U256,
+    supply: U256,
+) -> Result<U256, StableSwapError> {
     if supply == U256::ZERO {
         return Err(StableSwapError::ZeroTotalSupply);
     }
@@ -611,9 +682,24 @@ pub struct Depth {
 /// Price and 1 %/5 %/10 % sell discounts of coin `i` into coin `j`.
 ///
 /// Specification: as [`price`] and [`sell_discount`].
-pub fn depth(variant: Variant, balances: [U256; 2], a_precise: U256, fee: U256, i: usize, j: usize) -> Result<Depth, StableSwapError> {
+pub fn depth(
+    variant: Variant,
+    balances: [U256; 2],
+    a_precise: U256,
+    fee: U256,
+    i: usize,
+    j: usize,
+) -> Result<Depth, StableSwapError> {
     Ok(Depth {
-        price: price(variant, balances, a_precise, fee, i, j, U256::new(1_000_000_000_000_000))?,
+        price: price(
+            variant,
+            balances,
+            a_precise,
+            fee,
+            i,
+            j,
+            U256::new(1_000_000_000_000_000),
+        )?,
         discount_1pct: sell_discount(variant, balances, a_precise, fee, i, j, U256::new(100))?,
         discount_5pct: sell_discount(variant, balances, a_precise, fee, i, j, U256::new(500))?,
         discount_10pct: sell_discount(variant, balances, a_precise, fee, i, j, U256::new(1000))?,

@@ -6,8 +6,8 @@ use super::math::{
 };
 use super::strategies::{advance_index, max_mag};
 use super::{
-    set_key, strategy_account_name, Allocation, EigenLayer, ElError, ElEvent, Operator,
-    OperatorSet, BEACON_STRATEGY, BURN_ACCOUNT,
+    set_key, strategy_account_name, Allocation, EigenLayer, ElError, ElEvent, Operator, OperatorSet, BEACON_STRATEGY,
+    BURN_ACCOUNT,
 };
 use stake_ledger::Ledger;
 use stake_math::{Checked, MathError, U256, WAD};
@@ -71,20 +71,10 @@ fn store_allocation(op: &mut Operator, strategy: &str, key: &str, enc: u64, a: A
 }
 
 /// `_clearDeallocationQueue`: applies due deallocations (front first) up to `num`.
-pub(crate) fn clear_queue(
-    op: &mut Operator,
-    strategy: &str,
-    num: usize,
-    block: u64,
-) -> Result<(), ElError> {
+pub(crate) fn clear_queue(op: &mut Operator, strategy: &str, num: usize, block: u64) -> Result<(), ElError> {
     let mut cleared = 0;
     while cleared < num {
-        let Some(key) = op
-            .dealloc_queue
-            .get(strategy)
-            .and_then(|q| q.front())
-            .cloned()
-        else {
+        let Some(key) = op.dealloc_queue.get(strategy).and_then(|q| q.front()).cloned() else {
             break;
         };
         let (enc, a) = updated_allocation(op, strategy, &key, block)?;
@@ -128,11 +118,9 @@ impl EigenLayer {
     }
 
     fn operator_ref(&self, operator: &str) -> Result<&Operator, ElError> {
-        self.operators
-            .get(operator)
-            .ok_or_else(|| ElError::NotOperator {
-                account: operator.to_string(),
-            })
+        self.operators.get(operator).ok_or_else(|| ElError::NotOperator {
+            account: operator.to_string(),
+        })
     }
 
     /// Creates operator set `avs#id` (`createOperatorSets` / `createRedistributingOperatorSets`).
@@ -201,9 +189,7 @@ impl EigenLayer {
                 self.strategy(s)?;
             }
             if !seen.insert(s.clone()) {
-                return Err(ElError::StrategyAlreadyInOperatorSet {
-                    strategy: s.clone(),
-                });
+                return Err(ElError::StrategyAlreadyInOperatorSet { strategy: s.clone() });
             }
         }
         let key = set_key(avs, id);
@@ -324,19 +310,11 @@ impl EigenLayer {
     ///
     /// Specification:
     /// - fails with `NotOperator` for a non-operator.
-    pub fn set_allocation_delay(
-        &mut self,
-        operator: &str,
-        delay: u64,
-        block: u64,
-    ) -> Result<Vec<ElEvent>, ElError> {
+    pub fn set_allocation_delay(&mut self, operator: &str, delay: u64, block: u64) -> Result<Vec<ElEvent>, ElError> {
         let cfg = self.params.allocation_configuration_delay;
-        let op = self
-            .operators
-            .get_mut(operator)
-            .ok_or_else(|| ElError::NotOperator {
-                account: operator.to_string(),
-            })?;
+        let op = self.operators.get_mut(operator).ok_or_else(|| ElError::NotOperator {
+            account: operator.to_string(),
+        })?;
         let d = &mut op.delay;
         if d.effect_block != 0 && block >= d.effect_block {
             d.delay = d.pending;
@@ -385,8 +363,7 @@ impl EigenLayer {
                 strategy: strategy.to_string(),
             });
         }
-        let slashable =
-            set.strategies.contains(strategy) && is_registered(&op, &key, block) && a.current > 0;
+        let slashable = set.strategies.contains(strategy) && is_registered(&op, &key, block) && a.current > 0;
         let diff = i128::from(new_magnitude) - i128::from(a.current);
         if diff == 0 {
             return Err(ElError::SameMagnitude {
@@ -411,10 +388,7 @@ impl EigenLayer {
             enc = add_i128(enc, diff)?;
             let max = max_mag(&op, strategy);
             if enc > max {
-                return Err(ElError::InsufficientMagnitude {
-                    encumbered: enc,
-                    max,
-                });
+                return Err(ElError::InsufficientMagnitude { encumbered: enc, max });
             }
             a.pending_diff = diff;
             a.effect_block = block + delay;
@@ -494,10 +468,7 @@ impl EigenLayer {
             return Ok(U256::ZERO);
         }
         let shares = op.shares.get(strategy).copied().unwrap_or(U256::ZERO);
-        Ok(mul_wad(
-            shares,
-            div_wad(U256::from(a.current), U256::from(max))?,
-        )?)
+        Ok(mul_wad(shares, div_wad(U256::from(a.current), U256::from(max))?)?)
     }
 
     /// Slashes `operator` in set `avs#id` (`slashOperator`). `strategies` lists
@@ -545,14 +516,10 @@ impl EigenLayer {
         };
         for (i, (s, wad)) in strategies.iter().enumerate() {
             if i > 0 && strategies[i - 1].0 >= *s {
-                return Err(ElError::StrategiesNotAscending {
-                    strategy: s.clone(),
-                });
+                return Err(ElError::StrategiesNotAscending { strategy: s.clone() });
             }
             if !set.strategies.contains(s) {
-                return Err(ElError::StrategyNotInOperatorSet {
-                    strategy: s.clone(),
-                });
+                return Err(ElError::StrategyNotInOperatorSet { strategy: s.clone() });
             }
             if *wad == U256::ZERO || *wad > WAD {
                 return Err(ElError::InvalidWadToSlash { wad: *wad });
@@ -650,10 +617,7 @@ impl EigenLayer {
         })?;
         // Commit.
         self.operators.insert(operator.to_string(), op);
-        let hist = self
-            .magnitude_history
-            .entry(operator.to_string())
-            .or_default();
+        let hist = self.magnitude_history.entry(operator.to_string()).or_default();
         for (s, m) in history_pushes {
             hist.entry(s).or_default().push(block, m);
         }

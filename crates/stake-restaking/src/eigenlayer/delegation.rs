@@ -1,13 +1,13 @@
 //! `DelegationManager`: operators, delegation, the slashable withdrawal queue.
 
 use super::math::{
-    calc_withdrawable, dsf_update, mul_wad, scale_for_complete_withdrawal,
-    scale_for_queue_withdrawal, slashing_factor, strategy_amount_for_shares, WAD_U64,
+    calc_withdrawable, dsf_update, mul_wad, scale_for_complete_withdrawal, scale_for_queue_withdrawal, slashing_factor,
+    strategy_amount_for_shares, WAD_U64,
 };
 use super::strategies::{max_mag, Work};
 use super::{
-    pod_account_name, strategy_account_name, AllocationDelay, EigenLayer, ElError, ElEvent,
-    Operator, Withdrawal, BEACON_STRATEGY, GWEI,
+    pod_account_name, strategy_account_name, AllocationDelay, EigenLayer, ElError, ElEvent, Operator, Withdrawal,
+    BEACON_STRATEGY, GWEI,
 };
 use stake_ledger::Ledger;
 use stake_math::{Checked, U256};
@@ -31,11 +31,7 @@ impl EigenLayer {
         allocation_delay: u64,
         block: u64,
     ) -> Result<Vec<ElEvent>, ElError> {
-        if let Some(cur) = self
-            .stakers
-            .get(operator)
-            .and_then(|s| s.delegated_to.clone())
-        {
+        if let Some(cur) = self.stakers.get(operator).and_then(|s| s.delegated_to.clone()) {
             return Err(ElError::ActivelyDelegated {
                 staker: operator.to_string(),
                 operator: cur,
@@ -101,10 +97,7 @@ impl EigenLayer {
             } else {
                 pos.deposit_shares
             };
-            let m =
-                w.op.as_ref()
-                    .map(|(_, op)| max_mag(op, s))
-                    .unwrap_or(WAD_U64);
+            let m = w.op.as_ref().map(|(_, op)| max_mag(op, s)).unwrap_or(WAD_U64);
             let sf = U256::from(m);
             if sf == U256::ZERO {
                 return Err(ElError::FullySlashed {
@@ -139,11 +132,7 @@ impl EigenLayer {
         operator: &str,
         block: u64,
     ) -> Result<Vec<ElEvent>, ElError> {
-        if let Some(cur) = self
-            .stakers
-            .get(staker)
-            .and_then(|s| s.delegated_to.clone())
-        {
+        if let Some(cur) = self.stakers.get(staker).and_then(|s| s.delegated_to.clone()) {
             return Err(ElError::ActivelyDelegated {
                 staker: staker.to_string(),
                 operator: cur,
@@ -187,9 +176,7 @@ impl EigenLayer {
         let mut withdrawable_all = Vec::new();
         for (s, dshares) in items {
             if strategies.contains(s) {
-                return Err(ElError::DuplicateStrategy {
-                    strategy: s.clone(),
-                });
+                return Err(ElError::DuplicateStrategy { strategy: s.clone() });
             }
             if s != BEACON_STRATEGY {
                 self.strategy(s)?;
@@ -283,11 +270,7 @@ impl EigenLayer {
         staker: &str,
         block: u64,
     ) -> Result<(Vec<u64>, Vec<ElEvent>), ElError> {
-        let Some(operator) = self
-            .stakers
-            .get(staker)
-            .and_then(|s| s.delegated_to.clone())
-        else {
+        let Some(operator) = self.stakers.get(staker).and_then(|s| s.delegated_to.clone()) else {
             return Err(ElError::NotDelegated {
                 staker: staker.to_string(),
             });
@@ -318,8 +301,7 @@ impl EigenLayer {
         let mut queued = Vec::new();
         let mut id = self.next_withdrawal_id;
         for item in held {
-            let (wd, withdrawable) =
-                self.remove_and_queue(ledger, &mut w, std::slice::from_ref(&item), id, block)?;
+            let (wd, withdrawable) = self.remove_and_queue(ledger, &mut w, std::slice::from_ref(&item), id, block)?;
             events.push(ElEvent::WithdrawalQueued {
                 id,
                 staker: staker.to_string(),
@@ -436,12 +418,9 @@ impl EigenLayer {
             }
             if receive_as_tokens {
                 if s == BEACON_STRATEGY {
-                    let pod = self
-                        .pods
-                        .get(&wd.staker)
-                        .ok_or_else(|| ElError::PodNotFound {
-                            owner: wd.staker.clone(),
-                        })?;
+                    let pod = self.pods.get(&wd.staker).ok_or_else(|| ElError::PodNotFound {
+                        owner: wd.staker.clone(),
+                    })?;
                     let gwei = shares / GWEI;
                     if gwei > pod.restaked_el_gwei {
                         return Err(ElError::InsufficientWithdrawableBalance {
@@ -519,17 +498,10 @@ impl EigenLayer {
     /// Shares a queued withdrawal would pay now (`getQueuedWithdrawal`): at the slashing factor of
     /// `startBlock + delay` once that block is past, else at the current one.
     pub fn queued_withdrawal_shares(&self, id: u64, block: u64) -> Result<Vec<U256>, ElError> {
-        let wd = self
-            .withdrawals
-            .get(&id)
-            .ok_or(ElError::WithdrawalNotFound { id })?;
+        let wd = self.withdrawals.get(&id).ok_or(ElError::WithdrawalNotFound { id })?;
         let until = wd.start_block + self.params.min_withdrawal_delay;
         let op = wd.delegated_to.as_ref();
-        let bcsf = self
-            .stakers
-            .get(&wd.staker)
-            .and_then(|s| s.bcsf)
-            .unwrap_or(WAD_U64);
+        let bcsf = self.stakers.get(&wd.staker).and_then(|s| s.bcsf).unwrap_or(WAD_U64);
         let mut out = Vec::new();
         for (s, scaled) in wd.strategies.iter().zip(&wd.scaled_shares) {
             let m = op

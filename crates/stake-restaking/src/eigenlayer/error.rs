@@ -340,10 +340,9 @@ impl fmt::Display for ElError {
             StrategyExists { strategy } => {
                 write!(f, "eigenlayer: strategy {strategy} already exists")
             }
-            StrategyNotWhitelisted { strategy } => write!(
-                f,
-                "eigenlayer: strategy {strategy} is not whitelisted for deposit"
-            ),
+            StrategyNotWhitelisted { strategy } => {
+                write!(f, "eigenlayer: strategy {strategy} is not whitelisted for deposit")
+            }
             ZeroNewShares { amount } => {
                 write!(f, "eigenlayer: deposit of {amount} would mint zero shares")
             }
@@ -359,7 +358,10 @@ impl fmt::Display for ElError {
                 requested,
                 available,
             } => {
-                write!(f, "eigenlayer: {requested} deposit shares of {strategy} requested, {available} held")
+                write!(
+                    f,
+                    "eigenlayer: {requested} deposit shares of {strategy} requested, {available} held"
+                )
             }
             WithdrawalExceedsTotalShares {
                 strategy,
@@ -371,10 +373,7 @@ impl fmt::Display for ElError {
                     "eigenlayer: withdrawing {requested} shares of {strategy} but total is {total}"
                 )
             }
-            BeaconStrategyNotDepositable => write!(
-                f,
-                "eigenlayer: beacon-chain ETH is restaked through EigenPods"
-            ),
+            BeaconStrategyNotDepositable => write!(f, "eigenlayer: beacon-chain ETH is restaked through EigenPods"),
             NotOperator { account } => {
                 write!(f, "eigenlayer: {account} is not a registered operator")
             }
@@ -394,17 +393,13 @@ impl fmt::Display for ElError {
                 block,
                 completable_at,
             } => {
-                write!(f, "eigenlayer: withdrawal {id} completable at block {completable_at}, now {block}")
-            }
-            WithdrawerNotCaller {
-                id,
-                caller,
-                withdrawer,
-            } => {
                 write!(
                     f,
-                    "eigenlayer: withdrawal {id} belongs to {withdrawer}, not {caller}"
+                    "eigenlayer: withdrawal {id} completable at block {completable_at}, now {block}"
                 )
+            }
+            WithdrawerNotCaller { id, caller, withdrawer } => {
+                write!(f, "eigenlayer: withdrawal {id} belongs to {withdrawer}, not {caller}")
             }
             EmptyWithdrawal => write!(f, "eigenlayer: withdrawal lists no strategies"),
             DuplicateStrategy { strategy } => {
@@ -448,7 +443,10 @@ impl fmt::Display for ElError {
                 write!(f, "eigenlayer: magnitude is already {magnitude}")
             }
             InsufficientMagnitude { encumbered, max } => {
-                write!(f, "eigenlayer: encumbered magnitude {encumbered} would exceed max magnitude {max}")
+                write!(
+                    f,
+                    "eigenlayer: encumbered magnitude {encumbered} would exceed max magnitude {max}"
+                )
             }
             InputArrayLengthMismatch => write!(f, "eigenlayer: input array lengths differ"),
             InvalidCaller { caller } => write!(f, "eigenlayer: {caller} may not call this"),
@@ -461,16 +459,16 @@ impl fmt::Display for ElError {
                 write!(f, "eigenlayer: invalid effective balance {gwei} gwei")
             }
             PodBalanceBelowRestaked { balance, restaked } => {
-                write!(
-                    f,
-                    "eigenlayer: pod holds {balance} wei but accounted {restaked} wei"
-                )
+                write!(f, "eigenlayer: pod holds {balance} wei but accounted {restaked} wei")
             }
             InsufficientWithdrawableBalance {
                 requested_gwei,
                 available_gwei,
             } => {
-                write!(f, "eigenlayer: pod withdrawal of {requested_gwei} gwei exceeds {available_gwei} gwei")
+                write!(
+                    f,
+                    "eigenlayer: pod withdrawal of {requested_gwei} gwei exceeds {available_gwei} gwei"
+                )
             }
             EmptyStrategies => write!(f, "eigenlayer: rewards submission lists no strategies"),
             AmountIsZero => write!(f, "eigenlayer: rewards amount is zero"),
@@ -480,10 +478,9 @@ impl fmt::Display for ElError {
             DurationExceedsMax { duration, max } => {
                 write!(f, "eigenlayer: duration {duration}s exceeds {max}s")
             }
-            InvalidDurationRemainder { duration } => write!(
-                f,
-                "eigenlayer: duration {duration}s not a multiple of the interval"
-            ),
+            InvalidDurationRemainder { duration } => {
+                write!(f, "eigenlayer: duration {duration}s not a multiple of the interval")
+            }
             DurationIsZero => write!(f, "eigenlayer: duration is zero"),
             InvalidStartTimestampRemainder { start } => {
                 write!(f, "eigenlayer: start {start} not aligned to the interval")
@@ -494,10 +491,7 @@ impl fmt::Display for ElError {
             StartTimestampTooFarInFuture { start } => {
                 write!(f, "eigenlayer: start {start} too far in the future")
             }
-            InvalidStrategy { strategy } => write!(
-                f,
-                "eigenlayer: strategy {strategy} not whitelisted for rewards"
-            ),
+            InvalidStrategy { strategy } => write!(f, "eigenlayer: strategy {strategy} not whitelisted for rewards"),
             SplitExceedsMax { split_bps } => {
                 write!(f, "eigenlayer: split {split_bps} bps exceeds 10000")
             }

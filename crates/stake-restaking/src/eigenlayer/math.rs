@@ -39,27 +39,13 @@ pub fn dsf_value(stored: U256) -> U256 {
 }
 
 /// `calcWithdrawable = mulWad(mulWad(depositShares, dsf), slashingFactor)` (both down).
-pub fn calc_withdrawable(
-    deposit_shares: U256,
-    dsf_stored: U256,
-    slashing_factor: U256,
-) -> MathResult<U256> {
-    mul_wad(
-        mul_wad(deposit_shares, dsf_value(dsf_stored))?,
-        slashing_factor,
-    )
+pub fn calc_withdrawable(deposit_shares: U256, dsf_stored: U256, slashing_factor: U256) -> MathResult<U256> {
+    mul_wad(mul_wad(deposit_shares, dsf_value(dsf_stored))?, slashing_factor)
 }
 
 /// `calcDepositShares = divWad(divWad(withdrawable, dsf), slashingFactor)` (both down).
-pub fn calc_deposit_shares(
-    withdrawable: U256,
-    dsf_stored: U256,
-    slashing_factor: U256,
-) -> MathResult<U256> {
-    div_wad(
-        div_wad(withdrawable, dsf_value(dsf_stored))?,
-        slashing_factor,
-    )
+pub fn calc_deposit_shares(withdrawable: U256, dsf_stored: U256, slashing_factor: U256) -> MathResult<U256> {
+    div_wad(div_wad(withdrawable, dsf_value(dsf_stored))?, slashing_factor)
 }
 
 /// `scaleForQueueWithdrawal = mulWad(depositShares, dsf)`.
@@ -85,35 +71,19 @@ pub fn scale_for_burning(scaled: U256, prev_max: u64, new_max: u64) -> MathResul
 /// * otherwise `k = divWad(divWad(withdrawable(prev) + added, prev + added), sf)`.
 ///
 /// Fails with [`MathError::DivisionByZero`] when `sf == 0` (the caller rejects that first).
-pub fn dsf_update(
-    dsf_stored: U256,
-    prev_deposit_shares: U256,
-    added: U256,
-    slashing_factor: U256,
-) -> MathResult<U256> {
+pub fn dsf_update(dsf_stored: U256, prev_deposit_shares: U256, added: U256, slashing_factor: U256) -> MathResult<U256> {
     if prev_deposit_shares == U256::ZERO {
         return div_wad(dsf_value(dsf_stored), slashing_factor);
     }
     let current = calc_withdrawable(prev_deposit_shares, dsf_stored, slashing_factor)?;
     let new_shares = current.add_c(added)?;
-    div_wad(
-        div_wad(new_shares, prev_deposit_shares.add_c(added)?)?,
-        slashing_factor,
-    )
+    div_wad(div_wad(new_shares, prev_deposit_shares.add_c(added)?)?, slashing_factor)
 }
 
 /// `calcSlashedAmount(S, prevM, newM) = S − ⌈S·newM / prevM⌉` — rounds the kept part up, so a
 /// slash never takes more than its exact share.
-pub fn calc_slashed_amount(
-    shares: U256,
-    prev_max_magnitude: u64,
-    new_max_magnitude: u64,
-) -> MathResult<U256> {
-    let kept = mul_div_up(
-        shares,
-        U256::from(new_max_magnitude),
-        U256::from(prev_max_magnitude),
-    )?;
+pub fn calc_slashed_amount(shares: U256, prev_max_magnitude: u64, new_max_magnitude: u64) -> MathResult<U256> {
+    let kept = mul_div_up(shares, U256::from(new_max_magnitude), U256::from(prev_max_magnitude))?;
     shares.sub_c(kept)
 }
 
@@ -142,11 +112,7 @@ pub fn slashing_factor(max_magnitude: u64, bcsf: Option<u64>) -> MathResult<U256
 
 /// `StrategyBase.deposit`: `⌊amount·(totalShares + 1e3) / (balanceBefore + 1e3)⌋` where
 /// `balanceBefore` is the strategy's token balance before the transfer.
-pub fn strategy_shares_for_deposit(
-    amount: U256,
-    total_shares: U256,
-    balance_before: U256,
-) -> MathResult<U256> {
+pub fn strategy_shares_for_deposit(amount: U256, total_shares: U256, balance_before: U256) -> MathResult<U256> {
     mul_div_down(
         amount,
         total_shares.add_c(SHARES_OFFSET)?,
@@ -155,11 +121,7 @@ pub fn strategy_shares_for_deposit(
 }
 
 /// `StrategyBase.withdraw` / `sharesToUnderlyingView`: `⌊(balance + 1e3)·shares / (totalShares + 1e3)⌋`.
-pub fn strategy_amount_for_shares(
-    shares: U256,
-    total_shares: U256,
-    balance: U256,
-) -> MathResult<U256> {
+pub fn strategy_amount_for_shares(shares: U256, total_shares: U256, balance: U256) -> MathResult<U256> {
     mul_div_down(
         balance.add_c(BALANCE_OFFSET)?,
         shares,
@@ -177,12 +139,7 @@ mod tests {
         // 100·(1/3) = 33.33 → kept ⌈33.33⌉ = 34, slashed 66.
         assert_eq!(calc_slashed_amount(u(100), 3, 1).unwrap(), u(66));
         assert_eq!(
-            calc_slashed_amount(
-                u(1_000_000_000_000_000_000),
-                WAD_U64,
-                750_000_000_000_000_000
-            )
-            .unwrap(),
+            calc_slashed_amount(u(1_000_000_000_000_000_000), WAD_U64, 750_000_000_000_000_000).unwrap(),
             u(250_000_000_000_000_000)
         );
     }

@@ -43,9 +43,7 @@ impl EigenLayer {
             owner: owner.to_string(),
         })?;
         if pod.validators.contains_key(&validator_index) {
-            return Err(ElError::ValidatorAlreadyVerified {
-                index: validator_index,
-            });
+            return Err(ElError::ValidatorAlreadyVerified { index: validator_index });
         }
         if effective_balance_gwei == 0 {
             return Err(ElError::InvalidEffectiveBalance {
@@ -53,15 +51,12 @@ impl EigenLayer {
             });
         }
         let shares = U256::from(effective_balance_gwei).mul_c(GWEI)?;
-        let beacon = pod
-            .beacon_balance_gwei
-            .add_c(U256::from(effective_balance_gwei))?;
+        let beacon = pod.beacon_balance_gwei.add_c(U256::from(effective_balance_gwei))?;
         let mut w = self.work(owner);
         self.add_shares(ledger, &mut w, BEACON_STRATEGY, shares, block)?;
         self.commit(w);
         if let Some(pod) = self.pods.get_mut(owner) {
-            pod.validators
-                .insert(validator_index, effective_balance_gwei);
+            pod.validators.insert(validator_index, effective_balance_gwei);
             pod.beacon_balance_gwei = beacon;
         }
         Ok(vec![ElEvent::ValidatorRestaked {
@@ -90,13 +85,9 @@ impl EigenLayer {
         beacon_balance_wei_now: U256,
         block: u64,
     ) -> Result<Vec<ElEvent>, ElError> {
-        let pod = self
-            .pods
-            .get(owner)
-            .cloned()
-            .ok_or_else(|| ElError::PodNotFound {
-                owner: owner.to_string(),
-            })?;
+        let pod = self.pods.get(owner).cloned().ok_or_else(|| ElError::PodNotFound {
+            owner: owner.to_string(),
+        })?;
         let eth = ledger.asset(&self.eth_symbol)?;
         let pod_wei = match ledger.find_account(&pod_account_name(owner)) {
             Ok(a) => ledger.balance(a, eth),
@@ -127,12 +118,7 @@ impl EigenLayer {
             let bcsf_decrease = prev_bcsf - new_bcsf;
             w.staker.bcsf = Some(new_bcsf);
             if let Some((_, op)) = &mut w.op {
-                let pos = w
-                    .staker
-                    .positions
-                    .get(BEACON_STRATEGY)
-                    .cloned()
-                    .unwrap_or_default();
+                let pos = w.staker.positions.get(BEACON_STRATEGY).cloned().unwrap_or_default();
                 let m = max_mag(op, BEACON_STRATEGY);
                 let remove = calc_withdrawable(
                     pos.deposit_shares,
@@ -160,9 +146,6 @@ impl EigenLayer {
 
     /// Beacon-chain slashing factor of a pod owner (WAD if never cut).
     pub fn beacon_chain_slashing_factor(&self, owner: &str) -> u64 {
-        self.stakers
-            .get(owner)
-            .and_then(|s| s.bcsf)
-            .unwrap_or(WAD_U64)
+        self.stakers.get(owner).and_then(|s| s.bcsf).unwrap_or(WAD_U64)
     }
 }

@@ -69,18 +69,10 @@ impl EigenLayer {
     }
 
     /// Summary of an operator.
-    pub fn operator_report(
-        &self,
-        ledger: &Ledger,
-        operator: &str,
-        block: u64,
-    ) -> Result<OperatorReport, ElError> {
-        let op = self
-            .operators
-            .get(operator)
-            .ok_or_else(|| ElError::NotOperator {
-                account: operator.to_string(),
-            })?;
+    pub fn operator_report(&self, ledger: &Ledger, operator: &str, block: u64) -> Result<OperatorReport, ElError> {
+        let op = self.operators.get(operator).ok_or_else(|| ElError::NotOperator {
+            account: operator.to_string(),
+        })?;
         let mut strategies = Vec::new();
         for (s, sh) in &op.shares {
             let value = mul_wad(*sh, self.value_per_share(ledger, s)?)?;
@@ -119,13 +111,10 @@ impl EigenLayer {
     /// Summary of an operator set.
     pub fn set_report(&self, avs: &str, id: u32, block: u64) -> Result<SetReport, ElError> {
         let key = super::set_key(avs, id);
-        let set = self
-            .operator_sets
-            .get(&key)
-            .ok_or(ElError::OperatorSetNotFound {
-                avs: avs.to_string(),
-                id,
-            })?;
+        let set = self.operator_sets.get(&key).ok_or(ElError::OperatorSetNotFound {
+            avs: avs.to_string(),
+            id,
+        })?;
         let mut allocated = BTreeMap::new();
         for s in &set.strategies {
             let mut total = U256::ZERO;
@@ -144,11 +133,7 @@ impl EigenLayer {
     }
 
     /// A staker's positions.
-    pub fn staker_report(
-        &self,
-        ledger: &Ledger,
-        staker: &str,
-    ) -> Result<Vec<StakerStrategyReport>, ElError> {
+    pub fn staker_report(&self, ledger: &Ledger, staker: &str) -> Result<Vec<StakerStrategyReport>, ElError> {
         let Some(st) = self.stakers.get(staker) else {
             return Ok(Vec::new());
         };
@@ -170,19 +155,11 @@ impl EigenLayer {
     }
 
     /// Queued withdrawals of a staker: `(id, strategies, shares payable now)`.
-    pub fn queued_withdrawals(
-        &self,
-        staker: &str,
-        block: u64,
-    ) -> Result<Vec<QueuedWithdrawalView>, ElError> {
+    pub fn queued_withdrawals(&self, staker: &str, block: u64) -> Result<Vec<QueuedWithdrawalView>, ElError> {
         let mut out = Vec::new();
         for (id, wd) in &self.withdrawals {
             if wd.staker == staker {
-                out.push((
-                    *id,
-                    wd.strategies.clone(),
-                    self.queued_withdrawal_shares(*id, block)?,
-                ));
+                out.push((*id, wd.strategies.clone(), self.queued_withdrawal_shares(*id, block)?));
             }
         }
         Ok(out)
@@ -225,22 +202,16 @@ impl EigenLayer {
                     .and_then(|m| m.get(s))
                     .map(|h| h.latest(WAD_U64));
                 if hist_latest.unwrap_or(WAD_U64) != max {
-                    return Err(format!(
-                        "{name}/{s}: max magnitude {max} differs from its history"
-                    ));
+                    return Err(format!("{name}/{s}: max magnitude {max} differs from its history"));
                 }
                 if max < enc {
-                    return Err(format!(
-                        "{name}/{s}: max magnitude {max} < encumbered {enc}"
-                    ));
+                    return Err(format!("{name}/{s}: max magnitude {max} < encumbered {enc}"));
                 }
                 if let Some(h) = self.magnitude_history.get(name).and_then(|m| m.get(s)) {
                     let mut prev = WAD_U64;
                     for (b, v) in &h.points {
                         if *v > prev {
-                            return Err(format!(
-                                "{name}/{s}: max magnitude rose to {v} at block {b}"
-                            ));
+                            return Err(format!("{name}/{s}: max magnitude rose to {v} at block {b}"));
                         }
                         prev = *v;
                     }
@@ -248,9 +219,7 @@ impl EigenLayer {
                 if let Some(q) = op.dealloc_queue.get(s) {
                     for key in q {
                         if op.allocations.get(s).and_then(|m| m.get(key)).is_none() {
-                            return Err(format!(
-                                "{name}/{s}: deallocation queue entry {key} without allocation"
-                            ));
+                            return Err(format!("{name}/{s}: deallocation queue entry {key} without allocation"));
                         }
                     }
                 }
@@ -260,8 +229,7 @@ impl EigenLayer {
             for (s, sh) in &op.shares {
                 let mut total = U256::ZERO;
                 for d in &dels {
-                    total = total
-                        .saturating_add(self.withdrawable_shares(d, s).map_err(|e| e.to_string())?);
+                    total = total.saturating_add(self.withdrawable_shares(d, s).map_err(|e| e.to_string())?);
                 }
                 let slashes = self
                     .magnitude_history
@@ -284,10 +252,7 @@ impl EigenLayer {
             }
             let mut claims = U256::ZERO;
             for name in self.stakers.keys() {
-                claims = claims.saturating_add(
-                    self.withdrawable_shares(name, sname)
-                        .map_err(|e| e.to_string())?,
-                );
+                claims = claims.saturating_add(self.withdrawable_shares(name, sname).map_err(|e| e.to_string())?);
             }
             for (id, wd) in &self.withdrawals {
                 let pays = self
@@ -322,13 +287,8 @@ impl EigenLayer {
         }
         for (name, st) in &self.stakers {
             for (s, p) in &st.positions {
-                if s != BEACON_STRATEGY
-                    && p.deposit_shares != U256::ZERO
-                    && !st.strategy_list.contains(s)
-                {
-                    return Err(format!(
-                        "{name}: {s} has shares but is not in the strategy list"
-                    ));
+                if s != BEACON_STRATEGY && p.deposit_shares != U256::ZERO && !st.strategy_list.contains(s) {
+                    return Err(format!("{name}: {s} has shares but is not in the strategy list"));
                 }
             }
             if st.strategy_list.len() > super::MAX_STAKER_STRATEGY_LIST_LENGTH {

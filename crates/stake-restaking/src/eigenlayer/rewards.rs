@@ -114,26 +114,14 @@ pub struct RewardsCoordinator {
     pub distributed: BTreeMap<String, U256>,
 }
 
-fn add_to(
-    map: &mut BTreeMap<String, BTreeMap<String, U256>>,
-    a: &str,
-    b: &str,
-    v: U256,
-) -> Result<(), ElError> {
-    let e = map
-        .entry(a.to_string())
-        .or_default()
-        .entry(b.to_string())
-        .or_default();
+fn add_to(map: &mut BTreeMap<String, BTreeMap<String, U256>>, a: &str, b: &str, v: U256) -> Result<(), ElError> {
+    let e = map.entry(a.to_string()).or_default().entry(b.to_string()).or_default();
     *e = e.add_c(v)?;
     Ok(())
 }
 
 fn get(map: &BTreeMap<String, BTreeMap<String, U256>>, a: &str, b: &str) -> U256 {
-    map.get(a)
-        .and_then(|m| m.get(b))
-        .copied()
-        .unwrap_or(U256::ZERO)
+    map.get(a).and_then(|m| m.get(b)).copied().unwrap_or(U256::ZERO)
 }
 
 impl EigenLayer {
@@ -195,27 +183,16 @@ impl EigenLayer {
         if start % p.calculation_interval != 0 {
             return Err(ElError::InvalidStartTimestampRemainder { start });
         }
-        if now_ts.saturating_sub(p.max_retroactive_length) > start
-            || start < p.genesis_rewards_timestamp
-        {
+        if now_ts.saturating_sub(p.max_retroactive_length) > start || start < p.genesis_rewards_timestamp {
             return Err(ElError::StartTimestampTooFarInPast { start });
         }
         for (i, (s, _)) in strategies.iter().enumerate() {
-            let ok = s == super::BEACON_STRATEGY
-                || self
-                    .strategies
-                    .get(s)
-                    .map(|st| st.whitelisted)
-                    .unwrap_or(false);
+            let ok = s == super::BEACON_STRATEGY || self.strategies.get(s).map(|st| st.whitelisted).unwrap_or(false);
             if !ok {
-                return Err(ElError::InvalidStrategy {
-                    strategy: s.clone(),
-                });
+                return Err(ElError::InvalidStrategy { strategy: s.clone() });
             }
             if i > 0 && strategies[i - 1].0 >= *s {
-                return Err(ElError::StrategiesNotAscending {
-                    strategy: s.clone(),
-                });
+                return Err(ElError::StrategiesNotAscending { strategy: s.clone() });
             }
         }
         if start > now_ts.saturating_add(p.max_future_length) {
@@ -330,13 +307,7 @@ impl EigenLayer {
         let end_day = now_ts / DAY_SECONDS; // days < end_day are complete
         let first = match self.rewards.next_day {
             Some(d) => d,
-            None => match self
-                .rewards
-                .submissions
-                .iter()
-                .map(|s| s.start / DAY_SECONDS)
-                .min()
-            {
+            None => match self.rewards.submissions.iter().map(|s| s.start / DAY_SECONDS).min() {
                 Some(d) => d,
                 None => return Ok(Vec::new()),
             },
@@ -352,8 +323,7 @@ impl EigenLayer {
                 }
                 let days = U256::from(sub.duration / DAY_SECONDS);
                 let i = U256::from((ts - sub.start) / DAY_SECONDS);
-                let day_amount = mul_div_down(sub.amount, i + 1, days)?
-                    .sub_c(mul_div_down(sub.amount, i, days)?)?;
+                let day_amount = mul_div_down(sub.amount, i + 1, days)?.sub_c(mul_div_down(sub.amount, i, days)?)?;
                 // Eligible operators: members of any set of the AVS.
                 let ops: BTreeSet<&String> = self
                     .operator_sets
@@ -394,10 +364,7 @@ impl EigenLayer {
                     day_total = day_total.add_c(gross)?;
                 }
             }
-            events.push(ElEvent::RewardsDistributed {
-                day,
-                total: day_total,
-            });
+            events.push(ElEvent::RewardsDistributed { day, total: day_total });
         }
         rc.next_day = Some(end_day.max(first));
         self.rewards = rc;
@@ -406,11 +373,7 @@ impl EigenLayer {
 
     /// Rewards earned and not yet claimed.
     pub fn claimable(&self, earner: &str, token: &str) -> U256 {
-        get(&self.rewards.earned, earner, token).saturating_sub(get(
-            &self.rewards.claimed,
-            earner,
-            token,
-        ))
+        get(&self.rewards.earned, earner, token).saturating_sub(get(&self.rewards.claimed, earner, token))
     }
 
     /// Claims cumulative earnings minus what was claimed (`processClaim`).
@@ -418,12 +381,7 @@ impl EigenLayer {
     /// Specification:
     /// - fails with `NothingToClaim` if nothing is claimable;
     /// - fails with `Ledger(..)` if the token is unknown.
-    pub fn claim(
-        &mut self,
-        ledger: &mut Ledger,
-        earner: &str,
-        token: &str,
-    ) -> Result<Vec<ElEvent>, ElError> {
+    pub fn claim(&mut self, ledger: &mut Ledger, earner: &str, token: &str) -> Result<Vec<ElEvent>, ElError> {
         let amount = self.claimable(earner, token);
         if amount == U256::ZERO {
             return Err(ElError::NothingToClaim {
@@ -459,9 +417,7 @@ impl EigenLayer {
             for (token, v) in m {
                 let c = get(&self.rewards.claimed, earner, token);
                 if c > *v {
-                    return Err(format!(
-                        "rewards: {earner} claimed {c} > earned {v} {token}"
-                    ));
+                    return Err(format!("rewards: {earner} claimed {c} > earned {v} {token}"));
                 }
                 let e = owed.entry(token).or_default();
                 *e = e.saturating_add(*v - c);
@@ -473,9 +429,7 @@ impl EigenLayer {
                 _ => U256::ZERO,
             };
             if bal < o {
-                return Err(format!(
-                    "rewards: coordinator holds {bal} {token} but owes {o}"
-                ));
+                return Err(format!("rewards: coordinator holds {bal} {token} but owes {o}"));
             }
         }
         Ok(())

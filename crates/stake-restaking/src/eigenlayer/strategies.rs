@@ -6,8 +6,8 @@ use super::math::{
     strategy_shares_for_deposit, MAX_TOTAL_SHARES, WAD_U64,
 };
 use super::{
-    strategy_account_name, EigenLayer, ElError, ElEvent, Operator, PointsIndex, Staker, Strategy,
-    BEACON_STRATEGY, MAX_STAKER_STRATEGY_LIST_LENGTH,
+    strategy_account_name, EigenLayer, ElError, ElEvent, Operator, PointsIndex, Staker, Strategy, BEACON_STRATEGY,
+    MAX_STAKER_STRATEGY_LIST_LENGTH,
 };
 use stake_ledger::Ledger;
 use stake_math::{Checked, MathResult, U256, WAD};
@@ -19,17 +19,10 @@ pub(crate) fn max_mag(op: &Operator, strategy: &str) -> u64 {
 }
 
 /// Advances a points index to `block` at rate `mulWad(sf, vps)` per block.
-pub(crate) fn advance_index(
-    idx: &mut PointsIndex,
-    block: u64,
-    sf: U256,
-    vps: U256,
-) -> MathResult<()> {
+pub(crate) fn advance_index(idx: &mut PointsIndex, block: u64, sf: U256, vps: U256) -> MathResult<()> {
     if block > idx.last_block {
         let rate = mul_wad(sf, vps)?;
-        idx.value = idx
-            .value
-            .add_c(rate.mul_c(U256::from(block - idx.last_block))?)?;
+        idx.value = idx.value.add_c(rate.mul_c(U256::from(block - idx.last_block))?)?;
         idx.last_block = block;
     }
     Ok(())
@@ -87,16 +80,8 @@ impl EigenLayer {
     }
 
     /// Cumulative scaled shares queued with `operator` (latest, or at a past block).
-    pub(crate) fn cumulative_scaled_at(
-        &self,
-        operator: &str,
-        strategy: &str,
-        block: Option<u64>,
-    ) -> U256 {
-        let h = self
-            .cumulative_scaled
-            .get(operator)
-            .and_then(|m| m.get(strategy));
+    pub(crate) fn cumulative_scaled_at(&self, operator: &str, strategy: &str, block: Option<u64>) -> U256 {
+        let h = self.cumulative_scaled.get(operator).and_then(|m| m.get(strategy));
         match (h, block) {
             (None, _) => U256::ZERO,
             (Some(h), None) => h.latest(U256::ZERO),
@@ -129,23 +114,19 @@ impl EigenLayer {
 
     /// Strategy by name.
     pub fn strategy(&self, name: &str) -> Result<&Strategy, ElError> {
-        self.strategies
-            .get(name)
-            .ok_or_else(|| ElError::StrategyNotFound {
-                strategy: name.to_string(),
-            })
+        self.strategies.get(name).ok_or_else(|| ElError::StrategyNotFound {
+            strategy: name.to_string(),
+        })
     }
 
     /// Token balance held by a strategy's module account.
     pub fn strategy_balance(&self, ledger: &Ledger, name: &str) -> Result<U256, ElError> {
         let st = self.strategy(name)?;
         let asset = ledger.asset(&st.token)?;
-        Ok(
-            match ledger.find_account(&strategy_account_name(&st.token)) {
-                Ok(acc) => ledger.balance(acc, asset),
-                Err(_) => U256::ZERO,
-            },
-        )
+        Ok(match ledger.find_account(&strategy_account_name(&st.token)) {
+            Ok(acc) => ledger.balance(acc, asset),
+            Err(_) => U256::ZERO,
+        })
     }
 
     /// ETH value (wad) of one whole share (1e18 base units) of a strategy: underlying per share
@@ -161,12 +142,7 @@ impl EigenLayer {
     }
 
     /// Underlying tokens of `shares` (`sharesToUnderlyingView`); beacon shares are wei.
-    pub fn shares_to_underlying(
-        &self,
-        ledger: &Ledger,
-        strategy: &str,
-        shares: U256,
-    ) -> Result<U256, ElError> {
+    pub fn shares_to_underlying(&self, ledger: &Ledger, strategy: &str, shares: U256) -> Result<U256, ElError> {
         if strategy == BEACON_STRATEGY {
             return Ok(shares);
         }
@@ -180,12 +156,7 @@ impl EigenLayer {
     /// Specification:
     /// - fails with `StrategyExists` if the token already has a strategy (or is the beacon name);
     /// - fails with `Ledger(UnknownAsset)` if the token is not registered.
-    pub fn add_strategy(
-        &mut self,
-        ledger: &Ledger,
-        token: &str,
-        whitelisted: bool,
-    ) -> Result<Vec<ElEvent>, ElError> {
+    pub fn add_strategy(&mut self, ledger: &Ledger, token: &str, whitelisted: bool) -> Result<Vec<ElEvent>, ElError> {
         if self.strategies.contains_key(token) || token == BEACON_STRATEGY {
             return Err(ElError::StrategyExists {
                 strategy: token.to_string(),
@@ -212,11 +183,7 @@ impl EigenLayer {
     ///
     /// Specification:
     /// - fails with `StrategyNotFound` for an unknown strategy.
-    pub fn set_strategy_whitelisted(
-        &mut self,
-        strategy: &str,
-        whitelisted: bool,
-    ) -> Result<(), ElError> {
+    pub fn set_strategy_whitelisted(&mut self, strategy: &str, whitelisted: bool) -> Result<(), ElError> {
         let st = self
             .strategies
             .get_mut(strategy)
@@ -347,11 +314,7 @@ impl EigenLayer {
                 e.value
             }
             None => {
-                let cur = self
-                    .undelegated_points
-                    .get(strategy)
-                    .copied()
-                    .unwrap_or_default();
+                let cur = self.undelegated_points.get(strategy).copied().unwrap_or_default();
                 let e = w.undelegated.entry(strategy.to_string()).or_insert(cur);
                 advance_index(e, block, WAD, vps)?;
                 e.value
@@ -369,10 +332,7 @@ impl EigenLayer {
 
     /// The working staker's slashing factor for `strategy` with its current operator.
     pub(crate) fn work_slashing_factor(w: &Work, strategy: &str) -> Result<U256, ElError> {
-        let m =
-            w.op.as_ref()
-                .map(|(_, op)| max_mag(op, strategy))
-                .unwrap_or(WAD_U64);
+        let m = w.op.as_ref().map(|(_, op)| max_mag(op, strategy)).unwrap_or(WAD_U64);
         let bcsf = (strategy == BEACON_STRATEGY).then(|| w.staker.bcsf.unwrap_or(WAD_U64));
         Ok(slashing_factor(m, bcsf)?)
     }
