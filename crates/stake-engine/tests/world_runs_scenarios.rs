@@ -1,4 +1,5 @@
 //! End-to-end tests of the world: determinism, atomic rejections, stake flowing into L0.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use stake_engine::action::{Action, Outcome, Tx, SYSTEM};
 use stake_engine::runner::prepare;
@@ -80,10 +81,8 @@ fn the_same_scenario_twice_gives_the_same_final_state_hash() {
 #[test]
 fn engine_rejections_name_the_problem_and_change_nothing() {
     let mut w = small_world();
-    assert_eq!(
-        rejected(&mut w, tx("alice", Action::AdvanceTime { to: w.now + 1 })).0,
-        9000
-    );
+    let soon = w.now + 1;
+    assert_eq!(rejected(&mut w, tx("alice", Action::AdvanceTime { to: soon })).0, 9000);
     assert_eq!(
         rejected(
             &mut w,
@@ -123,7 +122,8 @@ fn engine_rejections_name_the_problem_and_change_nothing() {
         (code, msg.as_str()),
         (9002, "rETH (rocketpool model) has no `wrap` operation")
     );
-    let (code, msg) = rejected(&mut w, tx(SYSTEM, Action::AdvanceTime { to: w.now - 1 }));
+    let past = w.now - 1;
+    let (code, msg) = rejected(&mut w, tx(SYSTEM, Action::AdvanceTime { to: past }));
     assert_eq!(code, 9003, "{msg}");
     let (code, msg) = rejected(
         &mut w,

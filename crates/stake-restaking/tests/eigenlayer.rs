@@ -737,7 +737,8 @@ fn rewards_submissions_are_validated_like_the_coordinator() {
     let strat = vec![("stETH".to_string(), WAD)];
     let week = 604_800;
     let now = T0 + 3 * week;
-    let cases: Vec<(u64, u64, U256, Vec<(String, U256)>, ElError, u32)> = vec![
+    type Case = (u64, u64, U256, Vec<(String, U256)>, ElError, u32);
+    let cases: Vec<Case> = vec![
         (T0, week, e18(1), vec![], ElError::EmptyStrategies, 4130),
         (T0, week, U256::ZERO, strat.clone(), ElError::AmountIsZero, 4131),
         (
