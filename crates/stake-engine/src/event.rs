@@ -29,6 +29,13 @@ pub enum Event {
         /// Event.
         event: LidoEvent,
     },
+    /// An exchange-rate LST instance.
+    ExchangeRate {
+        /// Token symbol.
+        lst: String,
+        /// Event.
+        event: stake_lst::exchange_rate::ExchangeRateEvent,
+    },
     /// A Rocket Pool instance.
     RocketPool {
         /// Token symbol.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use stake_l0::Ethereum;
 use stake_ledger::{hash_serde, AccountId, AssetId, Ledger, StateHash};
 use stake_lst::lido::Lido;
+use stake_lst::exchange_rate::{ExchangeRateLst, ExchangeRateReport};
 use stake_lst::rocketpool::{NodeBalance, RocketPool};
 use stake_math::{mul_div_down, Checked, U256, WAD};
 use std::collections::BTreeMap;
@@ -23,6 +24,8 @@ pub enum LstModel {
     Lido(Box<Lido>),
     /// rETH-style.
     RocketPool(Box<RocketPool>),
+    /// cbETH-style custodial exchange-rate token.
+    ExchangeRate(Box<ExchangeRateLst>),
 }
 
 /// What the engine remembers per operator between reports (to derive losses and sweeps from L0).
@@ -59,13 +62,14 @@ impl LstModel {
         match self {
             LstModel::Lido(_) => "lido",
             LstModel::RocketPool(_) => "rocketpool",
+            LstModel::ExchangeRate(_) => "exchange_rate",
         }
     }
     /// The rebasing asset it issues (moved as shares), if any.
     pub fn rebasing_asset(&self) -> Option<AssetId> {
         match self {
             LstModel::Lido(l) => Some(l.steth_asset()),
-            LstModel::RocketPool(_) => None,
+            LstModel::RocketPool(_) | LstModel::ExchangeRate(_) => None,
         }
     }
     /// ETH per token, wad.
@@ -73,6 +77,7 @@ impl LstModel {
         match self {
             LstModel::Lido(l) => l.rate_wad().map_err(proto),
             LstModel::RocketPool(r) => r.rate_wad().map_err(proto),
+            LstModel::ExchangeRate(x) => Ok(x.rate_wad()),
         }
     }
     /// ETH backing the token.
@@ -80,6 +85,7 @@ impl LstModel {
         match self {
             LstModel::Lido(l) => l.total_pooled_ether().map_err(proto),
             LstModel::RocketPool(r) => r.tvl_wei().map_err(proto),
+            LstModel::ExchangeRate(x) => x.tvl_wei().map_err(proto),
         }
     }
     /// Withdrawal credentials account of its validators.
@@ -87,6 +93,7 @@ impl LstModel {
         match self {
             LstModel::Lido(l) => l.accounts().withdrawal_vault,
             LstModel::RocketPool(r) => r.withdrawal_account(),
+            LstModel::ExchangeRate(x) => x.withdrawal_account(),
         }
     }
     /// Its invariants.
@@ -94,6 +101,7 @@ impl LstModel {
         match self {
             LstModel::Lido(l) => l.check_invariants(ledger),
             LstModel::RocketPool(r) => r.check_invariants(ledger),
+            LstModel::ExchangeRate(x) => x.check_invariants(ledger),
         }
     }
     /// Seconds a withdrawal started now would wait (Lido: queue estimate; Rocket Pool: 0 while
@@ -135,6 +143,7 @@ impl LstModel {
                     .saturating_add(eth.exit_queue_wait_seconds())
                     .saturating_add(EXIT_DELAY)
             }
+            LstModel::ExchangeRate(x) => x.queue_length_seconds(eth.exit_queue_wait_seconds()),
             LstModel::RocketPool(r) => {
                 if r.total_collateral().map(|c| c > U256::ZERO).unwrap_or(false) {
                     0
@@ -151,6 +160,7 @@ impl StateHash for LstModel {
         match self {
             LstModel::Lido(l) => hash_serde(h, l.as_ref()),
             LstModel::RocketPool(r) => hash_serde(h, r.as_ref()),
+            LstModel::ExchangeRate(x) => hash_serde(h, x.as_ref()),
         }
     }
 }
@@ -160,6 +170,10 @@ fn lido_ev(sym: &str, ev: Vec<stake_lst::lido::LidoEvent>) -> impl Iterator<Item
         lst: sym.to_string(),
         event,
     })
+}
+
+fn xr_ev(sym: &str, ev: Vec<stake_lst::exchange_rate::ExchangeRateEvent>) -> impl Iterator<Item = Event> + '_ {
+    ev.into_iter().map(move |event| Event::ExchangeRate { lst: sym.to_string(), event })
 }
 
 fn rp_ev(sym: &str, ev: Vec<stake_lst::rocketpool::RocketPoolEvent>) -> impl Iterator<Item = Event> + '_ {
@@ -249,6 +263,33 @@ impl LstEntry {
                     Ok(events)
                 }
             },
+            (LstModel::ExchangeRate(x), Action::Stake { amount, .. }) => {
+                Ok(xr_ev(&sym, x.deposit(ledger, sender, *amount, now).map_err(proto)?).collect())
+            }
+            (LstModel::ExchangeRate(x), Action::RequestWithdrawal { amount, .. }) => {
+                Ok(xr_ev(&sym, x.request_withdrawal(ledger, sender, *amount, now).map_err(proto)?).collect())
+            }
+            (LstModel::ExchangeRate(x), Action::Claim { request_id, .. }) => {
+                let ids: Vec<u64> = match request_id {
+                    Some(id) => vec![*id],
+                    None => x.requests.iter().filter(|r| r.owner == sender && r.finalized && !r.claimed).map(|r| r.id).collect(),
+                };
+                if ids.is_empty() {
+                    return Err(EngineError::NothingToClaim { lst: sym, account: ledger.account_name(sender).to_string() });
+                }
+                let backup = x.clone();
+                let mut events = Vec::new();
+                for id in ids {
+                    match x.claim(ledger, sender, id, now) {
+                        Ok(ev) => events.extend(xr_ev(&sym, ev)),
+                        Err(e) => {
+                            **x = *backup;
+                            return Err(proto(e));
+                        }
+                    }
+                }
+                Ok(events)
+            }
             (LstModel::RocketPool(r), Action::Stake { amount, .. }) => {
                 Ok(rp_ev(&sym, r.deposit(ledger, sender, *amount, now).map_err(proto)?).collect())
             }
@@ -282,7 +323,7 @@ impl LstEntry {
         let sym = self.symbol.clone();
         match &mut self.model {
             LstModel::Lido(l) => Ok(lido_ev(&sym, l.transfer(ledger, from, to, amount).map_err(proto)?).collect()),
-            LstModel::RocketPool(_) => Err(self.unsupported("rebasing transfer")),
+            LstModel::RocketPool(_) | LstModel::ExchangeRate(_) => Err(self.unsupported("rebasing transfer")),
         }
     }
 
@@ -322,6 +363,18 @@ impl LstEntry {
                     }
                 }
                 Ok(lido_ev(&sym, ev).collect())
+            }
+            LstModel::ExchangeRate(x) => {
+                let s = eth.summary_by_credentials(x.withdrawal_account());
+                let pending = DEPOSIT.mul_c(U256::from(s.pending)).map_err(proto)?;
+                let report = ExchangeRateReport {
+                    validators: s.active + s.exiting + s.exited_unwithdrawn + s.withdrawn,
+                    balance_wei: s.balance_wei.sub_c(pending).map_err(proto)?,
+                    exited_validators: s.exited_unwithdrawn + s.withdrawn,
+                };
+                let mut events: Vec<Event> = xr_ev(&sym, x.report(ledger, &report, t).map_err(proto)?).collect();
+                events.extend(xr_ev(&sym, x.process_withdrawals(ledger, t).map_err(proto)?));
+                Ok(events)
             }
             LstModel::RocketPool(r) => {
                 let mut events = Vec::new();
@@ -388,6 +441,18 @@ impl LstEntry {
                     events.extend(ev.into_iter().map(Event::Ethereum));
                 }
             }
+            LstModel::ExchangeRate(x) => {
+                let plan = x.deposit_plan();
+                if plan.is_empty() {
+                    return Ok(events);
+                }
+                events.extend(xr_ev(&sym, x.on_deposited(ledger, &plan, t).map_err(proto)?));
+                let (staging, creds) = (x.staging_account(), x.withdrawal_account());
+                for (op, n) in &plan {
+                    let ev = eth.deposit(ledger, staging, *n, op, creds, creds, t).map_err(proto)?;
+                    events.extend(ev.into_iter().map(Event::Ethereum));
+                }
+            }
             LstModel::RocketPool(r) => loop {
                 let plan = r.deposit_plan();
                 if plan.is_empty() {
@@ -408,6 +473,19 @@ impl LstEntry {
     pub fn exits(&mut self, _ledger: &mut Ledger, eth: &mut Ethereum, t: u64) -> Result<Vec<Event>, EngineError> {
         let sym = self.symbol.clone();
         let mut events = Vec::new();
+        if let LstModel::ExchangeRate(x) = &mut self.model {
+            let creds = x.withdrawal_account();
+            let mut done = Vec::new();
+            for (op, n) in x.validators_to_exit() {
+                let eligible = n.min(eth.summary_by_operator(&op).active);
+                if eligible > 0 && eth.request_exits(creds, Some(&op), eligible, t).is_ok() {
+                    done.push((op, eligible));
+                }
+            }
+            if !done.is_empty() {
+                events.extend(xr_ev(&sym, x.on_exits_requested(&done, t).map_err(proto)?));
+            }
+        }
         if let LstModel::Lido(l) = &mut self.model {
             let want = l.validators_to_exit();
             let creds = l.accounts().withdrawal_vault;

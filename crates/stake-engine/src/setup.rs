@@ -10,6 +10,7 @@ use crate::world::{World, DEPOSIT};
 use stake_l0::EthParams;
 use stake_ledger::{AssetKind, Ledger, Reject};
 use stake_lst::lido::{Lido, LidoParams, ModuleKind, ModuleParams, OperatorParams, SanityLimits};
+use stake_lst::exchange_rate::{ExchangeRateLst, ExchangeRateParams};
 use stake_lst::rocketpool::{BondKind, NodeBalance, RocketPool, RocketPoolParams};
 use stake_math::{u, Checked, U256, WAD};
 use std::collections::BTreeMap;
@@ -154,10 +155,11 @@ impl Built {
             let entry = match cfg.model.as_str() {
                 "lido" => build_lido(&mut world, sym, cfg, &path, start, perf)?,
                 "rocketpool" => build_rocketpool(&mut world, sym, cfg, &path, start, perf)?,
+                "exchange_rate" => build_exchange_rate(&mut world, sym, cfg, &path, start, perf)?,
                 other => {
                     return Err(err(
                         format!("{path}.model"),
-                        format!("unknown LST model `{other}` (available: lido, rocketpool)"),
+                        format!("unknown LST model `{other}` (available: lido, rocketpool, exchange_rate)"),
                     ));
                 }
             };
@@ -536,6 +538,75 @@ fn build_rocketpool(
         start_time: start,
         track: BTreeMap::new(),
     })
+}
+
+fn build_exchange_rate(
+    world: &mut World,
+    sym: &str,
+    cfg: &LstCfg,
+    path: &str,
+    start: u64,
+    perf: u64,
+) -> Result<LstEntry, ScenarioError> {
+    for (k, v) in [
+        ("staking_limit", &cfg.staking_limit),
+        ("deposit_fee", &cfg.deposit_fee),
+        ("deposit_pool_cap", &cfg.deposit_pool_cap),
+        ("vault_symbol", &cfg.vault_symbol),
+    ] {
+        if v.is_some() {
+            return Err(err(format!("{path}.{k}"), "not a parameter of the exchange_rate model"));
+        }
+    }
+    let mut params = ExchangeRateParams { symbol: sym.to_string(), ..ExchangeRateParams::cbeth() };
+    if let Some(f) = &cfg.fee {
+        let fee = parse_wad_fraction(f).map_err(|e| err(format!("{path}.fee"), e))?;
+        if fee > WAD {
+            return Err(err(format!("{path}.fee"), "must be at most 100%"));
+        }
+        params.commission_wad = fee;
+    }
+    match cfg.operators.as_slice() {
+        [] => {}
+        [o] => {
+            if o.module.is_some() || o.bond.is_some() || o.rpl.is_some() || o.validators.is_some() {
+                return Err(err(format!("{path}.operators[0]"), "exchange_rate operators take only `name`"));
+            }
+            params.operator = o.name.clone();
+        }
+        _ => return Err(err(format!("{path}.operators"), "the exchange_rate model has one (custodial) operator")),
+    }
+    let mut x = ExchangeRateLst::new(&mut world.ledger, params.clone()).map_err(setup_err(path))?;
+    let eth_id = world.eth_asset;
+    if let Some(s) = &cfg.initial_pooled {
+        let ipath = format!("{path}.initial_pooled");
+        let amount = amount_of(&world.ledger, s, &["ETH"], &ipath)?;
+        let genesis = world.ledger.account(&format!("{sym}:genesis"));
+        world.ledger.mint(genesis, eth_id, amount).map_err(setup_err(&ipath))?;
+        x.deposit(&mut world.ledger, genesis, amount, start).map_err(setup_err(&ipath))?;
+        let plan = x.deposit_plan();
+        if !plan.is_empty() {
+            x.on_deposited(&mut world.ledger, &plan, start).map_err(setup_err(&ipath))?;
+            let (staging, creds) = (x.staging_account(), x.withdrawal_account());
+            for (op, n) in &plan {
+                let wei = DEPOSIT.mul_c(U256::from(*n)).map_err(setup_err(&ipath))?;
+                world.ledger.burn(staging, eth_id, wei).map_err(setup_err(&ipath))?;
+                world.eth.add_genesis_validators(&mut world.ledger, *n, op, creds, creds, perf).map_err(setup_err(&ipath))?;
+            }
+        }
+    }
+    let mut entry = LstEntry {
+        symbol: sym.to_string(),
+        model: LstModel::ExchangeRate(Box::new(x)),
+        start_rate_wad: WAD,
+        start_time: start,
+        track: BTreeMap::new(),
+    };
+    if cfg.initial_pooled.is_some() {
+        entry.oracle_report(&mut world.ledger, &world.eth, start).map_err(|e| err(path, format!("genesis report failed: {e}")))?;
+    }
+    entry.start_rate_wad = entry.model.rate_wad().map_err(|e| err(path, e.to_string()))?;
+    Ok(entry)
 }
 
 fn build_schedule(scn: &Scenario, world: &World, start: u64, end: u64) -> Result<Vec<Scheduled>, ScenarioError> {

@@ -64,11 +64,13 @@ fn rejected(w: &mut World, t: Tx) -> (u32, String) {
 
 #[test]
 fn the_same_scenario_twice_gives_the_same_final_state_hash() {
-    let text = basics();
+    // The shipped scenario up to day 330 (its last action is on day 320): the slashing, its
+    // correlation penalty, the exit surge and the claims; the full year runs in CI as the main job.
+    let text = basics().replace("horizon = \"365d\"", "horizon = \"330d\"");
     let a = prepare(&text, None).unwrap().run(&mut |_, _| {}).unwrap();
     let b = prepare(&text, None).unwrap().run(&mut |_, _| {}).unwrap();
     assert_eq!(a.summary.final_state_hash, b.summary.final_state_hash);
-    assert_eq!(a.rows.len(), 366);
+    assert_eq!(a.rows.len(), 331);
     // The run did something: rates rose, the slashing and the surge happened.
     let steth = a.summary.lsts.iter().find(|l| l.symbol == "stETH").unwrap();
     assert!(
@@ -238,7 +240,8 @@ fn staked_eth_waits_in_the_activation_queue_then_earns() {
         Outcome::Applied { .. }
     ));
     let later = w.eth.summary_by_credentials(vault);
-    assert_eq!(later.pending, 0, "{later:?}");
+    // All ten are active (the buffer keeps filling from rewards, so a new deposit may be pending).
+    assert!(later.active >= before.active + before.pending + 10, "{before:?} → {later:?}");
     w.check_invariants().unwrap();
     let _ = alice;
 }

@@ -1056,6 +1056,7 @@ impl Ethereum {
             / spec::EFFECTIVE_BALANCE_INCREMENT;
 
         // (1) Block-level streams: sync committee + proposer (expected value) and EL rewards.
+        let brpi = spec::base_reward_per_increment(tab);
         let mut rewards: u128 = 0;
         let mut penalties: u128 = 0;
         let mut el: BTreeMap<AccountId, U256> = BTreeMap::new();
@@ -1064,7 +1065,7 @@ impl Ethereum {
             if !g.is_active(cur) || g.slashed {
                 continue;
             }
-            let br = spec::base_reward(g.effective_balance_gwei, tab)?;
+            let br = spec::base_reward_with(g.effective_balance_gwei, brpi)?;
             let sync = spec::flag_penalty(br, spec::SYNC_REWARD_WEIGHT)?;
             if g.online {
                 let proposer = spec::flag_reward(br, spec::PROPOSER_WEIGHT, part_incr, active_incr)?;
@@ -1153,6 +1154,7 @@ impl Ethereum {
         leak: bool,
     ) -> Result<(u128, u128), L0Error> {
         let (mut rewards, mut penalties) = (0u128, 0u128);
+        let brpi = spec::base_reward_per_increment(tab);
         for g in self.groups.iter_mut() {
             let eligible = g.is_active(prev) || (g.slashed && prev + 1 < g.withdrawable_epoch);
             if !eligible {
@@ -1161,7 +1163,7 @@ impl Ethereum {
             let participated = g.online && !g.slashed && g.is_active(prev);
             // process_inactivity_updates (runs before rewards).
             g.inactivity_score = spec::next_inactivity_score(g.inactivity_score, participated, leak)?;
-            let br = spec::base_reward(g.effective_balance_gwei, tab)?;
+            let br = spec::base_reward_with(g.effective_balance_gwei, brpi)?;
             let n = g.count as u128;
             let flags = [
                 (spec::TIMELY_SOURCE_WEIGHT, false),

@@ -112,6 +112,14 @@ pub fn base_reward(effective_balance_gwei: u64, total_active_balance_gwei: u64) 
         .ok_or(MathError::Overflow)
 }
 
+/// `get_base_reward` with the per-increment value already computed (once per epoch: it only
+/// depends on the total active balance). Equal to [`base_reward`].
+pub fn base_reward_with(effective_balance_gwei: u64, base_reward_per_increment: u64) -> MathResult<u64> {
+    (effective_balance_gwei / EFFECTIVE_BALANCE_INCREMENT)
+        .checked_mul(base_reward_per_increment)
+        .ok_or(MathError::Overflow)
+}
+
 /// Participation-flag reward of one participating validator (Altair `get_flag_index_deltas`):
 /// `base_reward · weight · participating_increments // (active_increments · WEIGHT_DENOMINATOR)`.
 pub fn flag_reward(

@@ -108,3 +108,21 @@ fn state_hash_ignores_zero_holdings_but_sees_every_balance() {
     l.transfer(b, a, eth, u(1)).unwrap();
     assert_eq!(state_hash(&l), h0);
 }
+
+#[test]
+fn an_outer_rollback_restores_a_balance_emptied_before_an_inner_rollback() {
+    // alice sends everything (her entry is left at zero), an inner step fails and rolls back
+    // (dropping zero entries), then the outer transaction fails too: alice gets her 100 back.
+    let (mut l, eth, a, b) = setup();
+    let before = state_hash(&l);
+    let outer = l.checkpoint();
+    l.transfer(a, b, eth, u(100)).unwrap();
+    let inner = l.checkpoint();
+    l.transfer(b, a, eth, u(1)).unwrap();
+    l.rollback(inner);
+    l.rollback(outer);
+    assert_eq!(l.balance(a, eth), u(100));
+    assert_eq!(l.balance(b, eth), U256::ZERO);
+    assert_eq!(state_hash(&l), before);
+    l.check_conservation().unwrap();
+}

@@ -207,6 +207,10 @@ pub fn isqrt(x: U256) -> U256 {
     if x < U256::new(2) {
         return x;
     }
+    let (hi, lo) = x.into_words();
+    if hi == 0 {
+        return U256::from(isqrt_u128(lo));
+    }
     // Initial guess: 2^(ceil(bits/2)) ≥ √x.
     let bits = 256 - x.leading_zeros();
     let mut y = U256::ONE << bits.div_ceil(2);
@@ -219,9 +223,25 @@ pub fn isqrt(x: U256) -> U256 {
     }
 }
 
+/// Integer square root of a `u128`: Newton's method from a power-of-two guess ≥ √x.
+pub fn isqrt_u128(x: u128) -> u128 {
+    if x < 2 {
+        return x;
+    }
+    let bits = 128 - x.leading_zeros();
+    let mut y: u128 = 1 << bits.div_ceil(2);
+    loop {
+        let z = (y + x / y) >> 1;
+        if z >= y {
+            return y;
+        }
+        y = z;
+    }
+}
+
 /// Integer square root of a `u64` (consensus-spec `integer_squareroot`).
 pub fn isqrt_u64(x: u64) -> u64 {
-    isqrt(U256::from(x)).as_u64()
+    isqrt_u128(x as u128) as u64
 }
 
 #[cfg(test)]
@@ -307,6 +327,12 @@ mod tests {
                 let h3 = h1 + U256::from(c as u8);
                 prop_assert!((h3, l3) > (h2, l2));
             }
+        }
+
+        #[test]
+        fn isqrt_u64_is_floor_root(x in any::<u64>()) {
+            let r = isqrt_u64(x) as u128;
+            prop_assert!(r * r <= x as u128 && (r + 1) * (r + 1) > x as u128);
         }
 
         #[test]
