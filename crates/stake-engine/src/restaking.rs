@@ -1,111 +1,1358 @@
-//! The engine's side of L2 restaking (SPEC §5): EigenLayer, Symbiotic, Jito, Babylon and services, wired into the world.
-//! (Integration in progress: the scenario sections parse and are rejected if used.)
+//! The engine's side of L2 restaking (SPEC §5): EigenLayer and the services that buy security,
+//! wired into the world.
+//!
+//! - **Strategies**: one per LST the scenario declares, holding the non-rebasing token (wstETH
+//!   for a lido model — stETH is a rebasing shares asset, so its strategy holds the wrapper — and
+//!   the token itself for rocketpool), plus beacon-chain ETH through EigenPods. Each frame the
+//!   engine passes the LST's rate in as the strategy token's ETH price.
+//! - **EigenPods**: `restake_native` deposits 32-ETH validators into L0 with the pod account as
+//!   withdrawal credentials; each frame the engine verifies the validators that appeared and
+//!   checkpoints the pod from `summary_by_credentials(pod)`, so an L0 slash cuts the
+//!   beacon-chain slashing factor of the pod owner.
+//! - **Services** (`[[services]]`): each is an AVS with one operator set (id 0) over every
+//!   strategy, whose slasher is the AVS itself. Listed operators register and allocate magnitude
+//!   at the start. Each frame the engine records the stake secured, pays the day's reward budget
+//!   (`reward_apr` of the secured ETH value, in ETH funded to the AVS) as a one-day rewards
+//!   submission, and runs the coordinator's daily distribution. A `service_fault` slashes through
+//!   `slash_operator`.
+//!
+//! Time: EigenLayer blocks are 12 s from the scenario start; rewards use seconds.
 
-use crate::action::Action;
-use crate::error::EngineError;
+use crate::action::{Action, SYSTEM};
+use crate::amount::{format_fixed, parse_amount, parse_wad_fraction};
+use crate::error::{proto, EngineError};
 use crate::event::Event;
+use crate::lst::LstModel;
 use crate::scenario::{ActionCfg, EventCfg, Scenario, ScenarioError};
-use crate::world::World;
+use crate::time::parse_duration;
+use crate::world::{HookRejection, World, DEPOSIT};
 use serde::{Deserialize, Serialize};
-use stake_ledger::Ledger;
+use serde_json::json;
+use stake_ledger::{hash_serde, Ledger, Reject};
+use stake_math::{mul_div_down, u, Checked, U256, WAD};
+use stake_restaking::eigenlayer::{
+    self as el, pod_account_name, EigenLayer, ElEvent, ElParams, BEACON_STRATEGY, SECONDS_PER_BLOCK,
+};
+use stake_restaking::services::{
+    self as svc, Protocol, RewardBudget, RewardSchedule, SecurityBinding, Service, ServiceKind, Services,
+    ServicesEvent, ValueUnit,
+};
+use std::collections::BTreeMap;
 
-/// Scenario section (see the scenario reference).
+const DAY: u64 = 86_400;
+/// The operator set every service uses (`<service>#0`).
+const SET_ID: u32 = 0;
+
+/// `[restaking]`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RestakingCfg {}
+pub struct RestakingCfg {
+    /// `[restaking.eigenlayer]`.
+    pub eigenlayer: Option<EigenLayerCfg>,
+}
 
-/// Scenario section (see the scenario reference).
+/// `[restaking.eigenlayer]`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OperatorCfg {}
+pub struct EigenLayerCfg {
+    /// `MIN_WITHDRAWAL_DELAY` as a duration (default `14d` = 100,800 blocks).
+    pub withdrawal_delay: Option<String>,
+    /// `DEALLOCATION_DELAY` as a duration (default `14d`).
+    pub deallocation_delay: Option<String>,
+    /// Operators' allocation delay as a duration (default `0s`: allocations count at once).
+    pub allocation_delay: Option<String>,
+}
 
-/// Scenario section (see the scenario reference).
+/// One source of an operator's own stake: `{ lst = "stETH", amount = "1000 ETH" }` (ETH staked
+/// into the LST, then restaked; lido tokens are wrapped first) or `{ native = "64 ETH" }`
+/// (validators with the operator's EigenPod as withdrawal credentials).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ServiceCfg {}
+pub struct StakeFromCfg {
+    /// LST to stake through.
+    pub lst: Option<String>,
+    /// ETH staked into the LST (the unit may be ETH or the LST, counted 1:1 in ETH).
+    pub amount: Option<String>,
+    /// Native ETH restaked through an EigenPod (a multiple of 32 ETH).
+    pub native: Option<String>,
+}
+
+/// `[[operators]]`: an EigenLayer operator.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorCfg {
+    /// Account name (unique).
+    pub name: String,
+    /// The operator's own (self-delegated) stake, restaked at the start.
+    #[serde(default)]
+    pub stake_from: Vec<StakeFromCfg>,
+}
+
+/// `[[services]]`: an AVS.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceCfg {
+    /// Name (also the AVS account and its slasher).
+    pub name: String,
+    /// What it secures: `da`, `oracle`, `bridge`, `sequencer`, `rollup`, `privacy` or free text.
+    pub kind: Option<String>,
+    /// Restaking protocol (only `eigenlayer` is wired).
+    pub protocol: Option<String>,
+    /// Profit from corruption π: `"$300M"` (USD) or `"50_000 ETH"`.
+    pub profit_from_corruption: String,
+    /// Corruption threshold α, e.g. `"2/3"`.
+    pub threshold: String,
+    /// Reward budget as an extra APR on the stake it secures, e.g. `"1.5%"` (default 0).
+    pub reward_apr: Option<String>,
+    /// Operators in its operator set.
+    #[serde(default)]
+    pub operators: Vec<String>,
+    /// Fraction of allocated stake slashed per fault, e.g. `"10%"`.
+    pub slash_on_fault: String,
+    /// Magnitude each operator allocates to it (default: an equal part among the operator's services).
+    pub allocation: Option<String>,
+    /// Probability of a fault per operator per day, e.g. `"0.1%"` (default 0; draws are seeded).
+    pub fault_probability: Option<String>,
+}
 
 /// Restaking actions.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum RestakingAction {}
+pub enum RestakingAction {
+    /// Deposit `amount` (None = the whole balance) of `token` into its EigenLayer strategy.
+    Restake {
+        /// Strategy token.
+        token: String,
+        /// Amount.
+        amount: Option<U256>,
+    },
+    /// Deposit `validators` 32-ETH validators into L0 with the sender's EigenPod as credentials.
+    RestakeNative {
+        /// Validators.
+        validators: u64,
+    },
+    /// Delegate to an operator.
+    Delegate {
+        /// Operator.
+        operator: String,
+    },
+    /// Undelegate (queues every position).
+    Undelegate,
+    /// Queue a withdrawal of deposit shares of a strategy (None = all).
+    QueueWithdrawal {
+        /// Strategy.
+        strategy: String,
+        /// Deposit shares.
+        shares: Option<U256>,
+    },
+    /// Complete every queued withdrawal of the sender whose delay has passed, as tokens.
+    CompleteWithdrawals,
+    /// Claim EigenLayer rewards (ETH).
+    ClaimRewards,
+    /// The sender (an operator) sets its magnitude for a service's set in every strategy.
+    Allocate {
+        /// Service.
+        service: String,
+        /// Magnitude (wad).
+        magnitude_wad: U256,
+    },
+    /// System: a fault of `operator` in `service`, slashed through the service's model.
+    ServiceFault {
+        /// Service.
+        service: String,
+        /// Operator.
+        operator: String,
+        /// Fraction (wad); None = the service's `slash_on_fault`.
+        fraction_wad: Option<U256>,
+    },
+}
 
 impl RestakingAction {
     /// Whether only the system may send it.
     pub fn is_system(&self) -> bool {
-        match *self {}
+        matches!(self, RestakingAction::ServiceFault { .. })
     }
     /// Short description.
     pub fn describe(&self) -> String {
-        match *self {}
+        let amt = |a: &Option<U256>| a.map(|v| v.to_string()).unwrap_or_else(|| "all".into());
+        match self {
+            RestakingAction::Restake { token, amount } => format!("restake {} {token}", amt(amount)),
+            RestakingAction::RestakeNative { validators } => format!("restake {validators} native validators"),
+            RestakingAction::Delegate { operator } => format!("delegate to {operator}"),
+            RestakingAction::Undelegate => "undelegate".into(),
+            RestakingAction::QueueWithdrawal { strategy, shares } => {
+                format!("queue withdrawal of {} {strategy} shares", amt(shares))
+            }
+            RestakingAction::CompleteWithdrawals => "complete queued withdrawals".into(),
+            RestakingAction::ClaimRewards => "claim restaking rewards".into(),
+            RestakingAction::Allocate { service, magnitude_wad } => {
+                format!("allocate magnitude {magnitude_wad} to {service}")
+            }
+            RestakingAction::ServiceFault {
+                service,
+                operator,
+                fraction_wad,
+            } => format!("{service} fault of {operator} (slash {})", amt(fraction_wad)),
+        }
     }
 }
 
 /// Restaking events.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum RestakingEvent {}
+pub enum RestakingEvent {
+    /// EigenLayer.
+    EigenLayer(ElEvent),
+    /// Services registry.
+    Services(ServicesEvent),
+}
+
+/// Per-pod engine tracking.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodTrack {
+    /// Validators verified so far.
+    pub verified: u64,
+}
 
 /// Restaking state of the world.
 #[derive(Clone, Debug, Default)]
-pub struct RestakingWorld {}
+pub struct RestakingWorld {
+    /// EigenLayer (None when the scenario has no restaking).
+    pub el: Option<EigenLayer>,
+    /// Services registry and books.
+    pub services: Services,
+    /// Scenario start (block 0).
+    pub start: u64,
+    /// Seed for fault draws.
+    pub seed: u64,
+    /// Declared operators, in order.
+    pub operators: Vec<String>,
+    /// Strategy token → LST symbol whose rate prices it.
+    pub priced_by: BTreeMap<String, String>,
+    /// EigenPods by owner.
+    pub pods: BTreeMap<String, PodTrack>,
+    /// Next synthetic validator index for pod verification.
+    pub next_validator_index: u64,
+}
 
 impl RestakingWorld {
     /// Invariants of every restaking module.
-    pub fn check_invariants(&self, _ledger: &Ledger) -> Result<(), String> {
-        Ok(())
+    pub fn check_invariants(&self, ledger: &Ledger) -> Result<(), String> {
+        if let Some(el) = &self.el {
+            el.check_invariants(ledger).map_err(|e| format!("eigenlayer: {e}"))?;
+        }
+        self.services.check_invariants().map_err(|e| format!("services: {e}"))
     }
     /// Feeds the state into the world hash.
-    pub fn hash_state(&self, _h: &mut blake3::Hasher) {}
+    pub fn hash_state(&self, h: &mut blake3::Hasher) {
+        if let Some(el) = &self.el {
+            hash_serde(h, el);
+        }
+        hash_serde(h, &self.services);
+        hash_serde(h, &self.pods);
+        h.update(&self.next_validator_index.to_le_bytes());
+    }
     /// Metric columns.
     pub fn columns(&self) -> Vec<String> {
-        Vec::new()
+        let mut c = Vec::new();
+        for o in &self.operators {
+            c.push(format!("{o}.stake_eth"));
+            c.push(format!("{o}.allocated_eth"));
+            c.push(format!("{o}.slashed_eth"));
+        }
+        for s in self.services.services.keys() {
+            c.push(format!("{s}.stake_secured_eth"));
+            c.push(format!("{s}.rewards_paid_eth"));
+            c.push(format!("{s}.slashed_eth"));
+        }
+        c
     }
+}
+
+fn err(path: impl Into<String>, msg: impl Into<String>) -> ScenarioError {
+    ScenarioError::at(path, msg)
+}
+
+fn setup_err<E: Reject>(path: &str) -> impl Fn(E) -> ScenarioError + '_ {
+    move |e| err(path, format!("setting up failed: [{}] {e}", e.code()))
+}
+
+fn block_of(start: u64, now: u64) -> u64 {
+    now.saturating_sub(start) / SECONDS_PER_BLOCK
+}
+
+fn blocks(s: &str, path: &str) -> Result<u64, ScenarioError> {
+    Ok(parse_duration(s).map_err(|e| err(path, e))? / SECONDS_PER_BLOCK)
+}
+
+fn fraction(s: &str, path: &str) -> Result<U256, ScenarioError> {
+    let v = parse_wad_fraction(s).map_err(|e| err(path, e))?;
+    if v > WAD {
+        return Err(err(path, format!("`{s}` is more than 100%")));
+    }
+    Ok(v)
+}
+
+/// `"$300M"` → (USD wad, UsdWad); `"50_000 ETH"` → (wei, EthWei).
+fn parse_pfc(s: &str, path: &str) -> Result<(U256, ValueUnit), ScenarioError> {
+    let t = s.trim();
+    if let Some(rest) = t.strip_prefix('$') {
+        let (num, mult) = match rest.chars().last() {
+            Some('K' | 'k') => (&rest[..rest.len() - 1], 1_000u128),
+            Some('M' | 'm') => (&rest[..rest.len() - 1], 1_000_000),
+            Some('B' | 'b') => (&rest[..rest.len() - 1], 1_000_000_000),
+            _ => (rest, 1),
+        };
+        let v = stake_math::parse::parse_scaled(num.trim(), 18).map_err(|e| err(path, format!("`{s}`: {e}")))?;
+        let v = v.mul_c(u(mult)).map_err(|e| err(path, format!("`{s}`: {e}")))?;
+        return Ok((v, ValueUnit::UsdWad));
+    }
+    let a = parse_amount(t, &|sym| (sym == "ETH").then_some(18)).map_err(|e| err(path, e))?;
+    match a.asset.as_deref() {
+        Some("ETH") => Ok((a.base, ValueUnit::EthWei)),
+        _ => Err(err(
+            path,
+            format!("`{s}`: expected USD (`$300M`) or ETH (`50_000 ETH`)"),
+        )),
+    }
+}
+
+fn service_kind(s: Option<&str>) -> ServiceKind {
+    match s.unwrap_or("other") {
+        "da" | "data_availability" => ServiceKind::DataAvailability,
+        "oracle" => ServiceKind::Oracle,
+        "bridge" => ServiceKind::Bridge,
+        "sequencer" => ServiceKind::Sequencer,
+        "rollup" => ServiceKind::Rollup,
+        "privacy" => ServiceKind::Privacy,
+        other => ServiceKind::Other(other.to_string()),
+    }
+}
+
+/// The strategy token of an LST (the wrapper for a rebasing token).
+fn strategy_token(world: &World, lst: &str) -> Result<String, EngineError> {
+    let e = world.lst(lst)?;
+    Ok(match &e.model {
+        LstModel::Lido(l) => world.ledger.asset_info(l.wsteth_asset()).map_err(proto)?.symbol.clone(),
+        // Exchange-rate tokens (rETH, cbETH, …) are held as they are.
+        _ => e.symbol.clone(),
+    })
+}
+
+fn el_ev(ev: Vec<ElEvent>) -> impl Iterator<Item = Event> {
+    ev.into_iter().map(|e| Event::Restaking(RestakingEvent::EigenLayer(e)))
+}
+
+fn svc_ev(ev: Vec<ServicesEvent>) -> impl Iterator<Item = Event> {
+    ev.into_iter().map(|e| Event::Restaking(RestakingEvent::Services(e)))
+}
+
+fn no_el() -> EngineError {
+    EngineError::Protocol(stake_ledger::Rejection {
+        code: 9030,
+        message: "the scenario has no [restaking.eigenlayer]".into(),
+    })
 }
 
 /// Builds the restaking part of the world from the scenario (after L0 and L1).
-pub fn build(_world: &mut World, _scn: &Scenario, _start: u64) -> Result<(), ScenarioError> {
+pub fn build(world: &mut World, scn: &Scenario, start: u64) -> Result<(), ScenarioError> {
+    world.restaking.start = start;
+    world.restaking.seed = scn.clock.seed;
+    let Some(cfg) = &scn.restaking.eigenlayer else {
+        if !scn.operators.is_empty() {
+            return Err(err("operators", "operators need a `[restaking.eigenlayer]` section"));
+        }
+        if !scn.services.is_empty() {
+            return Err(err("services", "services need a `[restaking.eigenlayer]` section"));
+        }
+        return Ok(());
+    };
+    let mut params = ElParams::default();
+    if let Some(s) = &cfg.withdrawal_delay {
+        params.min_withdrawal_delay = blocks(s, "restaking.eigenlayer.withdrawal_delay")?;
+    }
+    if let Some(s) = &cfg.deallocation_delay {
+        params.deallocation_delay = blocks(s, "restaking.eigenlayer.deallocation_delay")?;
+    }
+    let alloc_delay = match &cfg.allocation_delay {
+        Some(s) => blocks(s, "restaking.eigenlayer.allocation_delay")?,
+        None => 0,
+    };
+    let mut el = EigenLayer::with_params("ETH", params);
+    // Daily submissions (the current mainnet interval) starting no earlier than the scenario.
+    el.rewards.params.calculation_interval = DAY;
+    el.rewards.params.genesis_rewards_timestamp = el.rewards.params.genesis_rewards_timestamp.min(start);
+    let p = "restaking.eigenlayer";
+    for l in &world.lsts {
+        let token = strategy_token(world, &l.symbol).map_err(|e| err(p, e.to_string()))?;
+        el.add_strategy(&world.ledger, &token, true).map_err(setup_err(p))?;
+        world.restaking.priced_by.insert(token, l.symbol.clone());
+    }
+    let mut strategies: Vec<String> = el.strategies.keys().cloned().collect();
+    strategies.push(BEACON_STRATEGY.to_string());
+    strategies.sort();
+    world.restaking.el = Some(el);
+
+    // operators
+    for (i, o) in scn.operators.iter().enumerate() {
+        let path = format!("operators[{i}]");
+        if o.name.is_empty() || o.name.contains(':') || o.name == SYSTEM {
+            return Err(err(
+                format!("{path}.name"),
+                format!("`{}` is not an account name", o.name),
+            ));
+        }
+        if world.restaking.operators.contains(&o.name) {
+            return Err(err(
+                format!("{path}.name"),
+                format!("operator `{}` is declared twice", o.name),
+            ));
+        }
+        if let Some(el) = world.restaking.el.as_mut() {
+            el.register_operator(&world.ledger, &o.name, alloc_delay, 0)
+                .map_err(setup_err(&format!("{path}.name")))?;
+        }
+        world.restaking.operators.push(o.name.clone());
+        for (j, sf) in o.stake_from.iter().enumerate() {
+            let spath = format!("{path}.stake_from[{j}]");
+            stake_from(world, &o.name, sf, &spath, start)?;
+        }
+    }
+
+    // services
+    let mut n_services: BTreeMap<String, u64> = BTreeMap::new();
+    for s in &scn.services {
+        for o in &s.operators {
+            *n_services.entry(o.clone()).or_default() += 1;
+        }
+    }
+    for (i, s) in scn.services.iter().enumerate() {
+        let path = format!("services[{i}]");
+        if let Some(pr) = &s.protocol {
+            if pr != "eigenlayer" {
+                return Err(err(
+                    format!("{path}.protocol"),
+                    format!("protocol `{pr}` is not wired into scenarios yet (use eigenlayer)"),
+                ));
+            }
+        }
+        if s.name.is_empty() || s.name.contains(':') || s.name == SYSTEM {
+            return Err(err(
+                format!("{path}.name"),
+                format!("`{}` is not a service name", s.name),
+            ));
+        }
+        let (pfc, unit) = parse_pfc(&s.profit_from_corruption, &format!("{path}.profit_from_corruption"))?;
+        let alpha = fraction(&s.threshold, &format!("{path}.threshold"))?;
+        let apr_bps = match &s.reward_apr {
+            Some(r) => {
+                let v = crate::amount::parse_bps(r).map_err(|e| err(format!("{path}.reward_apr"), e))?;
+                u32::try_from(v).map_err(|_| err(format!("{path}.reward_apr"), "too large"))?
+            }
+            None => 0,
+        };
+        let slash = fraction(&s.slash_on_fault, &format!("{path}.slash_on_fault"))?;
+        let prob = match &s.fault_probability {
+            Some(f) => fraction(f, &format!("{path}.fault_probability"))?,
+            None => U256::ZERO,
+        };
+        for (j, o) in s.operators.iter().enumerate() {
+            if !world.restaking.operators.contains(o) {
+                return Err(err(
+                    format!("{path}.operators[{j}]"),
+                    format!("`{o}` is not declared in [[operators]]"),
+                ));
+            }
+        }
+        let service = Service {
+            name: s.name.clone(),
+            kind: service_kind(s.kind.as_deref()),
+            bindings: vec![SecurityBinding {
+                protocol: Protocol::EigenLayer,
+                set: el::set_key(&s.name, SET_ID),
+                operators: s.operators.clone(),
+            }],
+            profit_from_corruption: pfc,
+            pfc_unit: unit,
+            corruption_threshold_wad: alpha,
+            reward_budget: RewardBudget::AprBps { apr_bps },
+            schedule: RewardSchedule {
+                start,
+                period_secs: DAY,
+                end: None,
+            },
+            slash_fraction_wad: slash,
+            fault_probability_wad: prob,
+        };
+        world
+            .restaking
+            .services
+            .register(service)
+            .map_err(setup_err(&format!("{path}.name")))?;
+        let Some(el) = world.restaking.el.as_mut() else {
+            return Err(err(p, "missing"));
+        };
+        el.create_operator_set(&s.name, SET_ID, &strategies, &s.name, None)
+            .map_err(setup_err(&format!("{path}.name")))?;
+        for (j, o) in s.operators.iter().enumerate() {
+            let opath = format!("{path}.operators[{j}]");
+            el.register_for_operator_sets(o, &s.name, &[SET_ID], 0)
+                .map_err(setup_err(&opath))?;
+            let mag = match &s.allocation {
+                Some(a) => fraction(a, &format!("{path}.allocation"))?,
+                None => WAD / U256::from(n_services.get(o).copied().unwrap_or(1).max(1)),
+            };
+            let mag = u64::try_from(mag).map_err(|_| err(format!("{path}.allocation"), "too large"))?;
+            if mag == 0 {
+                continue;
+            }
+            for st in &strategies {
+                el.modify_allocation(o, &s.name, SET_ID, st, mag, 0)
+                    .map_err(setup_err(&format!("{path}.allocation")))?;
+            }
+        }
+    }
     Ok(())
 }
 
+/// The operator's own stake at the start.
+fn stake_from(world: &mut World, op: &str, sf: &StakeFromCfg, path: &str, start: u64) -> Result<(), ScenarioError> {
+    let eth = world.eth_asset;
+    let acct = world.ledger.account(op);
+    match (&sf.lst, &sf.native) {
+        (Some(lst), None) => {
+            let lpath = format!("{path}.lst");
+            let apath = format!("{path}.amount");
+            let s = sf.amount.as_deref().ok_or_else(|| err(&apath, "how much ETH to stake?"))?;
+            let a = parse_amount(s, &|sym| (sym == "ETH" || sym == lst).then_some(18)).map_err(|e| err(&apath, e))?;
+            if a.base == U256::ZERO {
+                return Err(err(&apath, "must be positive"));
+            }
+            let token = strategy_token(world, lst).map_err(|e| err(&lpath, e.to_string()))?;
+            world.ledger.mint(acct, eth, a.base).map_err(setup_err(&apath))?;
+            let i = world
+                .lsts
+                .iter()
+                .position(|l| &l.symbol == lst)
+                .ok_or_else(|| err(&lpath, "unknown LST"))?;
+            world.lsts[i]
+                .user_op(
+                    &mut world.ledger,
+                    acct,
+                    &Action::Stake {
+                        lst: lst.clone(),
+                        amount: a.base,
+                    },
+                    start,
+                )
+                .map_err(setup_err(&apath))?;
+            if let LstModel::Lido(l) = &world.lsts[i].model {
+                let bal = l.balance_of(&world.ledger, acct).map_err(setup_err(&apath))?;
+                world.lsts[i]
+                    .user_op(
+                        &mut world.ledger,
+                        acct,
+                        &Action::Wrap {
+                            lst: lst.clone(),
+                            amount: bal,
+                        },
+                        start,
+                    )
+                    .map_err(setup_err(&apath))?;
+            }
+            let tid = world.ledger.asset(&token).map_err(setup_err(&apath))?;
+            let bal = world.ledger.balance(acct, tid);
+            let el = world.restaking.el.as_mut().ok_or_else(|| err(path, "no eigenlayer"))?;
+            el.deposit(&mut world.ledger, op, &token, bal, 0)
+                .map_err(setup_err(&apath))?;
+        }
+        (None, Some(n)) => {
+            let npath = format!("{path}.native");
+            let a = parse_amount(n, &|sym| (sym == "ETH").then_some(18)).map_err(|e| err(&npath, e))?;
+            let count = a.base / DEPOSIT;
+            if a.base == U256::ZERO || count * DEPOSIT != a.base {
+                return Err(err(&npath, format!("`{n}` is not a positive multiple of 32 ETH")));
+            }
+            world.ledger.mint(acct, eth, a.base).map_err(setup_err(&npath))?;
+            native(world, op, count.as_u64(), start).map_err(|e| err(&npath, format!("setting up failed: {e}")))?;
+        }
+        _ => {
+            return Err(err(
+                path,
+                "give either `lst` and `amount` (e.g. { lst = \"stETH\", amount = \"1000 ETH\" }) or `native` (e.g. { native = \"64 ETH\" })",
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// Deposits `count` validators of `owner` into L0 with its pod as credentials (creating the pod).
+fn native(world: &mut World, owner: &str, count: u64, now: u64) -> Result<Vec<Event>, EngineError> {
+    if count == 0 {
+        return Err(EngineError::ZeroAmount {
+            what: "validators".into(),
+        });
+    }
+    let el = world.restaking.el.as_ref().ok_or_else(no_el)?;
+    let has_pod = el.pods.contains_key(owner);
+    let from = world.ledger.account(owner);
+    let pod = world.ledger.account(&pod_account_name(owner));
+    let mut events: Vec<Event> = world
+        .eth
+        .deposit(&mut world.ledger, from, count, owner, pod, from, now)
+        .map_err(proto)?
+        .into_iter()
+        .map(Event::Ethereum)
+        .collect();
+    if !has_pod {
+        let el = world.restaking.el.as_mut().ok_or_else(no_el)?;
+        events.extend(el_ev(el.create_pod(owner).map_err(proto)?));
+        world.restaking.pods.insert(owner.to_string(), PodTrack::default());
+    }
+    Ok(events)
+}
+
+fn need<'a>(v: &'a Option<String>, path: &str, key: &str, what: &str) -> Result<&'a str, ScenarioError> {
+    v.as_deref()
+        .ok_or_else(|| err(format!("{path}.{key}"), what.to_string()))
+}
+
 /// A scripted action of this layer, or `None` if `a.op` is not one.
-pub fn schedule_action(
-    _a: &ActionCfg,
-    _path: &str,
-    _world: &World,
-    _start: u64,
-) -> Option<Result<Action, ScenarioError>> {
-    None
+pub fn schedule_action(a: &ActionCfg, path: &str, world: &World, _start: u64) -> Option<Result<Action, ScenarioError>> {
+    let known = [
+        "restake",
+        "restake_native",
+        "delegate",
+        "undelegate",
+        "queue_withdrawal",
+        "complete_withdrawal",
+        "claim_rewards",
+        "allocate",
+    ];
+    if !known.contains(&a.op.as_str()) {
+        return None;
+    }
+    Some(schedule_action_inner(a, path, world).map(Action::Restaking))
+}
+
+fn schedule_action_inner(a: &ActionCfg, path: &str, world: &World) -> Result<RestakingAction, ScenarioError> {
+    let el = world.restaking.el.as_ref().ok_or_else(|| {
+        err(
+            format!("{path}.do"),
+            "restaking actions need a `[restaking.eigenlayer]` section",
+        )
+    })?;
+    let strategy_of = |key: &str| -> Result<String, ScenarioError> {
+        let t = need(&a.token, path, key, "which strategy token? (e.g. token = \"wstETH\")")?;
+        let t = if t == "native" { BEACON_STRATEGY } else { t };
+        if t != BEACON_STRATEGY && !el.strategies.contains_key(t) {
+            let list: Vec<&str> = el.strategies.keys().map(|s| s.as_str()).collect();
+            return Err(err(
+                format!("{path}.{key}"),
+                format!("no strategy for `{t}` (strategies: {}, native)", list.join(", ")),
+            ));
+        }
+        Ok(t.to_string())
+    };
+    let amount_in = |token: &str| -> Result<Option<U256>, ScenarioError> {
+        let apath = format!("{path}.amount");
+        let s = need(&a.amount, path, "amount", "missing amount (or `all`)")?;
+        if s.trim() == "all" {
+            return Ok(None);
+        }
+        let sym = if token == BEACON_STRATEGY { "ETH" } else { token };
+        let v = parse_amount(s, &|x| (x == sym).then_some(18)).map_err(|e| err(&apath, e))?;
+        if v.base == U256::ZERO {
+            return Err(err(&apath, "must be positive"));
+        }
+        Ok(Some(v.base))
+    };
+    Ok(match a.op.as_str() {
+        "restake" => {
+            let token = strategy_of("token")?;
+            if token == BEACON_STRATEGY {
+                return Err(err(
+                    format!("{path}.token"),
+                    "native ETH restakes with `do = \"restake_native\"`",
+                ));
+            }
+            RestakingAction::Restake {
+                amount: amount_in(&token)?,
+                token,
+            }
+        }
+        "restake_native" => {
+            let apath = format!("{path}.amount");
+            let s = need(&a.amount, path, "amount", "how much ETH? (a multiple of 32 ETH)")?;
+            let v = parse_amount(s, &|x| (x == "ETH").then_some(18)).map_err(|e| err(&apath, e))?;
+            let n = v.base / DEPOSIT;
+            if n == U256::ZERO || n * DEPOSIT != v.base {
+                return Err(err(&apath, format!("`{s}` is not a positive multiple of 32 ETH")));
+            }
+            RestakingAction::RestakeNative { validators: n.as_u64() }
+        }
+        "delegate" => {
+            let op = need(&a.operator, path, "operator", "to which operator?")?;
+            if !el.is_operator(op) {
+                return Err(err(format!("{path}.operator"), format!("`{op}` is not an operator")));
+            }
+            RestakingAction::Delegate { operator: op.into() }
+        }
+        "undelegate" => RestakingAction::Undelegate,
+        "queue_withdrawal" => {
+            let strategy = strategy_of("token")?;
+            RestakingAction::QueueWithdrawal {
+                shares: amount_in(&strategy)?,
+                strategy,
+            }
+        }
+        "complete_withdrawal" => RestakingAction::CompleteWithdrawals,
+        "claim_rewards" => RestakingAction::ClaimRewards,
+        "allocate" => {
+            let s = need(&a.service, path, "service", "which service?")?;
+            if !world.restaking.services.services.contains_key(s) {
+                return Err(err(format!("{path}.service"), format!("unknown service `{s}`")));
+            }
+            let f = need(
+                &a.fraction,
+                path,
+                "fraction",
+                "what magnitude? (e.g. fraction = \"50%\")",
+            )?;
+            RestakingAction::Allocate {
+                service: s.into(),
+                magnitude_wad: fraction(f, &format!("{path}.fraction"))?,
+            }
+        }
+        _ => return Err(err(format!("{path}.do"), "unknown restaking action")),
+    })
 }
 
 /// A scripted event of this layer (sender, action), or `None` if `e.kind` is not one.
 pub fn schedule_event(
-    _e: &EventCfg,
-    _path: &str,
-    _world: &World,
+    e: &EventCfg,
+    path: &str,
+    world: &World,
     _start: u64,
 ) -> Option<Result<(String, Action), ScenarioError>> {
-    None
+    if e.kind != "service_fault" {
+        return None;
+    }
+    Some((|| {
+        let s = need(&e.service, path, "service", "which service?")?;
+        let svc = world
+            .restaking
+            .services
+            .services
+            .get(s)
+            .ok_or_else(|| err(format!("{path}.service"), format!("unknown service `{s}`")))?;
+        let o = need(&e.operator, path, "operator", "which operator?")?;
+        if !svc.bindings.iter().any(|b| b.operators.iter().any(|x| x == o)) {
+            return Err(err(
+                format!("{path}.operator"),
+                format!("operator `{o}` does not serve `{s}`"),
+            ));
+        }
+        let fraction_wad = match &e.fraction {
+            Some(f) => Some(fraction(f, &format!("{path}.fraction"))?),
+            None => None,
+        };
+        Ok((
+            SYSTEM.to_string(),
+            Action::Restaking(RestakingAction::ServiceFault {
+                service: s.into(),
+                operator: o.into(),
+                fraction_wad,
+            }),
+        ))
+    })())
 }
 
-/// Applies an action of this layer.
-pub fn apply(_world: &mut World, _sender: &str, action: &RestakingAction) -> Result<Vec<Event>, EngineError> {
-    match *action {}
+/// Applies an action of this layer. Composite actions restore a copy of the restaking state on
+/// error (the world rolls the ledger back).
+pub fn apply(world: &mut World, sender: &str, action: &RestakingAction) -> Result<Vec<Event>, EngineError> {
+    let backup = world.restaking.clone();
+    let r = apply_inner(world, sender, action);
+    if r.is_err() {
+        world.restaking = backup;
+    }
+    r
 }
 
-/// Periodic work at each frame (reward distribution, accrual, oracle updates).
-pub fn on_frame(_world: &mut World, _t: u64) -> Vec<Event> {
-    Vec::new()
+fn el_mut(world: &mut World) -> Result<&mut EigenLayer, EngineError> {
+    world.restaking.el.as_mut().ok_or_else(no_el)
+}
+
+fn apply_inner(world: &mut World, sender: &str, action: &RestakingAction) -> Result<Vec<Event>, EngineError> {
+    let block = block_of(world.restaking.start, world.now);
+    let now = world.now;
+    match action {
+        RestakingAction::Restake { token, amount } => {
+            let amount = match amount {
+                Some(a) => *a,
+                None => {
+                    let id = world.ledger.asset(token).map_err(proto)?;
+                    let acct = world.ledger.account(sender);
+                    world.ledger.balance(acct, id)
+                }
+            };
+            if amount == U256::ZERO {
+                return Err(EngineError::ZeroAmount { what: "amount".into() });
+            }
+            let el = world.restaking.el.as_mut().ok_or_else(no_el)?;
+            Ok(el_ev(
+                el.deposit(&mut world.ledger, sender, token, amount, block)
+                    .map_err(proto)?,
+            )
+            .collect())
+        }
+        RestakingAction::RestakeNative { validators } => native(world, sender, *validators, now),
+        RestakingAction::Delegate { operator } => {
+            let el = world.restaking.el.as_mut().ok_or_else(no_el)?;
+            Ok(el_ev(el.delegate(&world.ledger, sender, operator, block).map_err(proto)?).collect())
+        }
+        RestakingAction::Undelegate => {
+            let el = world.restaking.el.as_mut().ok_or_else(no_el)?;
+            Ok(el_ev(el.undelegate(&world.ledger, sender, sender, block).map_err(proto)?.1).collect())
+        }
+        RestakingAction::QueueWithdrawal { strategy, shares } => {
+            let el = world.restaking.el.as_mut().ok_or_else(no_el)?;
+            let shares = match shares {
+                Some(s) => *s,
+                None => el
+                    .stakers
+                    .get(sender)
+                    .and_then(|s| s.positions.get(strategy))
+                    .map(|p| p.deposit_shares)
+                    .unwrap_or(U256::ZERO),
+            };
+            let (_, ev) = el
+                .queue_withdrawal(&world.ledger, sender, &[(strategy.clone(), shares)], block)
+                .map_err(proto)?;
+            Ok(el_ev(ev).collect())
+        }
+        RestakingAction::CompleteWithdrawals => {
+            let el = world.restaking.el.as_mut().ok_or_else(no_el)?;
+            let delay = el.params.min_withdrawal_delay;
+            let ids: Vec<u64> = el
+                .withdrawals
+                .values()
+                .filter(|w| w.staker == sender && block > w.start_block + delay)
+                .map(|w| w.id)
+                .collect();
+            if ids.is_empty() {
+                return Err(EngineError::Protocol(stake_ledger::Rejection {
+                    code: 9031,
+                    message: format!("{sender} has no queued withdrawal past its delay"),
+                }));
+            }
+            let mut events = Vec::new();
+            for id in ids {
+                events.extend(el_ev(
+                    el.complete_withdrawal(&mut world.ledger, sender, id, true, block)
+                        .map_err(proto)?,
+                ));
+            }
+            Ok(events)
+        }
+        RestakingAction::ClaimRewards => {
+            let el = world.restaking.el.as_mut().ok_or_else(no_el)?;
+            Ok(el_ev(el.claim(&mut world.ledger, sender, "ETH").map_err(proto)?).collect())
+        }
+        RestakingAction::Allocate { service, magnitude_wad } => {
+            let mag = u64::try_from(*magnitude_wad).map_err(|_| proto(stake_math::MathError::Overflow))?;
+            let el = el_mut(world)?;
+            let key = el::set_key(service, SET_ID);
+            let strategies: Vec<String> = el
+                .operator_sets
+                .get(&key)
+                .map(|s| s.strategies.iter().cloned().collect())
+                .unwrap_or_default();
+            if strategies.is_empty() {
+                return Err(proto(el::ElError::OperatorSetNotFound {
+                    avs: service.clone(),
+                    id: SET_ID,
+                }));
+            }
+            let mut events = Vec::new();
+            for st in strategies {
+                if el
+                    .allocation(sender, service, SET_ID, &st, block)
+                    .map_err(proto)?
+                    .current
+                    == mag
+                {
+                    continue;
+                }
+                events.extend(el_ev(
+                    el.modify_allocation(sender, service, SET_ID, &st, mag, block)
+                        .map_err(proto)?,
+                ));
+            }
+            Ok(events)
+        }
+        RestakingAction::ServiceFault {
+            service,
+            operator,
+            fraction_wad,
+        } => service_fault(world, service, operator, *fraction_wad),
+    }
+}
+
+/// ETH value (wei) of `shares` of a strategy.
+fn shares_eth(el: &EigenLayer, ledger: &Ledger, strategy: &str, shares: U256) -> Result<U256, EngineError> {
+    let vps = el.value_per_share(ledger, strategy).map_err(proto)?;
+    mul_div_down(shares, vps, WAD).map_err(proto)
+}
+
+/// A fault: the services registry turns it into slash requests, each executed by
+/// `slash_operator` with the set's slasher; the ETH value slashed is booked.
+fn service_fault(
+    world: &mut World,
+    service: &str,
+    operator: &str,
+    fraction_wad: Option<U256>,
+) -> Result<Vec<Event>, EngineError> {
+    let block = block_of(world.restaking.start, world.now);
+    let requests = world
+        .restaking
+        .services
+        .fault_to_slash_requests(service, operator)
+        .map_err(proto)?;
+    let mut events = Vec::new();
+    for r in requests {
+        let wad = fraction_wad.unwrap_or(r.fraction_wad);
+        let el = world.restaking.el.as_mut().ok_or_else(no_el)?;
+        let set = el.operator_sets.get(&r.set).cloned().ok_or_else(|| {
+            proto(el::ElError::OperatorSetNotFound {
+                avs: r.service.clone(),
+                id: SET_ID,
+            })
+        })?;
+        let strategies: Vec<(String, U256)> = set.strategies.iter().map(|s| (s.clone(), wad)).collect();
+        let mut vps = BTreeMap::new();
+        for (s, _) in &strategies {
+            vps.insert(s.clone(), el.value_per_share(&world.ledger, s).map_err(proto)?);
+        }
+        let ev = el
+            .slash_operator(
+                &mut world.ledger,
+                &set.slasher,
+                operator,
+                &set.avs,
+                set.id,
+                &strategies,
+                block,
+            )
+            .map_err(proto)?;
+        let mut value = U256::ZERO;
+        for e in &ev {
+            if let ElEvent::OperatorSlashed {
+                strategies,
+                shares_burned,
+                ..
+            } = e
+            {
+                for (s, sh) in strategies.iter().zip(shares_burned) {
+                    let p = vps.get(s).copied().unwrap_or(WAD);
+                    value = value.add_c(mul_div_down(*sh, p, WAD).map_err(proto)?).map_err(proto)?;
+                }
+            }
+        }
+        events.extend(el_ev(ev));
+        events.extend(svc_ev(
+            world
+                .restaking
+                .services
+                .record_slash(service, operator, value)
+                .map_err(proto)?,
+        ));
+    }
+    Ok(events)
+}
+
+/// ETH value of the stake an operator delegates and allocates (all strategies, all services).
+fn operator_values(world: &World, op: &str) -> Result<(U256, U256), EngineError> {
+    let Some(el) = &world.restaking.el else {
+        return Ok((U256::ZERO, U256::ZERO));
+    };
+    let block = block_of(world.restaking.start, world.now);
+    let mut stake = U256::ZERO;
+    let mut allocated = U256::ZERO;
+    let mut strategies: Vec<String> = el.strategies.keys().cloned().collect();
+    strategies.push(BEACON_STRATEGY.to_string());
+    for s in &strategies {
+        let sh = el.operator_shares(op, s);
+        stake = stake.add_c(shares_eth(el, &world.ledger, s, sh)?).map_err(proto)?;
+    }
+    for set in el.operator_sets.values() {
+        if !set.members.contains(op) {
+            continue;
+        }
+        for s in &set.strategies {
+            let a = el.allocated_stake(op, &set.avs, set.id, s, block).map_err(proto)?;
+            allocated = allocated.add_c(shares_eth(el, &world.ledger, s, a)?).map_err(proto)?;
+        }
+    }
+    Ok((stake, allocated))
+}
+
+/// ETH value of the stake allocated to a service's set (summed over its members).
+fn service_stake(world: &World, service: &str) -> Result<U256, EngineError> {
+    let Some(el) = &world.restaking.el else {
+        return Ok(U256::ZERO);
+    };
+    let block = block_of(world.restaking.start, world.now);
+    let Some(set) = el.operator_sets.get(&el::set_key(service, SET_ID)) else {
+        return Ok(U256::ZERO);
+    };
+    let mut total = U256::ZERO;
+    for op in &set.members {
+        for s in &set.strategies {
+            let a = el.allocated_stake(op, &set.avs, set.id, s, block).map_err(proto)?;
+            total = total.add_c(shares_eth(el, &world.ledger, s, a)?).map_err(proto)?;
+        }
+    }
+    Ok(total)
+}
+
+/// Runs one hook with the restaking state (and ledger) restored if it fails.
+fn guarded(
+    world: &mut World,
+    t: u64,
+    hook: String,
+    events: &mut Vec<Event>,
+    f: impl FnOnce(&mut World) -> Result<Vec<Event>, EngineError>,
+) {
+    let backup = world.restaking.clone();
+    let cp = world.ledger.checkpoint();
+    match f(world) {
+        Ok(ev) => {
+            world.ledger.commit(cp);
+            events.extend(ev);
+        }
+        Err(e) => {
+            world.ledger.rollback(cp);
+            world.restaking = backup;
+            world.hook_rejections.push(HookRejection {
+                time: t,
+                hook,
+                rejection: e.rejection(),
+            });
+        }
+    }
+}
+
+/// Verifies the pod's validators that appeared on L0 and checkpoints it.
+fn pod_frame(world: &mut World, owner: &str) -> Result<Vec<Event>, EngineError> {
+    let block = block_of(world.restaking.start, world.now);
+    let pod = world.ledger.account(&pod_account_name(owner));
+    let s = world.eth.summary_by_credentials(pod);
+    let appeared = s.active + s.exiting + s.exited_unwithdrawn + s.withdrawn;
+    let verified = world.restaking.pods.get(owner).map(|p| p.verified).unwrap_or(0);
+    let mut events = Vec::new();
+    let mut next = world.restaking.next_validator_index;
+    let el = world.restaking.el.as_mut().ok_or_else(no_el)?;
+    for _ in verified..appeared {
+        events.extend(el_ev(
+            el.verify_withdrawal_credentials(&world.ledger, owner, next, 32_000_000_000, block)
+                .map_err(proto)?,
+        ));
+        next += 1;
+    }
+    if appeared > 0 {
+        let beacon = s
+            .balance_wei
+            .sub_c(DEPOSIT.mul_c(U256::from(s.pending)).map_err(proto)?)
+            .map_err(proto)?;
+        events.extend(el_ev(
+            el.checkpoint(&world.ledger, owner, beacon, block).map_err(proto)?,
+        ));
+    }
+    world.restaking.next_validator_index = next;
+    if let Some(p) = world.restaking.pods.get_mut(owner) {
+        p.verified = p.verified.max(appeared);
+    }
+    Ok(events)
+}
+
+/// The day's reward budget of a service, funded to the AVS and submitted for `[t, t + 1d)`.
+fn service_rewards(world: &mut World, service: &str, t: u64) -> Result<Vec<Event>, EngineError> {
+    let stake = service_stake(world, service)?;
+    let reg = &mut world.restaking.services;
+    reg.set_stake_secured(service, stake).map_err(proto)?;
+    let due = reg.periods_due(service, t).map_err(proto)?;
+    if due == 0 {
+        return Ok(Vec::new());
+    }
+    let (_, per) = reg.reward_for_period(service).map_err(proto)?;
+    let total = per.mul_c(U256::from(due)).map_err(proto)?;
+    let mut events = svc_ev(reg.pay_due_rewards(service, t).map_err(proto)?).collect::<Vec<_>>();
+    if total == U256::ZERO {
+        return Ok(events);
+    }
+    let avs = world.ledger.account(service);
+    let eth = world.eth_asset;
+    world.ledger.mint(avs, eth, total).map_err(proto)?;
+    let el = world.restaking.el.as_mut().ok_or_else(no_el)?;
+    let set = el
+        .operator_sets
+        .get(&el::set_key(service, SET_ID))
+        .cloned()
+        .ok_or_else(|| {
+            proto(el::ElError::OperatorSetNotFound {
+                avs: service.into(),
+                id: SET_ID,
+            })
+        })?;
+    let mut strategies = Vec::new();
+    for s in &set.strategies {
+        let vps = el.value_per_share(&world.ledger, s).map_err(proto)?;
+        if vps > U256::ZERO {
+            strategies.push((s.clone(), vps));
+        }
+    }
+    let (_, ev) = el
+        .create_avs_rewards_submission(&mut world.ledger, service, "ETH", total, &strategies, t, DAY, t)
+        .map_err(proto)?;
+    events.extend(el_ev(ev));
+    Ok(events)
+}
+
+/// A uniform draw in `[0, 1e18)` from the seed, the service, the operator and the time.
+fn draw_wad(seed: u64, service: &str, operator: &str, t: u64) -> U256 {
+    let mut h = blake3::Hasher::new();
+    h.update(&seed.to_le_bytes());
+    h.update(service.as_bytes());
+    h.update(&[0]);
+    h.update(operator.as_bytes());
+    h.update(&t.to_le_bytes());
+    let b = h.finalize();
+    let mut x = [0u8; 8];
+    x.copy_from_slice(&b.as_bytes()[..8]);
+    // ⌊x·1e18/2^64⌋ < 1e18
+    (U256::from(u64::from_le_bytes(x)) * WAD) >> 64
+}
+
+/// Periodic work at each frame: pod verification and checkpoints, strategy prices, services'
+/// stake and reward budgets, the rewards distribution, and seeded faults.
+pub fn on_frame(world: &mut World, t: u64) -> Vec<Event> {
+    let mut events = Vec::new();
+    if world.restaking.el.is_none() {
+        return events;
+    }
+    let block = block_of(world.restaking.start, t);
+    let owners: Vec<String> = world.restaking.pods.keys().cloned().collect();
+    for owner in owners {
+        guarded(world, t, format!("eigenpod {owner} checkpoint"), &mut events, |w| {
+            pod_frame(w, &owner)
+        });
+    }
+    let priced: Vec<(String, String)> = world
+        .restaking
+        .priced_by
+        .iter()
+        .map(|(a, b)| (a.clone(), b.clone()))
+        .collect();
+    for (token, lst) in priced {
+        guarded(world, t, format!("eigenlayer {token} price"), &mut events, |w| {
+            let rate = w.lst(&lst)?.model.rate_wad()?;
+            let el = w.restaking.el.as_mut().ok_or_else(no_el)?;
+            el.set_strategy_price(&w.ledger, &token, rate, block).map_err(proto)?;
+            Ok(Vec::new())
+        });
+    }
+    let services: Vec<String> = world.restaking.services.services.keys().cloned().collect();
+    for s in &services {
+        guarded(world, t, format!("{s} rewards"), &mut events, |w| {
+            service_rewards(w, s, t)
+        });
+    }
+    guarded(world, t, "eigenlayer rewards distribution".into(), &mut events, |w| {
+        let el = w.restaking.el.as_mut().ok_or_else(no_el)?;
+        Ok(el_ev(el.distribute(t).map_err(proto)?).collect())
+    });
+    for s in &services {
+        let (prob, ops) = match world.restaking.services.services.get(s) {
+            Some(x) => (
+                x.fault_probability_wad,
+                x.bindings.iter().flat_map(|b| b.operators.clone()).collect::<Vec<_>>(),
+            ),
+            None => continue,
+        };
+        if prob == U256::ZERO {
+            continue;
+        }
+        for op in ops {
+            let d = draw_wad(world.restaking.seed, s, &op, t);
+            if world.restaking.services.fault_occurs(s, d).unwrap_or(false) {
+                guarded(world, t, format!("{s} fault of {op}"), &mut events, |w| {
+                    service_fault(w, s, &op, None)
+                });
+            }
+        }
+    }
+    events
+}
+
+fn f18(v: U256) -> f64 {
+    v.as_f64() / 1e18
 }
 
 /// Metric values, in the order of [`RestakingWorld::columns`].
-pub fn sample(_world: &World) -> Vec<f64> {
-    Vec::new()
+pub fn sample(world: &World) -> Vec<f64> {
+    let mut v = Vec::new();
+    for o in &world.restaking.operators {
+        let (stake, alloc) = operator_values(world, o).unwrap_or_default();
+        v.push(f18(stake));
+        v.push(f18(alloc));
+        v.push(f18(operator_slashed(world, o)));
+    }
+    for (name, b) in &world.restaking.services.books {
+        let _ = name;
+        v.push(f18(b.stake_secured));
+        v.push(f18(b.rewards_paid.get("stake").copied().unwrap_or_default()));
+        v.push(f18(b.slashed));
+    }
+    v
+}
+
+fn operator_slashed(world: &World, op: &str) -> U256 {
+    world
+        .restaking
+        .services
+        .books
+        .values()
+        .filter_map(|b| b.slashed_by_operator.get(op).copied())
+        .fold(U256::ZERO, |a, b| a.saturating_add(b))
+}
+
+fn eth2(v: U256) -> String {
+    format_fixed(v, 18, 2)
 }
 
 /// Summary: a JSON value for `summary.json` and console text (empty when unused).
-pub fn summary(_world: &World) -> (serde_json::Value, String) {
-    (serde_json::Value::Null, String::new())
+pub fn summary(world: &World) -> (serde_json::Value, String) {
+    let Some(el) = &world.restaking.el else {
+        return (serde_json::Value::Null, String::new());
+    };
+    let mut text = String::from("EigenLayer operators\n");
+    text.push_str(&format!(
+        "  {:<14} {:>16} {:>16} {:>14} {:>14} {:>9}\n",
+        "operator", "stake ETH", "allocated ETH", "rewards ETH", "slashed ETH", "stakers"
+    ));
+    let mut ops = Vec::new();
+    for o in &world.restaking.operators {
+        let (stake, alloc) = operator_values(world, o).unwrap_or_default();
+        let rewards = el
+            .rewards
+            .earned
+            .get(o)
+            .and_then(|m| m.get("ETH"))
+            .copied()
+            .unwrap_or_default();
+        let slashed = operator_slashed(world, o);
+        let stakers = el.delegators.get(o).map(|d| d.len()).unwrap_or(0);
+        text.push_str(&format!(
+            "  {:<14} {:>16} {:>16} {:>14} {:>14} {:>9}\n",
+            o,
+            eth2(stake),
+            eth2(alloc),
+            format_fixed(rewards, 18, 4),
+            eth2(slashed),
+            stakers
+        ));
+        ops.push(json!({
+            "operator": o,
+            "stake_wei": stake.to_string(),
+            "allocated_wei": alloc.to_string(),
+            "rewards_earned_wei": rewards.to_string(),
+            "slashed_wei": slashed.to_string(),
+            "delegators": stakers,
+        }));
+    }
+    text.push_str("Services\n");
+    text.push_str(&format!(
+        "  {:<14} {:>16} {:>14} {:>14} {:>8} {:>22} {:>11}\n",
+        "service", "secured ETH", "rewards ETH", "slashed ETH", "faults", "π", "corruptible"
+    ));
+    let mut svcs = Vec::new();
+    for (name, s) in &world.restaking.services.services {
+        let b = world.restaking.services.book(name).cloned().unwrap_or_default();
+        let stake = service_stake(world, name).unwrap_or(b.stake_secured);
+        let paid = b.rewards_paid.get("stake").copied().unwrap_or_default();
+        let (pi, unit) = match s.pfc_unit {
+            ValueUnit::EthWei => (format!("{} ETH", eth2(s.profit_from_corruption)), "ETH"),
+            ValueUnit::UsdWad => (format!("${}", eth2(s.profit_from_corruption)), "USD"),
+        };
+        let coc = svc::cost_of_corruption(stake, s.corruption_threshold_wad).unwrap_or_default();
+        let corruptible = match s.pfc_unit {
+            ValueUnit::EthWei => {
+                let p = world
+                    .restaking
+                    .services
+                    .is_corruption_profitable(name, stake)
+                    .unwrap_or(false);
+                if p {
+                    "yes"
+                } else {
+                    "no"
+                }
+            }
+            ValueUnit::UsdWad => "n/a (USD)",
+        };
+        text.push_str(&format!(
+            "  {:<14} {:>16} {:>14} {:>14} {:>8} {:>22} {:>11}\n",
+            name,
+            eth2(stake),
+            format_fixed(paid, 18, 4),
+            eth2(b.slashed),
+            b.faults,
+            pi,
+            corruptible
+        ));
+        svcs.push(json!({
+            "service": name,
+            "stake_secured_wei": stake.to_string(),
+            "allocated_wei": stake.to_string(),
+            "rewards_paid_wei": paid.to_string(),
+            "slashed_wei": b.slashed.to_string(),
+            "faults": b.faults,
+            "profit_from_corruption": s.profit_from_corruption.to_string(),
+            "profit_from_corruption_unit": unit,
+            "threshold_wad": s.corruption_threshold_wad.to_string(),
+            "cost_of_corruption_wei": coc.to_string(),
+            "operators": s.bindings.iter().flat_map(|b| b.operators.clone()).collect::<Vec<_>>(),
+        }));
+    }
+    let pending = el.withdrawals.len();
+    text.push_str(&format!(
+        "  queued withdrawals: {pending}; slashed ETH shares (unburnable): {}\n",
+        eth2(el.burnable_eth_shares)
+    ));
+    (
+        json!({ "operators": ops, "services": svcs, "queued_withdrawals": pending }),
+        text.trim_end().to_string(),
+    )
 }
 
 /// Calc functions of this layer.
 pub(crate) fn calc_functions() -> Vec<(&'static str, &'static str, crate::calc_fns::CalcFn)> {
-    Vec::new()
+    use crate::calc::d;
+    vec![
+        (
+            "eigenlayer.calc_slashed_amount",
+            "{shares, prev_max_magnitude, new_max_magnitude} -> {slashed}",
+            |a| {
+                let v = el::calc_slashed_amount(
+                    a.u256("shares")?,
+                    a.u64("prev_max_magnitude")?,
+                    a.u64("new_max_magnitude")?,
+                )?;
+                Ok(json!({ "slashed": d(v) }))
+            },
+        ),
+        ("eigenlayer.slash_magnitude", "{current, wad} -> {slashed}", |a| {
+            let v = el::slash_magnitude(a.u64("current")?, a.u256("wad")?)?;
+            Ok(json!({ "slashed": d(v) }))
+        }),
+    ]
 }

@@ -351,11 +351,9 @@ impl Ledger {
 
     /// Undoes every change since `cp`, newest first.
     pub fn rollback(&mut self, cp: Checkpoint) {
-        let mut touched: Vec<AccountId> = Vec::new();
         while self.journal.len() > cp.0 {
             match self.journal.pop() {
                 Some(Undo::Balance { account, asset, prev }) => {
-                    touched.push(account);
                     if let Some(h) = self.holdings.get_mut(account.0 as usize) {
                         // An inner rollback may have dropped the entry once it held zero.
                         match h.binary_search_by_key(&asset, |(a, _)| *a) {
@@ -384,14 +382,10 @@ impl Ledger {
         if self.depth == 0 {
             self.journal.clear();
         }
-        // Zero entries left by rolled-back first credits are harmless to balances; drop them
-        // from the accounts this rollback touched (never a scan of every account).
-        touched.sort_unstable();
-        touched.dedup();
-        for acct in touched {
-            if let Some(h) = self.holdings.get_mut(acct.0 as usize) {
-                h.retain(|(_, b)| *b != U256::ZERO);
-            }
+        // Zero entries left by rolled-back first credits are harmless to balances but would
+        // change the canonical encoding: drop them.
+        for h in &mut self.holdings {
+            h.retain(|(_, b)| *b != U256::ZERO);
         }
     }
 
