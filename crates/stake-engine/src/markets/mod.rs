@@ -1,0 +1,319 @@
+//! The engine's side of L4 markets (SPEC §7): oracles, StableSwap pools, Aave, Pendle, wired into
+//! the world.
+//!
+//! Protocols never call each other: the engine reads the LST rates and pool prices, publishes
+//! them to the oracle registry, adapts the registry to Aave's [`PriceSource`], and moves tokens
+//! through the ledger for composite actions (a `loop` borrows WETH, unwraps it, stakes, wraps and
+//! resupplies). Every composite action restores a copy of the market state and the LSTs on error;
+//! the world rolls the ledger back.
+//!
+//! - `setup`: the scenario sections (`[market.X]`, `[[oracles]]`, `[[pools]]`, `[lending.aave]`,
+//!   `[[pendle]]`) and [`build`];
+//! - `ops`: actions, events and the frame hook;
+//! - `report`: metric columns and the run summary;
+//! - `calc`: `stakestack calc` functions.
+
+mod calc;
+mod ops;
+mod report;
+mod setup;
+
+pub use ops::{apply, on_frame, LoopTarget, MarketAction, MarketEvent};
+pub use report::{sample, summary};
+pub use setup::{
+    build, schedule_action, schedule_event, AaveCfg, AaveReserveCfg, EModeCfg, LendingCfg, MorphoCfg, OracleCfg,
+    PendleCfg, PoolCfg, PriceProcessCfg,
+};
+
+use serde::{Deserialize, Serialize};
+use stake_ledger::{hash_serde, AccountId, AssetId, Ledger, Reject};
+use stake_markets::aave::{AaveV3, PriceSource};
+use stake_markets::oracle::{FeedKey, Oracles};
+use stake_markets::pendle::{MarketId, Pendle, SyId, YcId};
+use stake_markets::stableswap::{SharesCoin, StableSwapPool};
+use stake_math::{I256, U256};
+use std::fmt;
+
+/// Rejections of the engine's market wiring (codes 6900–6949; the protocols keep their own).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MarketError {
+    /// No pool with this name.
+    UnknownPool {
+        /// Name asked for.
+        pool: String,
+    },
+    /// The token is not one of the pool's coins.
+    NotInPool {
+        /// Pool.
+        pool: String,
+        /// Token.
+        token: String,
+    },
+    /// No lending market with this name (only `aave` exists).
+    UnknownLendingMarket {
+        /// Name asked for.
+        market: String,
+    },
+    /// No Pendle market with this name.
+    UnknownPendleMarket {
+        /// Name asked for.
+        market: String,
+    },
+    /// No such asset.
+    UnknownAsset {
+        /// Symbol.
+        asset: String,
+    },
+    /// The asset cannot be bought with ETH by the engine (no LST issues it).
+    NotAcquirable {
+        /// Symbol.
+        asset: String,
+    },
+    /// The loop target cannot be reached (HF target at or below the liquidation threshold, or
+    /// leverage below 1).
+    BadLoopTarget {
+        /// Why.
+        reason: String,
+    },
+    /// A zero amount.
+    ZeroAmount {
+        /// What.
+        what: String,
+    },
+    /// No price process / oracle for this.
+    NoFeed {
+        /// Asset or process.
+        what: String,
+    },
+}
+
+impl fmt::Display for MarketError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MarketError::UnknownPool { pool } => write!(f, "unknown pool `{pool}`"),
+            MarketError::NotInPool { pool, token } => write!(f, "{token} is not a coin of pool `{pool}`"),
+            MarketError::UnknownLendingMarket { market } => {
+                write!(f, "unknown lending market `{market}` (available: aave)")
+            }
+            MarketError::UnknownPendleMarket { market } => write!(f, "unknown Pendle market `{market}`"),
+            MarketError::UnknownAsset { asset } => write!(f, "unknown asset `{asset}`"),
+            MarketError::NotAcquirable { asset } => {
+                write!(
+                    f,
+                    "{asset} cannot be bought with ETH here (not ETH, WETH or an LST token)"
+                )
+            }
+            MarketError::BadLoopTarget { reason } => write!(f, "loop target unreachable: {reason}"),
+            MarketError::ZeroAmount { what } => write!(f, "{what} must be positive"),
+            MarketError::NoFeed { what } => write!(f, "no oracle feed for {what}"),
+        }
+    }
+}
+
+impl Reject for MarketError {
+    fn code(&self) -> u32 {
+        match self {
+            MarketError::UnknownPool { .. } => 6900,
+            MarketError::NotInPool { .. } => 6901,
+            MarketError::UnknownLendingMarket { .. } => 6902,
+            MarketError::UnknownPendleMarket { .. } => 6903,
+            MarketError::UnknownAsset { .. } => 6904,
+            MarketError::NotAcquirable { .. } => 6905,
+            MarketError::BadLoopTarget { .. } => 6906,
+            MarketError::ZeroAmount { .. } => 6907,
+            MarketError::NoFeed { .. } => 6908,
+        }
+    }
+}
+
+/// The exogenous ETH/USD process (`[market.ETH_USD]`): constant or a seeded GBM.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceProcess {
+    /// Name (`ETH_USD`).
+    pub name: String,
+    /// Current price, wad USD.
+    pub price_wad: U256,
+    /// Annual volatility, wad (0 = constant).
+    pub vol_wad: U256,
+    /// Annual drift, signed wad.
+    pub drift_wad: I256,
+    /// PRNG state (splitmix64).
+    pub rng: u64,
+}
+
+/// Where a feed's observations come from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FeedSource {
+    /// The protocol exchange rate of the asset (ETH per token) × ETH/USD.
+    ExchangeRate,
+    /// The pool price × the asset's rate relative to the pool coin × ETH/USD.
+    Market {
+        /// Index into [`MarketWorld::pools`].
+        pool: usize,
+    },
+}
+
+/// A USD feed of an asset used by Aave.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedEntry {
+    /// The asset.
+    pub asset: AssetId,
+    /// Its feed in the registry.
+    pub key: FeedKey,
+    /// What is observed each frame.
+    pub source: FeedSource,
+}
+
+/// A pool and the LST whose rebasing token it holds (if any).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolEntry {
+    /// The pool.
+    pub pool: StableSwapPool,
+    /// Index of the LST (in `world.lsts`) whose rebasing token is a coin.
+    pub rebasing_lst: Option<usize>,
+}
+
+/// A Pendle market of the scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendleEntry {
+    /// Scenario name.
+    pub name: String,
+    /// SY id.
+    pub sy: SyId,
+    /// Yield contract id.
+    pub yc: YcId,
+    /// Market id.
+    pub market: MarketId,
+    /// The SY's underlying token.
+    pub underlying: AssetId,
+    /// Expiry (Unix seconds).
+    pub expiry: u64,
+}
+
+/// Market state of the world.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarketWorld {
+    /// ETH/USD process.
+    pub eth_usd: Option<PriceProcess>,
+    /// Oracle registry.
+    pub oracles: Oracles,
+    /// The ETH/USD feed key.
+    pub eth_usd_key: Option<FeedKey>,
+    /// USD feeds of lending assets.
+    pub feeds: Vec<FeedEntry>,
+    /// Consumers reject prices older than this (seconds).
+    pub max_price_age: u64,
+    /// Feeds to unfreeze at a time.
+    pub unfreeze: Vec<(u64, FeedKey)>,
+    /// StableSwap pools.
+    pub pools: Vec<PoolEntry>,
+    /// Aave v3.
+    pub aave: Option<AaveV3>,
+    /// Pendle deployment.
+    pub pendle: Option<Pendle>,
+    /// Pendle markets.
+    pub pendle_markets: Vec<PendleEntry>,
+    /// WETH (a 1:1 ETH wrapper).
+    pub weth: Option<AssetId>,
+    /// Account holding the ETH behind WETH.
+    pub weth_reserve: Option<AccountId>,
+    /// Sell-offs executed.
+    pub sell_offs: u64,
+}
+
+impl MarketWorld {
+    /// Whether the scenario uses any market.
+    pub fn is_empty(&self) -> bool {
+        self.eth_usd.is_none() && self.pools.is_empty() && self.aave.is_none() && self.pendle.is_none()
+    }
+
+    /// Invariants of every markets module: each pool's LP supply and plain coins, Aave's backing,
+    /// Pendle's backing, the oracle registry, and WETH's reserve (ETH held ≤ WETH supply: WETH
+    /// given to accounts at genesis is unbacked by design).
+    pub fn check_invariants(&self, ledger: &Ledger) -> Result<(), String> {
+        for p in &self.pools {
+            p.pool.check_invariants(ledger)?;
+        }
+        if let Some(a) = &self.aave {
+            a.check_invariants(ledger).map_err(|e| format!("aave: {e}"))?;
+        }
+        if let Some(p) = &self.pendle {
+            p.check_invariants(ledger).map_err(|e| format!("pendle: {e}"))?;
+        }
+        self.oracles.check_invariants().map_err(|e| format!("oracles: {e}"))?;
+        Ok(())
+    }
+
+    /// Feeds the state into the world hash.
+    pub fn hash_state(&self, h: &mut blake3::Hasher) {
+        if !self.is_empty() {
+            hash_serde(h, self);
+        }
+    }
+
+    /// Metric columns.
+    pub fn columns(&self) -> Vec<String> {
+        report::columns(self)
+    }
+
+    pub(crate) fn pool_index(&self, name: &str) -> Result<usize, MarketError> {
+        self.pools
+            .iter()
+            .position(|p| p.pool.name == name)
+            .ok_or_else(|| MarketError::UnknownPool { pool: name.into() })
+    }
+
+    pub(crate) fn pendle_index(&self, name: &str) -> Result<usize, MarketError> {
+        self.pendle_markets
+            .iter()
+            .position(|p| p.name == name)
+            .ok_or_else(|| MarketError::UnknownPendleMarket { market: name.into() })
+    }
+}
+
+/// Aave's view of the oracle registry: USD feeds at 8 decimals, stale beyond `max_age`
+/// (`None`: no staleness check, for reports).
+pub(crate) struct FeedPrices<'a> {
+    pub(crate) oracles: &'a Oracles,
+    pub(crate) feeds: &'a [FeedEntry],
+    pub(crate) max_age: Option<u64>,
+}
+
+impl PriceSource for FeedPrices<'_> {
+    fn price_base(&self, asset: AssetId, now: u64) -> Result<U256, String> {
+        let f = self
+            .feeds
+            .iter()
+            .find(|f| f.asset == asset)
+            .ok_or_else(|| format!("no feed for asset #{}", asset.0))?;
+        let p = match self.max_age {
+            Some(age) => self.oracles.price_max_age(f.key, now, age),
+            None => self.oracles.price_unchecked(f.key, now),
+        }
+        .map_err(|e| e.to_string())?;
+        Ok(p.value)
+    }
+}
+
+/// The pool's view of coin balances: the rebasing coin at the LST's current rate.
+pub(crate) fn coins_of(world: &crate::world::World, entry: &PoolEntry) -> Result<SharesCoin, MarketError> {
+    if let Some(i) = entry.rebasing_lst {
+        if let Some(crate::lst::LstModel::Lido(l)) = world.lsts.get(i).map(|e| &e.model) {
+            return Ok(SharesCoin {
+                coin: l.steth_asset(),
+                total_pooled: l.total_pooled_ether().unwrap_or(U256::ZERO),
+                total_shares: l.total_shares(),
+            });
+        }
+    }
+    Ok(SharesCoin {
+        coin: AssetId(u16::MAX),
+        total_pooled: U256::ONE,
+        total_shares: U256::ONE,
+    })
+}
+
+/// Calc functions of this layer.
+pub(crate) fn calc_functions() -> Vec<(&'static str, &'static str, crate::calc_fns::CalcFn)> {
+    calc::functions()
+}
