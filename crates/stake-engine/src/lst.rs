@@ -8,8 +8,8 @@ use crate::world::DEPOSIT;
 use serde::{Deserialize, Serialize};
 use stake_l0::Ethereum;
 use stake_ledger::{hash_serde, AccountId, AssetId, Ledger, StateHash};
-use stake_lst::lido::Lido;
 use stake_lst::exchange_rate::{ExchangeRateLst, ExchangeRateReport};
+use stake_lst::lido::Lido;
 use stake_lst::rocketpool::{NodeBalance, RocketPool};
 use stake_math::{mul_div_down, Checked, U256, WAD};
 use std::collections::BTreeMap;
@@ -173,7 +173,10 @@ fn lido_ev(sym: &str, ev: Vec<stake_lst::lido::LidoEvent>) -> impl Iterator<Item
 }
 
 fn xr_ev(sym: &str, ev: Vec<stake_lst::exchange_rate::ExchangeRateEvent>) -> impl Iterator<Item = Event> + '_ {
-    ev.into_iter().map(move |event| Event::ExchangeRate { lst: sym.to_string(), event })
+    ev.into_iter().map(move |event| Event::ExchangeRate {
+        lst: sym.to_string(),
+        event,
+    })
 }
 
 fn rp_ev(sym: &str, ev: Vec<stake_lst::rocketpool::RocketPoolEvent>) -> impl Iterator<Item = Event> + '_ {
@@ -272,10 +275,18 @@ impl LstEntry {
             (LstModel::ExchangeRate(x), Action::Claim { request_id, .. }) => {
                 let ids: Vec<u64> = match request_id {
                     Some(id) => vec![*id],
-                    None => x.requests.iter().filter(|r| r.owner == sender && r.finalized && !r.claimed).map(|r| r.id).collect(),
+                    None => x
+                        .requests
+                        .iter()
+                        .filter(|r| r.owner == sender && r.finalized && !r.claimed)
+                        .map(|r| r.id)
+                        .collect(),
                 };
                 if ids.is_empty() {
-                    return Err(EngineError::NothingToClaim { lst: sym, account: ledger.account_name(sender).to_string() });
+                    return Err(EngineError::NothingToClaim {
+                        lst: sym,
+                        account: ledger.account_name(sender).to_string(),
+                    });
                 }
                 let backup = x.clone();
                 let mut events = Vec::new();

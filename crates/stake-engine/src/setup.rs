@@ -9,8 +9,8 @@ use crate::time::{parse_at, parse_date, parse_duration, EPOCH};
 use crate::world::{World, DEPOSIT};
 use stake_l0::EthParams;
 use stake_ledger::{AssetKind, Ledger, Reject};
-use stake_lst::lido::{Lido, LidoParams, ModuleKind, ModuleParams, OperatorParams, SanityLimits};
 use stake_lst::exchange_rate::{ExchangeRateLst, ExchangeRateParams};
+use stake_lst::lido::{Lido, LidoParams, ModuleKind, ModuleParams, OperatorParams, SanityLimits};
 use stake_lst::rocketpool::{BondKind, NodeBalance, RocketPool, RocketPoolParams};
 use stake_math::{u, Checked, U256, WAD};
 use std::collections::BTreeMap;
@@ -558,7 +558,10 @@ fn build_exchange_rate(
             return Err(err(format!("{path}.{k}"), "not a parameter of the exchange_rate model"));
         }
     }
-    let mut params = ExchangeRateParams { symbol: sym.to_string(), ..ExchangeRateParams::cbeth() };
+    let mut params = ExchangeRateParams {
+        symbol: sym.to_string(),
+        ..ExchangeRateParams::cbeth()
+    };
     if let Some(f) = &cfg.fee {
         let fee = parse_wad_fraction(f).map_err(|e| err(format!("{path}.fee"), e))?;
         if fee > WAD {
@@ -570,11 +573,19 @@ fn build_exchange_rate(
         [] => {}
         [o] => {
             if o.module.is_some() || o.bond.is_some() || o.rpl.is_some() || o.validators.is_some() {
-                return Err(err(format!("{path}.operators[0]"), "exchange_rate operators take only `name`"));
+                return Err(err(
+                    format!("{path}.operators[0]"),
+                    "exchange_rate operators take only `name`",
+                ));
             }
             params.operator = o.name.clone();
         }
-        _ => return Err(err(format!("{path}.operators"), "the exchange_rate model has one (custodial) operator")),
+        _ => {
+            return Err(err(
+                format!("{path}.operators"),
+                "the exchange_rate model has one (custodial) operator",
+            ))
+        }
     }
     let mut x = ExchangeRateLst::new(&mut world.ledger, params.clone()).map_err(setup_err(path))?;
     let eth_id = world.eth_asset;
@@ -583,15 +594,20 @@ fn build_exchange_rate(
         let amount = amount_of(&world.ledger, s, &["ETH"], &ipath)?;
         let genesis = world.ledger.account(&format!("{sym}:genesis"));
         world.ledger.mint(genesis, eth_id, amount).map_err(setup_err(&ipath))?;
-        x.deposit(&mut world.ledger, genesis, amount, start).map_err(setup_err(&ipath))?;
+        x.deposit(&mut world.ledger, genesis, amount, start)
+            .map_err(setup_err(&ipath))?;
         let plan = x.deposit_plan();
         if !plan.is_empty() {
-            x.on_deposited(&mut world.ledger, &plan, start).map_err(setup_err(&ipath))?;
+            x.on_deposited(&mut world.ledger, &plan, start)
+                .map_err(setup_err(&ipath))?;
             let (staging, creds) = (x.staging_account(), x.withdrawal_account());
             for (op, n) in &plan {
                 let wei = DEPOSIT.mul_c(U256::from(*n)).map_err(setup_err(&ipath))?;
                 world.ledger.burn(staging, eth_id, wei).map_err(setup_err(&ipath))?;
-                world.eth.add_genesis_validators(&mut world.ledger, *n, op, creds, creds, perf).map_err(setup_err(&ipath))?;
+                world
+                    .eth
+                    .add_genesis_validators(&mut world.ledger, *n, op, creds, creds, perf)
+                    .map_err(setup_err(&ipath))?;
             }
         }
     }
@@ -603,7 +619,9 @@ fn build_exchange_rate(
         track: BTreeMap::new(),
     };
     if cfg.initial_pooled.is_some() {
-        entry.oracle_report(&mut world.ledger, &world.eth, start).map_err(|e| err(path, format!("genesis report failed: {e}")))?;
+        entry
+            .oracle_report(&mut world.ledger, &world.eth, start)
+            .map_err(|e| err(path, format!("genesis report failed: {e}")))?;
     }
     entry.start_rate_wad = entry.model.rate_wad().map_err(|e| err(path, e.to_string()))?;
     Ok(entry)
@@ -746,89 +764,90 @@ fn build_schedule(scn: &Scenario, world: &World, start: u64, end: u64) -> Result
         if at > end {
             return Err(err(format!("{path}.at"), "is after the horizon"));
         }
-        let (sender, action, all_of) =
-            match e.kind.as_str() {
-                "slash_validators" => {
-                    let operator = e
-                        .operator
-                        .clone()
-                        .ok_or_else(|| err(format!("{path}.operator"), "which operator?"))?;
-                    let count = e
-                        .validators
-                        .ok_or_else(|| err(format!("{path}.validators"), "how many validators?"))?;
-                    if count == 0 {
-                        return Err(err(format!("{path}.validators"), "must be positive"));
-                    }
-                    (SYSTEM.to_string(), Action::SlashValidators { operator, count }, None)
+        let (sender, action, all_of) = match e.kind.as_str() {
+            "slash_validators" => {
+                let operator = e
+                    .operator
+                    .clone()
+                    .ok_or_else(|| err(format!("{path}.operator"), "which operator?"))?;
+                let count = e
+                    .validators
+                    .ok_or_else(|| err(format!("{path}.validators"), "how many validators?"))?;
+                if count == 0 {
+                    return Err(err(format!("{path}.validators"), "must be positive"));
                 }
-                "withdrawal_surge" => {
-                    let lst = lst_of(&path, &e.lst)?;
-                    let account = e
-                        .account
-                        .clone()
-                        .ok_or_else(|| err(format!("{path}.account"), "whose withdrawal?"))?;
-                    let s = e
-                        .amount
-                        .as_deref()
-                        .ok_or_else(|| err(format!("{path}.amount"), "missing amount"))?;
-                    if s.trim() == "all" {
-                        (
-                            account,
-                            Action::RequestWithdrawal {
-                                lst: lst.clone(),
-                                amount: U256::ZERO,
-                            },
-                            Some(lst),
-                        )
-                    } else {
-                        let amount = amount_of(ledger, s, &[lst.as_str()], &format!("{path}.amount"))?;
-                        (account, Action::RequestWithdrawal { lst, amount }, None)
-                    }
-                }
-                "finality_loss" => {
-                    let d = e
-                        .duration
-                        .as_deref()
-                        .ok_or_else(|| err(format!("{path}.duration"), "how long? (e.g. \"2d\")"))?;
-                    let secs = parse_duration(d).map_err(|x| err(format!("{path}.duration"), x))?;
+                (SYSTEM.to_string(), Action::SlashValidators { operator, count }, None)
+            }
+            "withdrawal_surge" => {
+                let lst = lst_of(&path, &e.lst)?;
+                let account = e
+                    .account
+                    .clone()
+                    .ok_or_else(|| err(format!("{path}.account"), "whose withdrawal?"))?;
+                let s = e
+                    .amount
+                    .as_deref()
+                    .ok_or_else(|| err(format!("{path}.amount"), "missing amount"))?;
+                if s.trim() == "all" {
                     (
-                        SYSTEM.to_string(),
-                        Action::FinalityLoss {
-                            epochs: secs.div_ceil(EPOCH),
+                        account,
+                        Action::RequestWithdrawal {
+                            lst: lst.clone(),
+                            amount: U256::ZERO,
                         },
-                        None,
+                        Some(lst),
                     )
+                } else {
+                    let amount = amount_of(ledger, s, &[lst.as_str()], &format!("{path}.amount"))?;
+                    (account, Action::RequestWithdrawal { lst, amount }, None)
                 }
-                "el_reward_apr" => {
-                    let v = e
-                        .value
-                        .as_deref()
-                        .ok_or_else(|| err(format!("{path}.value"), "the new APR, e.g. \"1%\""))?;
-                    (
-                        SYSTEM.to_string(),
-                        Action::SetElRewardApr {
-                            apr_ppm: ppm(v, &format!("{path}.value"))?,
-                        },
-                        None,
-                    )
-                }
-                _ if crate::restaking::schedule_event(e, &path, world, start).is_some() => {
-                    let (s, a) = crate::restaking::schedule_event(e, &path, world, start)
-                        .unwrap_or_else(|| Err(err(&path, "unreachable")))?;
-                    (s, a, None)
-                }
-                _ if crate::markets::schedule_event(e, &path, world, start).is_some() => {
-                    let (s, a) = crate::markets::schedule_event(e, &path, world, start)
-                        .unwrap_or_else(|| Err(err(&path, "unreachable")))?;
-                    (s, a, None)
-                }
-                other => return Err(err(
+            }
+            "finality_loss" => {
+                let d = e
+                    .duration
+                    .as_deref()
+                    .ok_or_else(|| err(format!("{path}.duration"), "how long? (e.g. \"2d\")"))?;
+                let secs = parse_duration(d).map_err(|x| err(format!("{path}.duration"), x))?;
+                (
+                    SYSTEM.to_string(),
+                    Action::FinalityLoss {
+                        epochs: secs.div_ceil(EPOCH),
+                    },
+                    None,
+                )
+            }
+            "el_reward_apr" => {
+                let v = e
+                    .value
+                    .as_deref()
+                    .ok_or_else(|| err(format!("{path}.value"), "the new APR, e.g. \"1%\""))?;
+                (
+                    SYSTEM.to_string(),
+                    Action::SetElRewardApr {
+                        apr_ppm: ppm(v, &format!("{path}.value"))?,
+                    },
+                    None,
+                )
+            }
+            _ if crate::restaking::schedule_event(e, &path, world, start).is_some() => {
+                let (s, a) = crate::restaking::schedule_event(e, &path, world, start)
+                    .unwrap_or_else(|| Err(err(&path, "unreachable")))?;
+                (s, a, None)
+            }
+            _ if crate::markets::schedule_event(e, &path, world, start).is_some() => {
+                let (s, a) = crate::markets::schedule_event(e, &path, world, start)
+                    .unwrap_or_else(|| Err(err(&path, "unreachable")))?;
+                (s, a, None)
+            }
+            other => {
+                return Err(err(
                     format!("{path}.kind"),
                     format!(
                         "unknown event `{other}` (slash_validators, withdrawal_surge, finality_loss, el_reward_apr)"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         out.push(Scheduled {
             at,
             seq,

@@ -241,7 +241,10 @@ fn staked_eth_waits_in_the_activation_queue_then_earns() {
     ));
     let later = w.eth.summary_by_credentials(vault);
     // All ten are active (the buffer keeps filling from rewards, so a new deposit may be pending).
-    assert!(later.active >= before.active + before.pending + 10, "{before:?} → {later:?}");
+    assert!(
+        later.active >= before.active + before.pending + 10,
+        "{before:?} → {later:?}"
+    );
     w.check_invariants().unwrap();
     let _ = alice;
 }

@@ -1,7 +1,6 @@
 //! EigenLayer micro-benchmarks: `slashOperator` with 10^2 vs 10^5 delegated stakers (must not
 //! depend on the staker count), deposit and delegate throughput.
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
-
 #![allow(clippy::unwrap_used)] // benchmark set-up: a failure should abort the run
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
