@@ -237,6 +237,28 @@ impl Built {
     }
 }
 
+/// Genesis validators: the ETH an LST set aside for `plan` leaves `from` and the same amount is
+/// active on Ethereum at once (a world that starts mid-history has no activation queue behind it).
+fn genesis_validators(
+    world: &mut World,
+    from: stake_ledger::AccountId,
+    plan: &[(String, u64)],
+    credentials: stake_ledger::AccountId,
+    fee_recipient: stake_ledger::AccountId,
+    perf: u64,
+    path: &str,
+) -> Result<(), ScenarioError> {
+    for (op, n) in plan {
+        let wei = DEPOSIT.mul_c(U256::from(*n)).map_err(setup_err(path))?;
+        world.ledger.burn(from, world.eth_asset, wei).map_err(setup_err(path))?;
+        world
+            .eth
+            .add_genesis_validators(&mut world.ledger, *n, op, credentials, fee_recipient, perf)
+            .map_err(setup_err(path))?;
+    }
+    Ok(())
+}
+
 fn build_lido(
     world: &mut World,
     sym: &str,
@@ -380,14 +402,7 @@ fn build_lido(
             let plan = l.deposit_plan();
             l.on_deposited(&world.ledger, &plan).map_err(setup_err(&ipath))?;
             let a = l.accounts().clone();
-            for (op, n) in &plan {
-                let wei = DEPOSIT.mul_c(U256::from(*n)).map_err(setup_err(&ipath))?;
-                world.ledger.burn(a.buffer, eth_id, wei).map_err(setup_err(&ipath))?;
-                world
-                    .eth
-                    .add_genesis_validators(&mut world.ledger, *n, op, a.withdrawal_vault, a.el_vault, perf)
-                    .map_err(setup_err(&ipath))?;
-            }
+            genesis_validators(world, a.buffer, &plan, a.withdrawal_vault, a.el_vault, perf, &ipath)?;
         }
     }
     // The first report at the start sees the genesis validators.
@@ -508,14 +523,7 @@ fn build_rocketpool(
             rp.on_deposited(&mut world.ledger, &plan, start)
                 .map_err(setup_err(&ipath))?;
             let (staging, creds) = (rp.staging_account(), rp.withdrawal_account());
-            for (op, n) in &plan {
-                let wei = DEPOSIT.mul_c(U256::from(*n)).map_err(setup_err(&ipath))?;
-                world.ledger.burn(staging, eth_id, wei).map_err(setup_err(&ipath))?;
-                world
-                    .eth
-                    .add_genesis_validators(&mut world.ledger, *n, op, creds, creds, perf)
-                    .map_err(setup_err(&ipath))?;
-            }
+            genesis_validators(world, staging, &plan, creds, creds, perf, &ipath)?;
         }
         let reports: Vec<NodeBalance> = rp
             .nodes
@@ -601,14 +609,7 @@ fn build_exchange_rate(
             x.on_deposited(&mut world.ledger, &plan, start)
                 .map_err(setup_err(&ipath))?;
             let (staging, creds) = (x.staging_account(), x.withdrawal_account());
-            for (op, n) in &plan {
-                let wei = DEPOSIT.mul_c(U256::from(*n)).map_err(setup_err(&ipath))?;
-                world.ledger.burn(staging, eth_id, wei).map_err(setup_err(&ipath))?;
-                world
-                    .eth
-                    .add_genesis_validators(&mut world.ledger, *n, op, creds, creds, perf)
-                    .map_err(setup_err(&ipath))?;
-            }
+            genesis_validators(world, staging, &plan, creds, creds, perf, &ipath)?;
         }
     }
     let mut entry = LstEntry {
