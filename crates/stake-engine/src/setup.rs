@@ -219,6 +219,16 @@ impl Built {
                         .ledger
                         .mint(acct, asset, amt.base)
                         .map_err(|e| err(&bpath, e.to_string()))?;
+                    // A wrapped-ETH balance is backed: its ETH sits in the wrapper's reserve.
+                    if let (Some(weth), Some(reserve)) = (world.markets.weth, world.markets.weth_reserve) {
+                        if weth == asset {
+                            let eth = world.eth_asset;
+                            world
+                                .ledger
+                                .mint(reserve, eth, amt.base)
+                                .map_err(|e| err(&bpath, e.to_string()))?;
+                        }
+                    }
                 }
             }
         }

@@ -241,6 +241,15 @@ impl MarketWorld {
             p.check_invariants(ledger).map_err(|e| format!("pendle: {e}"))?;
         }
         self.oracles.check_invariants().map_err(|e| format!("oracles: {e}"))?;
+        if let (Some(weth), Some(reserve)) = (self.weth, self.weth_reserve) {
+            let backing = ledger.balance(reserve, ledger.asset("ETH").map_err(|e| e.to_string())?);
+            if backing != ledger.supply(weth) {
+                return Err(format!(
+                    "WETH supply {} is not backed 1:1: the reserve holds {backing} wei",
+                    ledger.supply(weth)
+                ));
+            }
+        }
         Ok(())
     }
 
