@@ -13,7 +13,7 @@
 //!   `z = (a−1)/(a+1)`, with 8 terms; otherwise divide out the tabulated `a_n` (a < 1 via
 //!   `−ln(1e36/a)`) and finish with the same series at 20 decimals and 6 terms.
 
-use crate::{Checked, MathError, MathResult, I256};
+use crate::{Checked, MathError, MathResult, I256, U256};
 
 const ONE_18: I256 = I256::new(1_000_000_000_000_000_000);
 const ONE_20: I256 = I256::new(100_000_000_000_000_000_000);
@@ -82,13 +82,88 @@ const X_A_20: [(I256, I256); 10] = [
     ), // 2^-4
 ];
 
+/// `x` as an `i128` when it fits (the high word is the sign extension of the low word).
+#[inline]
+fn fit_i128(x: I256) -> Option<i128> {
+    let (hi, lo) = x.into_words();
+    if hi == (lo >> 127) {
+        Some(lo)
+    } else {
+        None
+    }
+}
+
+/// `a·b`; native `i128` when both operands fit and the product cannot overflow, else checked
+/// `I256` (identical result, identical overflow error).
 #[inline]
 fn mul(a: I256, b: I256) -> MathResult<I256> {
+    if let (Some(x), Some(y)) = (fit_i128(a), fit_i128(b)) {
+        if let Some(p) = x.checked_mul(y) {
+            return Ok(I256::new(p));
+        }
+    }
     a.mul_c(b)
 }
 
+/// Magnitude `n / d` truncated, by schoolbook long division over four 64-bit limbs.
+#[inline]
+fn udiv_u64(n: U256, d: u64) -> U256 {
+    let (hi, lo) = n.into_words();
+    let d128 = u128::from(d);
+    let mut rem: u128 = 0;
+    let mut q = [0u128; 4];
+    let limbs = [hi >> 64, hi & u128::from(u64::MAX), lo >> 64, lo & u128::from(u64::MAX)];
+    for (i, &limb) in limbs.iter().enumerate() {
+        let cur = (rem << 64) | limb;
+        q[i] = cur / d128;
+        rem = cur % d128;
+    }
+    U256::from_words((q[0] << 64) | q[1], (q[2] << 64) | q[3])
+}
+
+/// Truncating signed `a / b` for `b ≠ 0`, `a ≠ I256::MIN`, with `|b|` split into 64-bit factors
+/// (truncation of magnitudes composes: `⌊⌊n/p⌋/q⌋ = ⌊n/(p·q)⌋`).
+#[inline]
+fn div_by_factors(a: I256, b: I256, factors: &[u64]) -> I256 {
+    let mut m = a.unsigned_abs();
+    for &f in factors {
+        m = udiv_u64(m, f);
+    }
+    let q = m.as_i256();
+    if (a < 0) != (b < 0) {
+        -q
+    } else {
+        q
+    }
+}
+
+const E10: u64 = 10_000_000_000;
+const E18: u64 = 1_000_000_000_000_000_000;
+
+/// Truncating `a / b` (Solidity semantics): native `i128` when both fit, 64-bit limb division for
+/// small or power-of-ten divisors, else checked `I256` (which also reports every error exactly).
 #[inline]
 fn div(a: I256, b: I256) -> MathResult<I256> {
+    if b != I256::ZERO {
+        if let (Some(x), Some(y)) = (fit_i128(a), fit_i128(b)) {
+            if let Some(q) = x.checked_div(y) {
+                return Ok(I256::new(q));
+            }
+        }
+        if a != I256::MIN {
+            if let Some(bm) = fit_i128(b).map(i128::unsigned_abs) {
+                if let Ok(d) = u64::try_from(bm) {
+                    return Ok(div_by_factors(a, b, &[d]));
+                }
+                if bm == u128::from(E10) * u128::from(E10) {
+                    return Ok(div_by_factors(a, b, &[E10, E10]));
+                }
+                if bm == u128::from(E18) * u128::from(E18) {
+                    return Ok(div_by_factors(a, b, &[E18, E18]));
+                }
+            }
+        }
+    }
     a.div_c(b)
 }
 
@@ -322,6 +397,53 @@ mod tests {
         );
         assert!(ln(I256::MAX).is_ok());
         assert!(ln(I256::ONE).is_ok());
+    }
+
+    #[test]
+    fn fast_mul_div_match_checked_i256_exactly() {
+        let mut vals = vec![
+            I256::ZERO,
+            I256::ONE,
+            I256::MINUS_ONE,
+            I256::MAX,
+            I256::MIN,
+            I256::MIN + 1,
+            I256::new(i128::MAX),
+            I256::new(i128::MIN),
+            I256::new(i128::MAX) + 1,
+            I256::new(i128::MIN) - 1,
+            I256::new(u64::MAX as i128),
+            I256::new(u64::MAX as i128 + 1),
+            ONE_18,
+            ONE_20,
+            ONE_36,
+            a0(),
+            A1,
+            I256::new(7),
+            I256::new(100),
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..400 {
+            let mut next = || {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed
+            };
+            let hi = (u128::from(next()) << 64) | u128::from(next());
+            let lo = (u128::from(next()) << 64) | u128::from(next());
+            let shift = (next() % 256) as u32;
+            let v = I256::from_words(hi as i128, lo as i128) >> shift;
+            vals.push(v);
+        }
+        let extra: Vec<I256> = vals.iter().filter(|v| **v != I256::MIN).map(|v| -*v).collect();
+        vals.extend(extra);
+        for &a in &vals {
+            for &b in &vals {
+                assert_eq!(mul(a, b), a.mul_c(b), "{a} * {b}");
+                assert_eq!(div(a, b), a.div_c(b), "{a} / {b}");
+            }
+        }
     }
 
     #[test]
