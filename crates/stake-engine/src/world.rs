@@ -295,7 +295,8 @@ impl World {
         let mut events = Vec::new();
         for i in 0..self.lsts.len() {
             for (name, step) in [("oracle report", 0u8), ("deposits", 1), ("exits", 2)] {
-                let eth_backup = self.eth.clone();
+                // Only the deposit and exit hooks change Ethereum; the report only reads it.
+                let eth_backup = (step != 0).then(|| self.eth.clone());
                 let lst_backup = self.lsts[i].clone();
                 let cp = self.ledger.checkpoint();
                 let r = match step {
@@ -310,7 +311,9 @@ impl World {
                     }
                     Err(e) => {
                         self.ledger.rollback(cp);
-                        self.eth = eth_backup;
+                        if let Some(eth) = eth_backup {
+                            self.eth = eth;
+                        }
                         self.lsts[i] = lst_backup;
                         self.hook_rejections.push(HookRejection {
                             time: t,
