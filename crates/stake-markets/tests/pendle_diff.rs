@@ -15,79 +15,23 @@
 use stake_markets::pendle::math::{swap_exact_pt_for_sy, swap_sy_for_exact_pt, MarketStateArgs};
 use stake_markets::pendle::PendleError;
 use stake_math::{parse_i256, parse_u256, I256, U256};
-use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+#[path = "../../../diff/node_oracle.rs"]
+mod node_oracle;
+use node_oracle::SplitMix;
 
-/// splitmix64: a tiny seeded PRNG (no crates needed).
-struct SplitMix(u64);
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u128) -> u128 {
-        let r = ((self.next() as u128) << 64) | self.next() as u128;
-        r % n
-    }
-    /// `10^e · m` with e uniform in `lo..=hi` and m in [1, 10).
-    fn magnitude(&mut self, lo: u32, hi: u32) -> U256 {
-        let e = lo + self.below((hi - lo + 1) as u128) as u32;
-        let m = 1_000_000 + self.below(9_000_000);
-        U256::from(m) * U256::from(10u8).pow(e) / U256::from(1_000_000u32)
-    }
-}
-
-fn diff_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../diff")
+/// `10^e · m` with e uniform in `lo..=hi` and m in [1, 10).
+fn magnitude(rng: &mut SplitMix, lo: u32, hi: u32) -> U256 {
+    let e = lo + rng.below((hi - lo + 1) as u128) as u32;
+    let m = 1_000_000 + rng.below(9_000_000);
+    U256::from(m) * U256::from(10u8).pow(e) / U256::from(1_000_000u32)
 }
 
 fn run_oracle(requests: &[String]) -> Option<Vec<serde_json::Value>> {
-    let required = std::env::var("STAKESTACK_REQUIRE_DIFF").is_ok_and(|v| v == "1");
-    let dir = diff_dir();
-    if !dir.join("node_modules/@pendle/core-v2-offchain-math").exists() {
-        assert!(
-            !required,
-            "STAKESTACK_REQUIRE_DIFF=1 but diff/node_modules is missing: run `npm ci --prefix diff`"
-        );
-        println!("SKIP differential test: diff/node_modules missing (run `npm ci --prefix diff`)");
-        return None;
-    }
-    let child = Command::new("node")
-        .arg(dir.join("pendle_ref.mjs"))
-        .current_dir(&dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => {
-            assert!(!required, "STAKESTACK_REQUIRE_DIFF=1 but node cannot be started: {e}");
-            println!("SKIP differential test: node not available ({e})");
-            return None;
-        }
-    };
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let input = requests.join("\n") + "\n";
-    let writer = std::thread::spawn(move || {
-        stdin.write_all(input.as_bytes()).expect("write to node");
-    });
-    let stdout = child.stdout.take().expect("piped stdout");
-    let answers: Vec<serde_json::Value> = BufReader::new(stdout)
-        .lines()
-        .map(|l| serde_json::from_str(&l.expect("read line")).expect("json answer"))
-        .collect();
-    writer.join().expect("writer thread");
-    assert!(child.wait().expect("node exit").success(), "node oracle failed");
-    assert_eq!(answers.len(), requests.len(), "one answer per request");
-    Some(answers)
+    node_oracle::run_oracle(env!("CARGO_MANIFEST_DIR"), requests)
 }
 
 fn random_state(rng: &mut SplitMix) -> (MarketStateArgs, U256) {
-    let total_pt = rng.magnitude(18, 27);
+    let total_pt = magnitude(rng, 18, 27);
     // SY within ×/÷ 30 of PT so that most states are tradeable.
     let total_sy = (total_pt * U256::from(1 + rng.below(3000))) / U256::from(100u8) + U256::ONE;
     let py_index = U256::from(1_000_000_000_000_000_000u128 + rng.below(1_000_000_000_000_000_000));

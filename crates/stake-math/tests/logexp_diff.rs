@@ -8,77 +8,18 @@
 
 use stake_math::logexp::{exp, ln};
 use stake_math::{parse_i256, I256};
-use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+#[path = "../../../diff/node_oracle.rs"]
+mod node_oracle;
+use node_oracle::SplitMix;
 
-/// splitmix64: a tiny seeded PRNG (no crates needed).
-struct SplitMix(u64);
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u128) -> u128 {
-        let r = ((self.next() as u128) << 64) | self.next() as u128;
-        r % n
-    }
-    fn bits(&mut self, bits: u32) -> I256 {
-        // A random non-negative value with at most `bits` bits (≤ 255).
-        let hi = ((self.next() as u128) << 64) | self.next() as u128;
-        let lo = ((self.next() as u128) << 64) | self.next() as u128;
-        let v = stake_math::U256::from_words(hi, lo) >> (256 - bits);
-        v.as_i256()
-    }
+/// A random non-negative value with at most `bits` bits (≤ 255).
+fn bits(rng: &mut SplitMix, bits: u32) -> I256 {
+    let (hi, lo) = rng.words();
+    (stake_math::U256::from_words(hi, lo) >> (256 - bits)).as_i256()
 }
 
-fn diff_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../diff")
-}
-
-/// Runs the oracle on `requests` (JSON lines) and returns its answers, or `None` to skip.
 fn run_oracle(requests: &[String]) -> Option<Vec<serde_json::Value>> {
-    let required = std::env::var("STAKESTACK_REQUIRE_DIFF").is_ok_and(|v| v == "1");
-    let dir = diff_dir();
-    if !dir.join("node_modules/@pendle/core-v2-offchain-math").exists() {
-        assert!(
-            !required,
-            "STAKESTACK_REQUIRE_DIFF=1 but diff/node_modules is missing: run `npm ci --prefix diff`"
-        );
-        println!("SKIP differential test: diff/node_modules missing (run `npm ci --prefix diff`)");
-        return None;
-    }
-    let child = Command::new("node")
-        .arg(dir.join("pendle_ref.mjs"))
-        .current_dir(&dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => {
-            assert!(!required, "STAKESTACK_REQUIRE_DIFF=1 but node cannot be started: {e}");
-            println!("SKIP differential test: node not available ({e})");
-            return None;
-        }
-    };
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let input = requests.join("\n") + "\n";
-    let writer = std::thread::spawn(move || {
-        stdin.write_all(input.as_bytes()).expect("write to node");
-    });
-    let stdout = child.stdout.take().expect("piped stdout");
-    let answers: Vec<serde_json::Value> = BufReader::new(stdout)
-        .lines()
-        .map(|l| serde_json::from_str(&l.expect("read line")).expect("json answer"))
-        .collect();
-    writer.join().expect("writer thread");
-    assert!(child.wait().expect("node exit").success(), "node oracle failed");
-    assert_eq!(answers.len(), requests.len(), "one answer per request");
-    Some(answers)
+    node_oracle::run_oracle(env!("CARGO_MANIFEST_DIR"), requests)
 }
 
 fn check(op: &str, inputs: &[I256], f: fn(I256) -> stake_math::MathResult<I256>) {
@@ -125,7 +66,7 @@ fn ln_equals_the_reference_bit_for_bit_over_the_whole_domain() {
             // Any magnitude up to 2^255 − 1.
             2 => {
                 let b = 1 + rng.below(255) as u32;
-                rng.bits(b)
+                bits(&mut rng, b)
             }
             // Moderate values 1..1e30.
             _ => I256::new(1 + rng.below(1_000_000_000_000_000_000_000_000_000_000) as i128),
