@@ -9,6 +9,9 @@ pub mod fixed;
 pub mod logexp;
 pub mod parse;
 pub mod signed;
+mod wide;
+
+pub use wide::{mul_then_div, mul_then_div_trunc};
 
 pub use ethnum::{I256, U256};
 pub use fixed::*;

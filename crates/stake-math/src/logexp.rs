@@ -12,8 +12,17 @@
 //! * `ln(a)`: a > 0. For 0.9 < a < 1.1 the 36-decimal series `2·Σ z^(2k+1)/(2k+1)`,
 //!   `z = (a−1)/(a+1)`, with 8 terms; otherwise divide out the tabulated `a_n` (a < 1 via
 //!   `−ln(1e36/a)`) and finish with the same series at 20 decimals and 6 terms.
+//!
+//! Speed: the public [`ln`] and [`exp`] first try the `u128` fast path of the private `fast`
+//! module (the same algorithm on sign + 128-bit magnitudes, with exact 256-bit intermediates for
+//! the products above 2^128), which covers `exp` for |x| < 42e18 and `ln` for a ≤ 2^128/100 —
+//! everything the markets use; other inputs run the checked `I256` reference
+//! ([`ln_reference`], [`exp_reference`]). Unit tests compare both paths on > 500,000 inputs,
+//! including every branch boundary.
 
 use crate::{Checked, MathError, MathResult, I256, U256};
+
+mod fast;
 
 const ONE_18: I256 = I256::new(1_000_000_000_000_000_000);
 const ONE_20: I256 = I256::new(100_000_000_000_000_000_000);
@@ -172,15 +181,38 @@ fn div(a: I256, b: I256) -> MathResult<I256> {
 /// Specification:
 /// - fails with `OutOfDomain { func: "exp" }` if `x < -41e18` or `x > 130e18`.
 pub fn exp(x: I256) -> MathResult<I256> {
+    check_exp_domain(x)?;
+    if let Some(v) = fit_i128(x).and_then(fast::exp) {
+        return Ok(I256::new(v));
+    }
+    exp_ref_in_domain(x)
+}
+
+fn check_exp_domain(x: I256) -> MathResult<()> {
     if x < MIN_NATURAL_EXPONENT || x > MAX_NATURAL_EXPONENT {
         return Err(MathError::OutOfDomain {
             func: "exp",
             value: x.to_string(),
         });
     }
+    Ok(())
+}
+
+/// [`exp`] computed only on the checked `I256` reference path (no `u128` fast path): identical
+/// results and errors, slower; for differential tests and benchmark comparisons.
+///
+/// Specification:
+/// - fails exactly as [`exp`].
+pub fn exp_reference(x: I256) -> MathResult<I256> {
+    check_exp_domain(x)?;
+    exp_ref_in_domain(x)
+}
+
+/// The `I256` reference body of `exp` for an in-domain `x`.
+fn exp_ref_in_domain(x: I256) -> MathResult<I256> {
     if x < 0 {
         // e^(−x) = 1 / e^x, as a wad: 1e36 / exp(−x).
-        return div(mul(ONE_18, ONE_18)?, exp(-x)?);
+        return div(mul(ONE_18, ONE_18)?, exp_ref_in_domain(-x)?);
     }
     exp_non_negative(x)
 }
@@ -225,12 +257,35 @@ fn exp_non_negative(mut x: I256) -> MathResult<I256> {
 /// Specification:
 /// - fails with `OutOfDomain { func: "ln" }` if `a ≤ 0`.
 pub fn ln(a: I256) -> MathResult<I256> {
+    check_ln_domain(a)?;
+    if let Some(v) = fit_i128(a).and_then(|v| fast::ln(v.unsigned_abs())) {
+        return Ok(I256::new(v));
+    }
+    ln_ref_in_domain(a)
+}
+
+fn check_ln_domain(a: I256) -> MathResult<()> {
     if a <= 0 {
         return Err(MathError::OutOfDomain {
             func: "ln",
             value: a.to_string(),
         });
     }
+    Ok(())
+}
+
+/// [`ln`] computed only on the checked `I256` reference path (no `u128` fast path): identical
+/// results and errors, slower; for differential tests and benchmark comparisons.
+///
+/// Specification:
+/// - fails exactly as [`ln`].
+pub fn ln_reference(a: I256) -> MathResult<I256> {
+    check_ln_domain(a)?;
+    ln_ref_in_domain(a)
+}
+
+/// The `I256` reference body of `ln` for `a > 0`.
+fn ln_ref_in_domain(a: I256) -> MathResult<I256> {
     if LN_36_LOWER_BOUND < a && a < LN_36_UPPER_BOUND {
         div(ln_36(a)?, ONE_18)
     } else {
@@ -443,6 +498,130 @@ mod tests {
                 assert_eq!(mul(a, b), a.mul_c(b), "{a} * {b}");
                 assert_eq!(div(a, b), a.div_c(b), "{a} / {b}");
             }
+        }
+    }
+
+    /// xorshift64: seeded, no crates needed.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn u128(&mut self) -> u128 {
+            (u128::from(self.next()) << 64) | u128::from(self.next())
+        }
+        /// Log-uniform in `[0, 2^128)`.
+        fn log_uniform(&mut self) -> u128 {
+            let shift = (self.next() % 128) as u32;
+            self.u128() >> shift
+        }
+        fn below(&mut self, n: u128) -> u128 {
+            self.u128() % n
+        }
+    }
+
+    /// Every `b + k` for `|k| ≤ 1000` and `b·(1 ± ε)` for a few ε (clamped at 0).
+    fn around(b: I256, out: &mut Vec<I256>) {
+        for k in -1000i128..=1000 {
+            out.push(b + I256::new(k));
+        }
+        for shift in [20u32, 30, 40, 50, 60] {
+            let d = b >> shift;
+            out.push(b + d);
+            out.push(b - d);
+        }
+    }
+
+    #[test]
+    fn fast_ln_matches_the_i256_reference_on_300k_inputs_and_the_branch_bounds() {
+        let mut inputs: Vec<I256> = Vec::new();
+        let e18 = 1_000_000_000_000_000_000i128;
+        let e36 = ONE_36;
+        let mut bounds = vec![
+            I256::ONE,
+            I256::new(1000),
+            LN_36_LOWER_BOUND,
+            LN_36_UPPER_BOUND,
+            ONE_18,
+            e36,
+            I256::from(fast::LN_FAST_MAX),
+            I256::from(u128::MAX),
+            I256::new(i128::MAX),
+        ];
+        // ln_general branches: a·100 ≥ a_n, directly and through the reciprocal 1e36/a.
+        for &(_, an) in &X_A_20 {
+            bounds.push(an / 100);
+            bounds.push(ONE_20 * ONE_18 / an);
+        }
+        for b in bounds {
+            around(b, &mut inputs);
+        }
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for i in 0..300_000u32 {
+            let a = match i % 4 {
+                0 | 1 => I256::from(rng.log_uniform()),
+                // The 36-decimal band and just outside it.
+                2 => I256::new(850_000_000_000_000_000 + rng.below(3 * e18 as u128 / 10) as i128),
+                // Beyond the fast path (reference on both sides).
+                _ => I256::from_words(rng.below(1 << 100) as i128, rng.u128() as i128),
+            };
+            inputs.push(a);
+        }
+        assert!(inputs.len() > 300_000);
+        for a in inputs {
+            assert_eq!(ln(a), ln_reference(a), "ln({a})");
+        }
+    }
+
+    #[test]
+    fn fast_exp_matches_the_i256_reference_on_250k_inputs_and_the_branch_bounds() {
+        let mut inputs: Vec<I256> = Vec::new();
+        let mut bounds = vec![
+            I256::ZERO,
+            MIN_NATURAL_EXPONENT,
+            MAX_NATURAL_EXPONENT,
+            I256::from(fast::EXP_FAST_BOUND),
+            -I256::from(fast::EXP_FAST_BOUND),
+            X1,
+            X0,
+            ONE_18,
+            -ONE_18,
+        ];
+        // x ≥ x_n branches (20 decimals): every partial sum of x2..x9, as 18-decimal inputs.
+        for mask in 0u32..256 {
+            let mut s = I256::ZERO;
+            for (n, &(xn, _)) in X_A_20[..8].iter().enumerate() {
+                if mask & (1 << n) != 0 {
+                    s += xn;
+                }
+            }
+            bounds.push(s / 100);
+            bounds.push(-(s / 100));
+        }
+        for b in bounds {
+            around(b, &mut inputs);
+        }
+        let mut rng = Rng(0xd1b5_4a32_d192_ed03);
+        let span = (MAX_NATURAL_EXPONENT - MIN_NATURAL_EXPONENT).as_u128();
+        for i in 0..250_000u32 {
+            let x = if i % 2 == 0 {
+                MIN_NATURAL_EXPONENT + I256::from(rng.below(span + 1))
+            } else {
+                let m = I256::from(rng.log_uniform() >> 60);
+                if i % 4 == 1 {
+                    m
+                } else {
+                    -m
+                }
+            };
+            inputs.push(x);
+        }
+        assert!(inputs.len() > 250_000);
+        for x in inputs {
+            assert_eq!(exp(x), exp_reference(x), "exp({x})");
         }
     }
 

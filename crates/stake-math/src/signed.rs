@@ -1,6 +1,6 @@
 //! Signed int256 wad arithmetic with Solidity's truncating division (Pendle `PMath`).
 
-use crate::{Checked, MathError, MathResult, I256, U256};
+use crate::{MathError, MathResult, I256, U256};
 
 /// 1e18 as a signed wad.
 pub const IONE: I256 = I256::new(1_000_000_000_000_000_000);
@@ -8,13 +8,13 @@ pub const IONE: I256 = I256::new(1_000_000_000_000_000_000);
 /// `a·b/1e18`, truncating toward zero (Pendle `PMath.mulDown(int256,int256)`).
 #[inline]
 pub fn mul_wad_trunc(a: I256, b: I256) -> MathResult<I256> {
-    a.mul_c(b)?.div_c(IONE)
+    crate::mul_then_div_trunc(a, b, IONE)
 }
 
 /// `a·1e18/b`, truncating toward zero (Pendle `PMath.divDown(int256,int256)`).
 #[inline]
 pub fn div_wad_trunc(a: I256, b: I256) -> MathResult<I256> {
-    a.mul_c(IONE)?.div_c(b)
+    crate::mul_then_div_trunc(a, IONE, b)
 }
 
 /// Converts an unsigned value to signed, rejecting values ≥ 2^255 (Solidity `SafeCast.Int`).

@@ -8,7 +8,7 @@ use super::PendleError;
 use serde::{Deserialize, Serialize};
 use stake_math::logexp::{exp, ln};
 use stake_math::signed::{div_wad_trunc, mul_wad_trunc, to_signed, to_unsigned, IONE};
-use stake_math::{Checked, I256, U256};
+use stake_math::{mul_then_div, mul_then_div_trunc, Checked, I256, U256};
 
 /// `IMPLIED_RATE_TIME` = 365 days in seconds (rates are annualised over it).
 pub const YEAR: u64 = 31_536_000;
@@ -27,7 +27,7 @@ pub const ONE: U256 = U256::new(1_000_000_000_000_000_000);
 
 /// `⌊sy·rate/1e18⌋` (`SYUtils.syToAsset`).
 pub fn sy_to_asset(rate: U256, sy: U256) -> Result<U256, PendleError> {
-    Ok(sy.mul_c(rate)?.div_c(ONE)?)
+    Ok(mul_then_div(sy, rate, ONE)?)
 }
 
 /// `⌈sy·rate/1e18⌉` (`SYUtils.syToAssetUp`).
@@ -37,13 +37,19 @@ pub fn sy_to_asset_up(rate: U256, sy: U256) -> Result<U256, PendleError> {
 
 /// `⌊asset·1e18/rate⌋` (`SYUtils.assetToSy`).
 pub fn asset_to_sy(rate: U256, asset: U256) -> Result<U256, PendleError> {
-    Ok(asset.mul_c(ONE)?.div_c(rate)?)
+    Ok(mul_then_div(asset, ONE, rate)?)
 }
 
 /// `⌈asset·1e18/rate⌉` (`SYUtils.assetToSyUp`, computed as `(a·1e18 + rate − 1)/rate`).
 pub fn asset_to_sy_up(rate: U256, asset: U256) -> Result<U256, PendleError> {
     if rate == U256::ZERO {
         return Err(stake_math::MathError::DivisionByZero.into());
+    }
+    if asset.into_words().0 == 0 && rate.into_words().0 == 0 {
+        // Below 2^128 nothing can overflow, and ⌊(n + rate − 1)/rate⌋ = ⌈n/rate⌉.
+        let q = mul_then_div(asset, ONE, rate)?;
+        let exact = q * rate == asset * ONE;
+        return Ok(if exact { q } else { q + U256::ONE });
     }
     Ok(asset.mul_c(ONE)?.add_c(rate - U256::ONE)?.div_c(rate)?)
 }
@@ -159,7 +165,7 @@ fn sub_no_neg(a: I256, b: I256) -> Result<I256, PendleError> {
 
 /// `rateScalar = scalarRoot·YEAR/tte` (truncating), rejected unless > 0.
 pub fn rate_scalar(scalar_root: I256, time_to_expiry: u64) -> Result<I256, PendleError> {
-    let rs = scalar_root.mul_c(I256::from(YEAR))?.div_c(I256::from(time_to_expiry))?;
+    let rs = mul_then_div_trunc(scalar_root, I256::from(YEAR), I256::from(time_to_expiry))?;
     if rs <= 0 {
         return Err(PendleError::MarketRateScalarBelowZero { rate_scalar: rs });
     }
@@ -168,7 +174,7 @@ pub fn rate_scalar(scalar_root: I256, time_to_expiry: u64) -> Result<I256, Pendl
 
 /// `E = exp(lnRate·tte/YEAR)` with the product in uint256 (`_getExchangeRateFromImpliedRate`).
 pub fn exchange_rate_from_ln_implied_rate(ln_rate: U256, time_to_expiry: u64) -> Result<I256, PendleError> {
-    let rt = ln_rate.mul_c(U256::from(time_to_expiry))?.div_c(U256::from(YEAR))?;
+    let rt = mul_then_div(ln_rate, U256::from(time_to_expiry), U256::from(YEAR))?;
     Ok(exp(to_signed(rt)?)?)
 }
 
@@ -233,7 +239,7 @@ pub fn ln_implied_rate(
 ) -> Result<U256, PendleError> {
     let rate = exchange_rate(total_pt, total_asset, rate_scalar, rate_anchor, I256::ZERO)?;
     let ln_rate = to_unsigned(ln(rate)?)?;
-    Ok(ln_rate.mul_c(U256::from(YEAR))?.div_c(U256::from(time_to_expiry))?)
+    Ok(mul_then_div(ln_rate, U256::from(YEAR), U256::from(time_to_expiry))?)
 }
 
 /// `getMarketPreCompute`.
@@ -283,13 +289,10 @@ pub(crate) fn calc_trade(
         }
         mul_wad_trunc(pre_fee_asset_to_account, IONE.sub_c(comp.fee_rate)?)?
     } else {
-        -pre_fee_asset_to_account
-            .mul_c(IONE.sub_c(comp.fee_rate)?)?
-            .div_c(comp.fee_rate)?
+        -mul_then_div_trunc(pre_fee_asset_to_account, IONE.sub_c(comp.fee_rate)?, comp.fee_rate)?
     };
-    let net_asset_to_reserve = fee
-        .mul_c(to_signed(m.reserve_fee_percent)?)?
-        .div_c(I256::new(PERCENTAGE_DECIMALS))?;
+    let net_asset_to_reserve =
+        mul_then_div_trunc(fee, to_signed(m.reserve_fee_percent)?, I256::new(PERCENTAGE_DECIMALS))?;
     let net_asset_to_account = pre_fee_asset_to_account.sub_c(fee)?;
     let net_sy_to_account = if net_asset_to_account < 0 {
         asset_to_sy_up_i(index, net_asset_to_account)?
