@@ -21,7 +21,15 @@ pub struct Prepared {
 
 /// Validates a scenario by parsing it and building its world; returns a one-line description.
 pub fn validate(text: &str) -> Result<String, ScenarioError> {
-    let p = prepare(text, None)?;
+    validate_with_data(text, &std::collections::BTreeMap::new())
+}
+
+/// [`validate`] with the contents of the data files the scenario names (see [`data_files`]).
+pub fn validate_with_data(
+    text: &str,
+    data: &std::collections::BTreeMap<String, String>,
+) -> Result<String, ScenarioError> {
+    let p = prepare_with_data(text, None, data)?;
     let w = &p.built.world;
     Ok(format!(
         "{} LST(s), {} account(s), {} scheduled transaction(s), {} steps from {} to {}",
@@ -36,7 +44,23 @@ pub fn validate(text: &str) -> Result<String, ScenarioError> {
 
 /// Parses and builds a scenario.
 pub fn prepare(text: &str, seed: Option<u64>) -> Result<Prepared, ScenarioError> {
-    let scn = Scenario::parse(text)?;
+    prepare_with_data(text, seed, &std::collections::BTreeMap::new())
+}
+
+/// The data files a scenario text names (paths as written, relative to the scenario file), for
+/// the caller to read and pass to [`prepare_with_data`].
+pub fn data_files(text: &str) -> Vec<String> {
+    crate::markets::data_files(text)
+}
+
+/// [`prepare`] with the contents of the data files the scenario names, keyed by path as written.
+pub fn prepare_with_data(
+    text: &str,
+    seed: Option<u64>,
+    data: &std::collections::BTreeMap<String, String>,
+) -> Result<Prepared, ScenarioError> {
+    let mut scn = Scenario::parse(text)?;
+    scn.data = data.clone();
     let built = Built::from_scenario(&scn)?;
     Ok(Prepared {
         built,

@@ -278,6 +278,10 @@ pub struct Scenario {
     /// Pendle markets (`[[pendle]]`).
     #[serde(default)]
     pub pendle: Vec<crate::markets::PendleCfg>,
+    /// Contents of the data files the scenario names (e.g. a replayed price CSV), keyed by the
+    /// path as written; filled by the caller (the engine does no I/O), never read from TOML.
+    #[serde(skip)]
+    pub data: BTreeMap<String, String>,
 }
 
 impl Scenario {

@@ -119,9 +119,9 @@ fn the_shipped_scenario_runs_with_pools_loops_pendle_and_a_sell_off() {
     let d10 = steth["discount_10pct"].as_f64().unwrap();
     assert!(d1 > 0.0 && d10 > d1, "depth grows with size: {d1} {d10}");
     assert_eq!(m["sell_offs"], 1);
-    // Aave: three loopers and a cautious borrower, nobody liquidated.
+    // Aave: three loopers, a cautious borrower and a PT-collateral borrower, nobody liquidated.
     let aave = &m["aave"];
-    assert_eq!(aave["borrowers"], 4);
+    assert_eq!(aave["borrowers"], 5);
     assert_eq!(aave["liquidations"], 0);
     let min_hf = aave["min_health_factor"].as_f64().unwrap();
     assert!(

@@ -92,6 +92,19 @@ fn read_scenario(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read scenario file {}", path.display()))
 }
 
+/// Reads the data files the scenario names (e.g. a replayed price CSV), relative to its file.
+fn read_data(path: &Path, text: &str) -> Result<std::collections::BTreeMap<String, String>> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let mut data = std::collections::BTreeMap::new();
+    for f in stake_engine::runner::data_files(text) {
+        let p = dir.join(&f);
+        let body = std::fs::read_to_string(&p)
+            .with_context(|| format!("cannot read data file {} (named in {})", p.display(), path.display()))?;
+        data.insert(f, body);
+    }
+    Ok(data)
+}
+
 fn report_scenario_error(path: &Path, text: &str, e: &stake_engine::scenario::ScenarioError) {
     let line = e.line.or_else(|| stake_engine::scenario::locate(text, &e.path));
     match line {
@@ -113,7 +126,8 @@ fn report_scenario_error(path: &Path, text: &str, e: &stake_engine::scenario::Sc
 
 fn check(path: &Path) -> Result<i32> {
     let text = read_scenario(path)?;
-    match stake_engine::runner::validate(&text) {
+    let data = read_data(path, &text)?;
+    match stake_engine::runner::validate_with_data(&text, &data) {
         Ok(summary) => {
             println!("{}: ok — {summary}", path.display());
             Ok(0)
@@ -127,7 +141,8 @@ fn check(path: &Path) -> Result<i32> {
 
 fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, json: bool, quiet: bool) -> Result<i32> {
     let text = read_scenario(path)?;
-    let mut prepared = match stake_engine::runner::prepare(&text, seed) {
+    let data = read_data(path, &text)?;
+    let mut prepared = match stake_engine::runner::prepare_with_data(&text, seed, &data) {
         Ok(p) => p,
         Err(e) => {
             report_scenario_error(path, &text, &e);

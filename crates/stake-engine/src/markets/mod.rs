@@ -11,12 +11,23 @@
 //!   `[[pendle]]`) and [`build`];
 //! - `ops`: actions, events and the frame hook;
 //! - `report`: metric columns and the run summary;
-//! - `calc`: `stakestack calc` functions.
+//! - `calc`: `stakestack calc` functions;
+//! - `pendle_ops`: YT swaps, PT+YT redemption, claims, Pendle liquidity, per-market figures;
+//! - `pt_oracle`: PT collateral feeds (linear discount or TWAP implied rate);
+//! - `price_paths`: the ETH/USD paths (constant, GBM, jump-diffusion, CSV replay).
 
 mod calc;
 mod ops;
+mod pendle_ops;
+mod pool_coins;
+mod price_paths;
+mod pt_oracle;
 mod report;
 mod setup;
+
+pub use pendle_ops::PendleOp;
+pub use pool_coins::{CoinUnit, PoolCoins};
+pub use price_paths::{data_files, parse_price_csv, JumpsCfg, PathModel};
 
 pub use ops::{apply, on_frame, LoopTarget, MarketAction, MarketEvent};
 pub use report::{sample, summary};
@@ -30,7 +41,7 @@ use stake_ledger::{hash_serde, AccountId, AssetId, Ledger, Reject};
 use stake_markets::aave::{AaveV3, PriceSource};
 use stake_markets::oracle::{FeedKey, Oracles};
 use stake_markets::pendle::{MarketId, Pendle, SyId, YcId};
-use stake_markets::stableswap::{SharesCoin, StableSwapPool};
+use stake_markets::stableswap::StableSwapPool;
 use stake_math::{I256, U256};
 use std::fmt;
 
@@ -139,6 +150,9 @@ pub struct PriceProcess {
     pub drift_wad: I256,
     /// PRNG state (splitmix64).
     pub rng: u64,
+    /// The path model (GBM when `vol`/`drift` are set, jumps, or a replayed series).
+    #[serde(default)]
+    pub path: PathModel,
 }
 
 /// Where a feed's observations come from.
@@ -150,6 +164,14 @@ pub enum FeedSource {
     Market {
         /// Index into [`MarketWorld::pools`].
         pool: usize,
+    },
+    /// A Pendle PT: the feed is `ETH/USD × PT/ETH`, where the PT/ETH feed is a linear discount
+    /// or the market's TWAP implied rate (see `pt_oracle`).
+    Pt {
+        /// Index into [`MarketWorld::pendle_markets`].
+        market: usize,
+        /// TWAP window in seconds (`None`: linear discount).
+        twap: Option<u64>,
     },
 }
 
@@ -171,6 +193,9 @@ pub struct PoolEntry {
     pub pool: StableSwapPool,
     /// Index of the LST (in `world.lsts`) whose rebasing token is a coin.
     pub rebasing_lst: Option<usize>,
+    /// Exchange rate (wad) each rated coin was measured at by the last sync (0: not rated).
+    #[serde(default)]
+    pub rates: [U256; 2],
 }
 
 /// A Pendle market of the scenario.
@@ -232,7 +257,11 @@ impl MarketWorld {
     /// given to accounts at genesis is unbacked by design).
     pub fn check_invariants(&self, ledger: &Ledger) -> Result<(), String> {
         for p in &self.pools {
-            p.pool.check_invariants(ledger)?;
+            if p.rates == [U256::ZERO; 2] {
+                p.pool.check_invariants(ledger)?;
+            } else {
+                pool_coins::check_rated_pool(&p.pool, p.rates, ledger)?;
+            }
         }
         if let Some(a) = &self.aave {
             a.check_invariants(ledger).map_err(|e| format!("aave: {e}"))?;
@@ -304,21 +333,33 @@ impl PriceSource for FeedPrices<'_> {
     }
 }
 
-/// The pool's view of coin balances: the rebasing coin at the LST's current rate.
-pub(crate) fn coins_of(world: &crate::world::World, entry: &PoolEntry) -> Result<SharesCoin, MarketError> {
-    if let Some(i) = entry.rebasing_lst {
-        if let Some(crate::lst::LstModel::Lido(l)) = world.lsts.get(i).map(|e| &e.model) {
-            return Ok(SharesCoin {
-                coin: l.steth_asset(),
-                total_pooled: l.total_pooled_ether().unwrap_or(U256::ZERO),
-                total_shares: l.total_shares(),
-            });
-        }
+/// The pool's view of its coins (see `pool_coins`): the rebasing coin at the LST's current
+/// rate, exchange-rate tokens at their protocol rate, plain coins as they are.
+pub(crate) fn coins_of(world: &crate::world::World, entry: &PoolEntry) -> Result<PoolCoins, MarketError> {
+    let mut units = [CoinUnit::Plain; 2];
+    for (k, coin) in entry.pool.coins.iter().enumerate() {
+        units[k] = match ops::lst_of(world, *coin) {
+            Some((i, false)) if entry.rebasing_lst == Some(i) => match world.lsts.get(i).map(|e| &e.model) {
+                Some(crate::lst::LstModel::Lido(l)) => CoinUnit::Shares {
+                    total_pooled: l.total_pooled_ether().unwrap_or(U256::ZERO),
+                    total_shares: l.total_shares(),
+                },
+                _ => CoinUnit::Plain,
+            },
+            Some(_) => match ops::rate_of(world, *coin) {
+                Ok(rate) if rate > U256::ZERO => CoinUnit::Rated { rate },
+                _ => {
+                    return Err(MarketError::NoFeed {
+                        what: format!("the exchange rate of {}", world.ledger.symbol(*coin)),
+                    })
+                }
+            },
+            None => CoinUnit::Plain,
+        };
     }
-    Ok(SharesCoin {
-        coin: AssetId(u16::MAX),
-        total_pooled: U256::ONE,
-        total_shares: U256::ONE,
+    Ok(PoolCoins {
+        coins: entry.pool.coins,
+        units,
     })
 }
 

@@ -147,6 +147,8 @@ pub enum MarketAction {
         /// Minimum SY out.
         min_out: U256,
     },
+    /// Pendle: YT swaps, redemption, claims and liquidity (see [`super::PendleOp`]).
+    Pendle(super::PendleOp),
     /// System: sell `fraction_bps` of the pool's non-ETH coin for ETH (bought with fresh ETH by
     /// an outside seller unless `seller` is a scenario account holding it).
     SellOff {
@@ -230,6 +232,7 @@ impl MarketAction {
             MarketAction::MintPy { market, amount } => format!("mint PT+YT of {market} with {}", amt(amount)),
             MarketAction::BuyPt { market, amount, .. } => format!("buy PT of {market} with {}", amt(amount)),
             MarketAction::SellPt { market, amount, .. } => format!("sell {} PT of {market}", amt(amount)),
+            MarketAction::Pendle(op) => op.describe(),
             MarketAction::SellOff { pool, fraction_bps, .. } => {
                 format!("sell-off of {}% of {pool}'s LST", *fraction_bps as f64 / 100.0)
             }
@@ -294,15 +297,13 @@ fn aave_ev(ev: Vec<AaveEvent>) -> Vec<Event> {
     ev.into_iter().map(|e| Event::Market(MarketEvent::Aave(e))).collect()
 }
 
-fn pendle_ev(ev: Vec<PendleEvent>) -> Vec<Event> {
+pub(crate) fn pendle_ev(ev: Vec<PendleEvent>) -> Vec<Event> {
     ev.into_iter().map(|e| Event::Market(MarketEvent::Pendle(e))).collect()
 }
 
 pub(crate) fn asset_id(world: &World, sym: &str) -> Result<AssetId, EngineError> {
-    world
-        .ledger
-        .asset(sym)
-        .map_err(|_| me(MarketError::UnknownAsset { asset: sym.into() }))
+    // A Pendle market's name also names its PT.
+    super::pendle_ops::symbol_or_pt(world, sym).ok_or_else(|| me(MarketError::UnknownAsset { asset: sym.into() }))
 }
 
 /// Which LST issues `asset`: (index, is the wrapped token).
@@ -344,7 +345,7 @@ pub(crate) fn balance_of(world: &World, acct: AccountId, asset: AssetId) -> Resu
     Ok(world.ledger.balance(acct, asset))
 }
 
-fn resolve(world: &World, acct: AccountId, asset: AssetId, amount: U256) -> Result<U256, EngineError> {
+pub(crate) fn resolve(world: &World, acct: AccountId, asset: AssetId, amount: U256) -> Result<U256, EngineError> {
     let a = if amount == U256::MAX {
         balance_of(world, acct, asset)?
     } else {
@@ -462,6 +463,7 @@ fn sync_pool(world: &mut World, p: usize) -> Result<Vec<Event>, EngineError> {
     let coins = coins_of(world, &world.markets.pools[p]).map_err(me)?;
     let e = &mut world.markets.pools[p];
     let ev = e.pool.sync(&world.ledger, &coins).map_err(proto)?;
+    e.rates = coins.rates();
     Ok(pool_ev(&e.pool.name, ev))
 }
 
@@ -561,16 +563,24 @@ fn apply_inner(world: &mut World, sender: &str, action: &MarketAction) -> Result
             let i = pool_coin(world, p, token_in)?;
             let coin = world.markets.pools[p].pool.coins[i];
             let dx = resolve(world, acct, coin, *amount)?;
-            Ok(swap(world, acct, p, i, dx, *min_out)?.1)
+            // Token amounts → the pool's fair-value units (identity unless the coin is rated).
+            let cv = coins_of(world, &world.markets.pools[p]).map_err(me)?;
+            let out_coin = world.markets.pools[p].pool.coins[1 - i];
+            let dx = cv.to_pool(coin, dx).map_err(proto)?;
+            let min_out = cv.to_pool(out_coin, *min_out).map_err(proto)?;
+            Ok(swap(world, acct, p, i, dx, min_out)?.1)
         }
         MarketAction::AddLiquidity { pool, token, amount } => {
             let p = world.markets.pool_index(pool).map_err(me)?;
             let i = pool_coin(world, p, token)?;
             let coin = world.markets.pools[p].pool.coins[i];
             let a = resolve(world, acct, coin, *amount)?;
-            let mut amounts = [U256::ZERO; 2];
-            amounts[i] = a;
             let mut events = sync_pool(world, p)?;
+            let mut amounts = [U256::ZERO; 2];
+            amounts[i] = coins_of(world, &world.markets.pools[p])
+                .map_err(me)?
+                .to_pool(coin, a)
+                .map_err(proto)?;
             let coins = coins_of(world, &world.markets.pools[p]).map_err(me)?;
             let e = &mut world.markets.pools[p];
             let (_, ev) = e
@@ -754,6 +764,7 @@ fn apply_inner(world: &mut World, sender: &str, action: &MarketAction) -> Result
                     .map_err(proto)?,
             ))
         }
+        MarketAction::Pendle(op) => super::pendle_ops::apply(world, acct, op),
         MarketAction::SellOff {
             pool,
             fraction_bps,
@@ -777,11 +788,15 @@ fn apply_inner(world: &mut World, sender: &str, action: &MarketAction) -> Result
             }
             let s = world.ledger.account(seller);
             let mut events = Vec::new();
+            // `dx` is in the pool's units; the seller deals in tokens.
             let dx = if *buy {
+                let tokens = cview.to_tokens(coins[i], dx).map_err(proto)?;
                 let before = balance_of(world, s, coins[i])?;
-                let (_, ev) = acquire(world, s, coins[i], dx)?;
+                let (_, ev) = acquire(world, s, coins[i], tokens)?;
                 events.extend(ev);
-                balance_of(world, s, coins[i])?.sub_c(before).map_err(proto)?.min(dx)
+                let got = balance_of(world, s, coins[i])?.sub_c(before).map_err(proto)?;
+                let cv = coins_of(world, &world.markets.pools[p]).map_err(me)?;
+                cv.to_pool(coins[i], got).map_err(proto)?.min(dx)
             } else {
                 dx
             };
@@ -934,7 +949,7 @@ fn run_loop(
 
 /// One GBM step of the ETH/USD process over `dt` seconds (integer wad math with `LogExpMath`;
 /// the normal draw is Irwin–Hall: the sum of 12 uniforms minus 6).
-fn step_price(p: &mut super::PriceProcess, dt: u64) -> Result<(), EngineError> {
+pub(crate) fn step_price(p: &mut super::PriceProcess, dt: u64) -> Result<(), EngineError> {
     if p.vol_wad == U256::ZERO && p.drift_wad == I256::ZERO {
         return Ok(());
     }
@@ -978,23 +993,27 @@ pub(crate) fn publish_prices(world: &mut World, now: u64) -> Result<Vec<Event>, 
     events.extend(ev.into_iter().map(|e| Event::Market(MarketEvent::Oracle(e))));
     for k in 0..world.markets.feeds.len() {
         let f = world.markets.feeds[k].clone();
-        let rate = rate_of(world, f.asset)?;
         let observed = match f.source {
-            FeedSource::ExchangeRate => rate,
+            FeedSource::ExchangeRate => rate_of(world, f.asset)?,
+            FeedSource::Pt { market, twap } => {
+                events.extend(super::pt_oracle::observe(world, market, twap, now)?);
+                eth_usd
+            }
             FeedSource::Market { pool } => {
+                let rate = rate_of(world, f.asset)?;
                 let e = &world.markets.pools[pool];
                 let coins = coins_of(world, e).map_err(me)?;
                 let eth = world.eth_asset;
                 // State price of coin 1 in coin 0; the LST side is the non-ETH coin.
                 let sp = e.pool.state_price(&world.ledger, &coins, now).map_err(proto)?;
-                let (lst_coin, peg) = if e.pool.coins[0] == eth {
-                    (e.pool.coins[1], sp)
+                let peg = if e.pool.coins[0] == eth {
+                    sp
                 } else {
-                    (e.pool.coins[0], mul_div_down(WAD, WAD, sp).map_err(proto)?)
+                    mul_div_down(WAD, WAD, sp).map_err(proto)?
                 };
-                let coin_rate = rate_of(world, lst_coin)?;
-                let rel = mul_div_down(rate, WAD, coin_rate).map_err(proto)?;
-                let px = mul_div_down(peg, rel, WAD).map_err(proto)?;
+                // The pool quotes the LST coin in fair-value units (1 unit = 1 ETH at the
+                // protocol rate), so the asset's price is the peg times its own rate.
+                let px = mul_div_down(peg, rate, WAD).map_err(proto)?;
                 usd8(mul_div_down(px, eth_usd, WAD).map_err(proto)?)
             }
         };
@@ -1008,7 +1027,7 @@ fn frame_work(world: &mut World, t: u64) -> Result<Vec<Event>, EngineError> {
     let mut events = Vec::new();
     let dt = world.frame_seconds;
     if let Some(p) = world.markets.eth_usd.as_mut() {
-        step_price(p, dt)?;
+        super::price_paths::step(p, t, dt)?;
         let price = p.price_wad;
         events.push(Event::Market(MarketEvent::PriceMoved { price_wad: price }));
     }

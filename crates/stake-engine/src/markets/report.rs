@@ -3,7 +3,6 @@
 use super::{coins_of, FeedPrices, MarketWorld};
 use crate::world::World;
 use serde_json::{json, Value};
-use stake_markets::pendle::math as pm;
 use stake_math::U256;
 
 fn f18(v: U256) -> f64 {
@@ -39,8 +38,9 @@ pub(crate) fn columns(m: &MarketWorld) -> Vec<String> {
         c.push("aave.liquidations".into());
     }
     for e in &m.pendle_markets {
-        c.push(format!("{}.implied_apy_pct", e.name));
-        c.push(format!("{}.pt_price", e.name));
+        for k in ["implied_apy_pct", "pt_price", "yt_price", "tvl", "lp_value"] {
+            c.push(format!("{}.{k}", e.name));
+        }
     }
     c
 }
@@ -66,6 +66,9 @@ fn pool_view(world: &World, k: usize) -> Option<PoolView> {
         .pool
         .virtual_price(&world.ledger, &coins, world.now)
         .unwrap_or(U256::ZERO);
+    // Balances in tokens (the pool measures rated coins in ETH at their rate).
+    let tok = |k: usize| coins.to_tokens(e.pool.coins[k], b[k]).unwrap_or(b[k]);
+    let b = [tok(0), tok(1)];
     Some(PoolView {
         price: depth.map(|d| f18(d.price)).unwrap_or(0.0),
         d1: depth.map(|d| f18(d.discount_1pct)).unwrap_or(0.0),
@@ -87,16 +90,6 @@ fn hfs(world: &World) -> Vec<f64> {
     a.health_factors(&world.ledger, &px, world.now)
         .map(|v| v.into_iter().map(|(_, h)| f18(h)).collect())
         .unwrap_or_default()
-}
-
-fn pendle_view(world: &World, k: usize) -> Option<(f64, f64, f64, f64)> {
-    let e = &world.markets.pendle_markets[k];
-    let p = world.markets.pendle.as_ref()?;
-    let m = p.markets.get(e.market)?;
-    let apy = pm::implied_apy(m.last_ln_implied_rate).ok()?;
-    let tte = e.expiry.saturating_sub(world.now);
-    let pt = pm::pt_to_asset_rate(m.last_ln_implied_rate, tte).ok()?;
-    Some((apy.as_f64() / 1e16, f18(pt), f18(m.total_pt), f18(m.total_sy)))
 }
 
 /// Metric values, in the order of [`MarketWorld::columns`].
@@ -128,9 +121,10 @@ pub fn sample(world: &World) -> Vec<f64> {
         v.push(a.stats.liquidations as f64);
     }
     for k in 0..m.pendle_markets.len() {
-        let (apy, pt, _, _) = pendle_view(world, k).unwrap_or((0.0, 0.0, 0.0, 0.0));
-        v.push(apy);
-        v.push(pt);
+        match super::pendle_ops::metrics(world, k) {
+            Some(x) => v.extend([x.implied_apy_pct, x.pt_price, x.yt_price, x.tvl, x.lp_value]),
+            None => v.extend([0.0; 5]),
+        }
     }
     v
 }
@@ -253,24 +247,27 @@ pub fn summary(world: &World) -> (Value, String) {
     }
     if !m.pendle_markets.is_empty() {
         text.push_str(&format!(
-            "  {:<16} {:>12} {:>10} {:>14} {:>14}\n",
-            "pendle market", "implied APY", "PT price", "PT", "SY"
+            "  {:<16} {:>12} {:>9} {:>9} {:>12} {:>9} {:>12} {:>12}\n",
+            "pendle market", "implied APY", "PT price", "YT price", "TVL", "LP value", "PT", "SY"
         ));
         let mut out = Vec::new();
         for (k, e) in m.pendle_markets.iter().enumerate() {
-            let Some((apy, pt, tp, ts)) = pendle_view(world, k) else {
+            let Some(x) = super::pendle_ops::metrics(world, k) else {
                 continue;
             };
             text.push_str(&format!(
-                "  {:<16} {:>11.3}% {:>10.5} {:>14.2} {:>14.2}\n",
-                e.name, apy, pt, tp, ts
+                "  {:<16} {:>11.3}% {:>9.5} {:>9.5} {:>12.2} {:>9.5} {:>12.2} {:>12.2}\n",
+                e.name, x.implied_apy_pct, x.pt_price, x.yt_price, x.tvl, x.lp_value, x.total_pt, x.total_sy
             ));
             out.push(json!({
                 "name": e.name,
-                "implied_apy_pct": apy,
-                "pt_price": pt,
-                "total_pt": tp,
-                "total_sy": ts,
+                "implied_apy_pct": x.implied_apy_pct,
+                "pt_price": x.pt_price,
+                "yt_price": x.yt_price,
+                "tvl": x.tvl,
+                "lp_value": x.lp_value,
+                "total_pt": x.total_pt,
+                "total_sy": x.total_sy,
                 "expiry": crate::time::format_date(e.expiry),
             }));
         }

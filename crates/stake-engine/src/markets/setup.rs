@@ -28,14 +28,18 @@ fn rej<E: Reject>(path: &str) -> impl Fn(E) -> ScenarioError + '_ {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PriceProcessCfg {
-    /// `constant` (default) or `gbm`.
+    /// `constant` (default), `gbm`, `jump_diffusion` or `replay`.
     pub model: Option<String>,
-    /// Starting price in USD, e.g. `"3300"`.
-    pub start: String,
+    /// Starting price in USD, e.g. `"3300"` (not for `replay`).
+    pub start: Option<String>,
     /// Annual volatility (gbm), e.g. `"60%"`.
     pub vol: Option<String>,
     /// Annual drift (gbm), e.g. `"-10%"`.
     pub drift: Option<String>,
+    /// Jumps (jump_diffusion): `{ per_year = 3, mean = "-12%", stdev = "8%" }`.
+    pub jumps: Option<super::price_paths::JumpsCfg>,
+    /// A `time,price` CSV relative to the scenario file (replay).
+    pub path: Option<String>,
 }
 
 /// `[[oracles]]`: how a lending asset is priced.
@@ -50,6 +54,12 @@ pub struct OracleCfg {
     pub pool: Option<String>,
     /// Deviation threshold for publishing, e.g. `"0.5%"` (default 0: every frame).
     pub deviation: Option<String>,
+    /// `pt` feeds: the Pendle market (default: `asset`, a Pendle market name).
+    pub market: Option<String>,
+    /// `pt` feeds: linear discount `1 − max_rate·time_to_maturity`, e.g. `"15%"`.
+    pub max_rate: Option<String>,
+    /// `pt` feeds: TWAP window of the market's implied rate, e.g. `"30m"`, `"1d"`.
+    pub twap: Option<String>,
 }
 
 /// `[[pools]]`: a two-coin StableSwap pool.
@@ -319,52 +329,16 @@ fn build_inner(world: &mut World, scn: &Scenario, start: u64) -> Result<(), Scen
 
     // ETH/USD
     for (name, cfg) in &scn.market {
-        let path = format!("market.{name}");
         if name != "ETH_USD" {
-            return Err(err(path, "only the ETH_USD process is modelled"));
+            return Err(err(format!("market.{name}"), "only the ETH_USD process is modelled"));
         }
-        let price_wad = dec_wad(&cfg.start, &format!("{path}.start"))?;
-        if price_wad == U256::ZERO {
-            return Err(err(format!("{path}.start"), "must be positive"));
-        }
-        let (vol_wad, drift_wad) = match cfg.model.as_deref().unwrap_or("constant") {
-            "constant" => {
-                if cfg.vol.is_some() || cfg.drift.is_some() {
-                    return Err(err(
-                        format!("{path}.vol"),
-                        "a constant price has no vol or drift (model = \"gbm\")",
-                    ));
-                }
-                (U256::ZERO, I256::ZERO)
-            }
-            "gbm" => {
-                let v = match &cfg.vol {
-                    Some(s) => parse_wad_fraction(s).map_err(|e| err(format!("{path}.vol"), e))?,
-                    None => U256::ZERO,
-                };
-                if v > u(5) * WAD {
-                    return Err(err(format!("{path}.vol"), "at most 500%"));
-                }
-                let d = match &cfg.drift {
-                    Some(s) => signed_fraction(s, &format!("{path}.drift"))?,
-                    None => I256::ZERO,
-                };
-                (v, d)
-            }
-            m => {
-                return Err(err(
-                    format!("{path}.model"),
-                    format!("unknown price model `{m}` (constant or gbm)"),
-                ))
-            }
-        };
-        world.markets.eth_usd = Some(PriceProcess {
-            name: name.clone(),
-            price_wad,
-            vol_wad,
-            drift_wad,
-            rng: scn.clock.seed ^ 0x5EED_E7B0_5D00_0001,
-        });
+        world.markets.eth_usd = Some(super::price_paths::build_process(
+            name,
+            cfg,
+            scn.clock.seed,
+            start,
+            &scn.data,
+        )?);
     }
     let needs_price = scn.lending.aave.is_some();
     if needs_price && world.markets.eth_usd.is_none() {
@@ -394,6 +368,11 @@ fn build_inner(world: &mut World, scn: &Scenario, start: u64) -> Result<(), Scen
         build_pool(world, pc, &path, start)?;
     }
 
+    // Pendle (before Aave: a PT can be an Aave reserve)
+    for (k, pc) in scn.pendle.iter().enumerate() {
+        build_pendle(world, pc, &format!("pendle[{k}]"), start)?;
+    }
+
     // Aave
     if let Some(ac) = &scn.lending.aave {
         build_aave(world, scn, ac, start)?;
@@ -402,11 +381,6 @@ fn build_inner(world: &mut World, scn: &Scenario, start: u64) -> Result<(), Scen
             "oracles",
             "oracles price lending assets: declare [lending.aave] too",
         ));
-    }
-
-    // Pendle
-    for (k, pc) in scn.pendle.iter().enumerate() {
-        build_pendle(world, pc, &format!("pendle[{k}]"), start)?;
     }
     publish_prices(world, start).map_err(|e| err("market", format!("publishing prices failed: {e}")))?;
     Ok(())
@@ -483,6 +457,7 @@ fn build_pool(world: &mut World, pc: &PoolCfg, path: &str, start: u64) -> Result
     world.markets.pools.push(PoolEntry {
         pool,
         rebasing_lst: rebasing,
+        rates: [U256::ZERO; 2],
     });
     let p = world.markets.pools.len() - 1;
     if pc.liquidity.is_empty() {
@@ -505,7 +480,12 @@ fn build_pool(world: &mut World, pc: &PoolCfg, path: &str, start: u64) -> Result
         amounts[k] = after.saturating_sub(before).min(a);
     }
     let coins_view = coins_of(world, &world.markets.pools[p]).map_err(|e| err(path, e.to_string()))?;
+    for k in 0..2 {
+        // Tokens → the pool's fair-value units (see `pool_coins`).
+        amounts[k] = coins_view.to_pool(coins[k], amounts[k]).map_err(rej(path))?;
+    }
     let e = &mut world.markets.pools[p];
+    e.rates = coins_view.rates();
     e.pool
         .add_liquidity(&mut world.ledger, &coins_view, lp, amounts, U256::ZERO, start)
         .map_err(rej(path))?;
@@ -524,10 +504,8 @@ fn build_aave(world: &mut World, scn: &Scenario, ac: &AaveCfg, start: u64) -> Re
     let mut listed = Vec::new();
     for (k, rc) in ac.reserves.iter().enumerate() {
         let path = format!("lending.aave.reserves[{k}]");
-        let asset = world
-            .ledger
-            .asset(&rc.asset)
-            .map_err(|e| err(format!("{path}.asset"), e.to_string()))?;
+        let asset = super::pendle_ops::symbol_or_pt(world, &rc.asset)
+            .ok_or_else(|| err(format!("{path}.asset"), format!("unknown asset `{}`", rc.asset)))?;
         if world.ledger.asset_info(asset).map(|i| i.kind).ok() != Some(AssetKind::Plain) {
             return Err(err(
                 format!("{path}.asset"),
@@ -643,10 +621,14 @@ fn build_aave(world: &mut World, scn: &Scenario, ac: &AaveCfg, start: u64) -> Re
                         }
                         (FeedSource::Market { pool: p }, FeedKind::Market { pool: pname }, dev)
                     }
+                    "pt" => {
+                        let (src, kind) = super::pt_oracle::build_feed(world, o, &path, *asset, start)?;
+                        (src, kind, dev)
+                    }
                     other => {
                         return Err(err(
                             format!("{path}.kind"),
-                            format!("unknown feed kind `{other}` (exchange_rate or market)"),
+                            format!("unknown feed kind `{other}` (exchange_rate, market or pt)"),
                         ))
                     }
                 }
@@ -657,8 +639,10 @@ fn build_aave(world: &mut World, scn: &Scenario, ac: &AaveCfg, start: u64) -> Re
                 U256::ZERO,
             ),
         };
-        // Every reserve must be priceable: ETH-pegged or an LST token.
-        super::ops::rate_of(world, *asset).map_err(|e| err("lending.aave.reserves", format!("{sym}: {e}")))?;
+        // Every reserve must be priceable: ETH-pegged, an LST token, or a PT with a PT feed.
+        if !matches!(source, FeedSource::Pt { .. }) {
+            super::ops::rate_of(world, *asset).map_err(|e| err("lending.aave.reserves", format!("{sym}: {e}")))?;
+        }
         let key = FeedKey {
             asset: *asset,
             denom: Denom::Usd,
@@ -783,13 +767,13 @@ fn build_pendle(world: &mut World, pc: &PendleCfg, path: &str, start: u64) -> Re
     Ok(())
 }
 
-fn need<'a>(v: &'a Option<String>, path: &str, key: &str) -> Result<&'a str, ScenarioError> {
+pub(super) fn need<'a>(v: &'a Option<String>, path: &str, key: &str) -> Result<&'a str, ScenarioError> {
     v.as_deref()
         .ok_or_else(|| err(format!("{path}.{key}"), format!("missing `{key}`")))
 }
 
 /// An amount of `asset` (or `all` → `U256::MAX`).
-fn amount_or_all(world: &World, s: &str, asset: Option<&str>, path: &str) -> Result<U256, ScenarioError> {
+pub(super) fn amount_or_all(world: &World, s: &str, asset: Option<&str>, path: &str) -> Result<U256, ScenarioError> {
     if s.trim() == "all" {
         return Ok(U256::MAX);
     }
@@ -835,7 +819,7 @@ fn check_asset(world: &World, sym: &str, path: &str) -> Result<(), ScenarioError
     asset_id(world, sym).map(|_| ()).map_err(|e| err(path, e.to_string()))
 }
 
-fn pendle_market(world: &World, a: &ActionCfg, path: &str) -> Result<String, ScenarioError> {
+pub(super) fn pendle_market(world: &World, a: &ActionCfg, path: &str) -> Result<String, ScenarioError> {
     let m = need(&a.market, path, "market")?;
     world
         .markets
@@ -860,6 +844,9 @@ fn parse_target(s: &str, path: &str) -> Result<LoopTarget, ScenarioError> {
 
 /// A scripted action of this layer, or `None` if `a.op` is not one.
 pub fn schedule_action(a: &ActionCfg, path: &str, world: &World, _start: u64) -> Option<Result<Action, ScenarioError>> {
+    if let Some(r) = super::pendle_ops::schedule(a, path, world) {
+        return Some(r.map(Action::Market));
+    }
     let known = [
         "swap",
         "add_liquidity",
