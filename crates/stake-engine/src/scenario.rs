@@ -278,6 +278,9 @@ pub struct Scenario {
     /// Pendle markets (`[[pendle]]`).
     #[serde(default)]
     pub pendle: Vec<crate::markets::PendleCfg>,
+    /// Agents (`[[agents]]`, e.g. `kind = "liquidator"`).
+    #[serde(default)]
+    pub agents: Vec<crate::markets::AgentCfg>,
 }
 
 impl Scenario {

@@ -11,7 +11,7 @@ fn f18(v: U256) -> f64 {
 }
 
 /// Health-factor buckets of the summary.
-const HF_BUCKETS: [(&str, f64); 5] = [
+pub(crate) const HF_BUCKETS: [(&str, f64); 5] = [
     ("<1.0", 1.0),
     ("1.0-1.05", 1.05),
     ("1.05-1.1", 1.1),
@@ -42,6 +42,7 @@ pub(crate) fn columns(m: &MarketWorld) -> Vec<String> {
         c.push(format!("{}.implied_apy_pct", e.name));
         c.push(format!("{}.pt_price", e.name));
     }
+    c.extend(super::morpho::columns(m));
     c
 }
 
@@ -132,6 +133,7 @@ pub fn sample(world: &World) -> Vec<f64> {
         v.push(apy);
         v.push(pt);
     }
+    v.extend(super::morpho::sample(world));
     v
 }
 
@@ -276,5 +278,6 @@ pub fn summary(world: &World) -> (Value, String) {
         }
         j.insert("pendle".into(), Value::Array(out));
     }
+    super::morpho::summary(world, &mut j, &mut text);
     (Value::Object(j), text)
 }
