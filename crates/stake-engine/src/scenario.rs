@@ -282,6 +282,9 @@ pub struct Scenario {
     /// path as written; filled by the caller (the engine does no I/O), never read from TOML.
     #[serde(skip)]
     pub data: BTreeMap<String, String>,
+    /// Agents (`[[agents]]`, e.g. `kind = "liquidator"`).
+    #[serde(default)]
+    pub agents: Vec<crate::markets::AgentCfg>,
 }
 
 impl Scenario {

@@ -138,8 +138,18 @@ fn the_shipped_scenario_runs_with_pools_loops_pendle_and_a_sell_off() {
     assert!(apy > 3.0 && apy < 5.0, "{apy}");
     assert!(pt["pt_price"].as_f64().unwrap() < 1.0);
     // Day 122: the frozen wstETH oracle is stale, so the borrow is rejected with Aave's price error.
-    assert_eq!(r.summary.rejected.len(), 1);
+    // The liquidator agent's scan of Aave is blocked by the same stale price (a hook rejection).
+    assert_eq!(r.summary.rejected.len(), 2);
     assert_eq!(r.summary.rejected[0].code, 6225);
+    assert_eq!(r.summary.rejected[1].code, 6225);
+    // Morpho: the pool-priced wstETH/WETH market liquidates its three tightest borrowers after
+    // the day-60 sell-off; Aave's exchange-rate feed does not move.
+    let mo = &m["morpho"][0];
+    assert_eq!(mo["name"], "morpho-wsteth");
+    assert_eq!(mo["liquidations"], 3);
+    assert_eq!(mo["bad_debt"], "0");
+    assert_eq!(m["liquidator"]["morpho"], 3);
+    assert_eq!(m["liquidator"]["aave"], 0);
     assert!(r.columns.iter().any(|c| c == "steth-eth.discount_5pct"));
     // Deterministic.
     let mut p2 = prepare(SCENARIO, None).unwrap();

@@ -265,7 +265,8 @@ kind = "pt"
     assert_eq!(e.path, "oracles[0].market");
     // Without a PT feed a PT reserve cannot be priced.
     let no_feed = text("max_rate = \"20%\"").replace("kind = \"pt\"\nmax_rate = \"20%\"", "kind = \"exchange_rate\"");
-    assert!(prepare(&no_feed, None).is_err());
+    let e = prepare(&no_feed, None).unwrap_err();
+    assert!(e.message.contains("is a PT"), "{}", e.message);
 }
 
 const RATED: &str = r#"

@@ -17,6 +17,7 @@
 //! - `price_paths`: the ETH/USD paths (constant, GBM, jump-diffusion, CSV replay).
 
 mod calc;
+mod morpho;
 mod ops;
 mod pendle_ops;
 mod pool_coins;
@@ -29,11 +30,15 @@ pub use pendle_ops::PendleOp;
 pub use pool_coins::{CoinUnit, PoolCoins};
 pub use price_paths::{data_files, parse_price_csv, JumpsCfg, PathModel};
 
+pub use morpho::{
+    AgentCfg, Liquidator, LiquidatorStats, MorphoAction, MorphoBorrowerCfg, MorphoCfg, MorphoEntry, MorphoWiringError,
+    MorphoWorld,
+};
 pub use ops::{apply, on_frame, LoopTarget, MarketAction, MarketEvent};
 pub use report::{sample, summary};
 pub use setup::{
-    build, schedule_action, schedule_event, AaveCfg, AaveReserveCfg, EModeCfg, LendingCfg, MorphoCfg, OracleCfg,
-    PendleCfg, PoolCfg, PriceProcessCfg,
+    build, schedule_action, schedule_event, AaveCfg, AaveReserveCfg, EModeCfg, LendingCfg, OracleCfg, PendleCfg,
+    PoolCfg, PriceProcessCfg,
 };
 
 use serde::{Deserialize, Serialize};
@@ -244,12 +249,20 @@ pub struct MarketWorld {
     pub weth_reserve: Option<AccountId>,
     /// Sell-offs executed.
     pub sell_offs: u64,
+    /// Morpho Blue markets.
+    pub morpho: MorphoWorld,
+    /// The liquidator agent (Aave and Morpho).
+    pub liquidator: Option<Liquidator>,
 }
 
 impl MarketWorld {
     /// Whether the scenario uses any market.
     pub fn is_empty(&self) -> bool {
-        self.eth_usd.is_none() && self.pools.is_empty() && self.aave.is_none() && self.pendle.is_none()
+        self.eth_usd.is_none()
+            && self.pools.is_empty()
+            && self.aave.is_none()
+            && self.pendle.is_none()
+            && self.morpho.markets.is_empty()
     }
 
     /// Invariants of every markets module: each pool's LP supply and plain coins, Aave's backing,
@@ -269,6 +282,7 @@ impl MarketWorld {
         if let Some(p) = &self.pendle {
             p.check_invariants(ledger).map_err(|e| format!("pendle: {e}"))?;
         }
+        self.morpho.blue.check_invariants(ledger)?;
         self.oracles.check_invariants().map_err(|e| format!("oracles: {e}"))?;
         if let (Some(weth), Some(reserve)) = (self.weth, self.weth_reserve) {
             let backing = ledger.balance(reserve, ledger.asset("ETH").map_err(|e| e.to_string())?);

@@ -176,6 +176,8 @@ pub enum MarketAction {
         /// Seconds until it unfreezes (0 = until told).
         duration: u64,
     },
+    /// A Morpho Blue action.
+    Morpho(super::morpho::MorphoAction),
 }
 
 impl MarketAction {
@@ -242,6 +244,7 @@ impl MarketAction {
             MarketAction::OracleFreeze { asset, frozen, .. } => {
                 format!("{} the {asset} oracle", if *frozen { "freeze" } else { "unfreeze" })
             }
+            MarketAction::Morpho(a) => a.describe(),
         }
     }
 }
@@ -275,6 +278,30 @@ pub enum MarketEvent {
     PriceMoved {
         /// New price, wad USD.
         price_wad: U256,
+    },
+    /// A Morpho Blue event.
+    Morpho {
+        /// Market name.
+        market: String,
+        /// Event.
+        event: stake_markets::morpho::MorphoEvent,
+    },
+    /// The liquidator agent liquidated a position (values in USD, 8 decimals, at the feeds).
+    Liquidation {
+        /// `aave` or `morpho`.
+        protocol: String,
+        /// Market name (`aave` for Aave).
+        market: String,
+        /// Borrower.
+        borrower: String,
+        /// Debt repaid.
+        repaid_usd: U256,
+        /// Collateral received.
+        seized_usd: U256,
+        /// Collateral received − debt repaid.
+        profit_usd: U256,
+        /// Bad debt realised.
+        bad_debt_usd: U256,
     },
 }
 
@@ -329,9 +356,11 @@ pub(crate) fn rate_of(world: &World, asset: AssetId) -> Result<U256, EngineError
             LstModel::RocketPool(r) => r.rate_wad().map_err(proto),
             LstModel::ExchangeRate(x) => Ok(x.rate_wad()),
         },
-        None => Err(me(MarketError::NotAcquirable {
-            asset: world.ledger.symbol(asset).into(),
-        })),
+        None => super::morpho::token_rate(world, asset).unwrap_or_else(|| {
+            Err(me(MarketError::NotAcquirable {
+                asset: world.ledger.symbol(asset).into(),
+            }))
+        }),
     }
 }
 
@@ -545,6 +574,16 @@ pub fn apply(world: &mut World, sender: &str, action: &MarketAction) -> Result<V
     if r.is_err() {
         world.markets = backup.0;
         world.lsts = backup.1;
+    }
+    // Prices moved: the liquidator agent acts at once.
+    if matches!(
+        action,
+        MarketAction::PriceShock { .. } | MarketAction::SellOff { .. } | MarketAction::OracleFreeze { .. }
+    ) {
+        return r.map(|mut ev| {
+            ev.extend(super::morpho::run_liquidator(world));
+            ev
+        });
     }
     r
 }
@@ -835,6 +874,7 @@ fn apply_inner(world: &mut World, sender: &str, action: &MarketAction) -> Result
             }
             Ok(ev.into_iter().map(|e| Event::Market(MarketEvent::Oracle(e))).collect())
         }
+        MarketAction::Morpho(a) => super::morpho::apply(world, sender, a),
     }
 }
 
@@ -1053,6 +1093,7 @@ fn frame_work(world: &mut World, t: u64) -> Result<Vec<Event>, EngineError> {
             a.accrue(&world.ledger, asset, t).map_err(proto)?;
         }
     }
+    events.extend(super::morpho::accrue_all(world, t)?);
     for k in 0..world.markets.pendle_markets.len() {
         let e = world.markets.pendle_markets[k].clone();
         let rate = rate_of(world, e.underlying)?;
@@ -1073,8 +1114,9 @@ pub fn on_frame(world: &mut World, t: u64) -> Vec<Event> {
     let backup = world.markets.clone();
     let cp = world.ledger.checkpoint();
     match frame_work(world, t) {
-        Ok(ev) => {
+        Ok(mut ev) => {
             world.ledger.commit(cp);
+            ev.extend(super::morpho::run_liquidator(world));
             ev
         }
         Err(e) => {

@@ -10,7 +10,7 @@ fn f18(v: U256) -> f64 {
 }
 
 /// Health-factor buckets of the summary.
-const HF_BUCKETS: [(&str, f64); 5] = [
+pub(crate) const HF_BUCKETS: [(&str, f64); 5] = [
     ("<1.0", 1.0),
     ("1.0-1.05", 1.05),
     ("1.05-1.1", 1.1),
@@ -42,6 +42,7 @@ pub(crate) fn columns(m: &MarketWorld) -> Vec<String> {
             c.push(format!("{}.{k}", e.name));
         }
     }
+    c.extend(super::morpho::columns(m));
     c
 }
 
@@ -126,6 +127,7 @@ pub fn sample(world: &World) -> Vec<f64> {
             None => v.extend([0.0; 5]),
         }
     }
+    v.extend(super::morpho::sample(world));
     v
 }
 
@@ -273,5 +275,6 @@ pub fn summary(world: &World) -> (Value, String) {
         }
         j.insert("pendle".into(), Value::Array(out));
     }
+    super::morpho::summary(world, &mut j, &mut text);
     (Value::Object(j), text)
 }

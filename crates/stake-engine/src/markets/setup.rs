@@ -1,5 +1,6 @@
 //! Scenario sections of L4 and building them into the world.
 
+use super::morpho::MorphoCfg;
 use super::ops::{acquire, asset_id, lst_of, publish_prices, LoopTarget, MarketAction};
 use super::{coins_of, FeedEntry, FeedSource, MarketError, PendleEntry, PoolEntry, PriceProcess};
 use crate::action::{Action, SYSTEM};
@@ -152,17 +153,13 @@ pub struct AaveCfg {
     pub max_price_age: Option<String>,
 }
 
-/// `[[lending.morpho]]` (not wired yet: declaring one is an error).
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct MorphoCfg {}
-
 /// `[lending]`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LendingCfg {
     /// Aave v3.
     pub aave: Option<AaveCfg>,
-    /// Morpho Blue markets (not supported yet).
+    /// Morpho Blue markets.
     #[serde(default)]
     pub morpho: Vec<MorphoCfg>,
 }
@@ -279,13 +276,9 @@ fn reserve_defaults(sym: &str) -> (u32, u32, u32, u32, RateStrategy, u128, u128,
 
 /// Builds the markets part of the world from the scenario (after L0 and L1).
 pub fn build(world: &mut World, scn: &Scenario, start: u64) -> Result<(), ScenarioError> {
-    if !scn.lending.morpho.is_empty() {
-        return Err(err(
-            "lending.morpho",
-            "Morpho Blue markets are not wired into the engine yet",
-        ));
-    }
-    let uses = !scn.market.is_empty()
+    let uses = !scn.lending.morpho.is_empty()
+        || !scn.agents.is_empty()
+        || !scn.market.is_empty()
         || !scn.pools.is_empty()
         || scn.lending.aave.is_some()
         || !scn.pendle.is_empty()
@@ -340,7 +333,7 @@ fn build_inner(world: &mut World, scn: &Scenario, start: u64) -> Result<(), Scen
             &scn.data,
         )?);
     }
-    let needs_price = scn.lending.aave.is_some();
+    let needs_price = scn.lending.aave.is_some() || !scn.lending.morpho.is_empty();
     if needs_price && world.markets.eth_usd.is_none() {
         world.markets.eth_usd = Some(PriceProcess {
             name: "ETH_USD".into(),
@@ -376,12 +369,13 @@ fn build_inner(world: &mut World, scn: &Scenario, start: u64) -> Result<(), Scen
     // Aave
     if let Some(ac) = &scn.lending.aave {
         build_aave(world, scn, ac, start)?;
-    } else if !scn.oracles.is_empty() {
+    } else if !scn.oracles.is_empty() && scn.lending.morpho.is_empty() {
         return Err(err(
             "oracles",
-            "oracles price lending assets: declare [lending.aave] too",
+            "oracles price lending assets: declare [lending.aave] or [[lending.morpho]] too",
         ));
     }
+    super::morpho::build(world, scn, start)?;
     publish_prices(world, start).map_err(|e| err("market", format!("publishing prices failed: {e}")))?;
     Ok(())
 }
@@ -641,6 +635,12 @@ fn build_aave(world: &mut World, scn: &Scenario, ac: &AaveCfg, start: u64) -> Re
         };
         // Every reserve must be priceable: ETH-pegged, an LST token, or a PT with a PT feed.
         if !matches!(source, FeedSource::Pt { .. }) {
+            if super::morpho::is_pt(world, *asset) {
+                return Err(err(
+                    "lending.aave.reserves",
+                    format!("{sym} is a PT: price it with an [[oracles]] entry of kind = \"pt\""),
+                ));
+            }
             super::ops::rate_of(world, *asset).map_err(|e| err("lending.aave.reserves", format!("{sym}: {e}")))?;
         }
         let key = FeedKey {
@@ -659,7 +659,12 @@ fn build_aave(world: &mut World, scn: &Scenario, ac: &AaveCfg, start: u64) -> Re
         });
     }
     for (k, o) in scn.oracles.iter().enumerate() {
-        if find(&o.asset).is_none() {
+        let morpho_asset = scn
+            .lending
+            .morpho
+            .iter()
+            .any(|m| m.collateral == o.asset || m.loan == o.asset);
+        if find(&o.asset).is_none() && !morpho_asset {
             return Err(err(
                 format!("oracles[{k}].asset"),
                 format!("{} is not an Aave reserve", o.asset),
@@ -864,6 +869,9 @@ pub fn schedule_action(a: &ActionCfg, path: &str, world: &World, _start: u64) ->
         "buy_pt",
         "sell_pt",
     ];
+    if let Some(r) = super::morpho::schedule_action(a, path, world) {
+        return Some(r.map(|m| Action::Market(MarketAction::Morpho(m))));
+    }
     if !known.contains(&a.op.as_str()) {
         return None;
     }
