@@ -470,7 +470,10 @@ fn ensure_feed(
         .ok_or_else(|| err("market", "Morpho needs [market.ETH_USD]"))?;
     let sym = world.ledger.symbol(asset).to_string();
     if is_pt(world, asset) {
-        return Err(err(path, format!("{sym} is a PT: price it with an [[oracles]] entry of kind = \"pt\"")));
+        return Err(err(
+            path,
+            format!("{sym} is a PT: price it with an [[oracles]] entry of kind = \"pt\""),
+        ));
     }
     rate_of(world, asset).map_err(|e| err(path, format!("{sym} cannot be priced: {e}")))?;
     let (source, kind, dev, name) = match scn.oracles.iter().position(|o| o.asset == sym) {
