@@ -224,7 +224,7 @@ impl Prepared {
                 sender: SYSTEM.into(),
                 action: h.hook.clone(),
                 code: h.rejection.code,
-                message: h.rejection.message.clone(),
+                message: world.name_assets(&h.rejection.message),
             });
         }
         let summary = self.summarise(&world, applied, events, rejected);

@@ -183,9 +183,54 @@ impl World {
                     self.hook_rejections.truncate(hooks);
                     self.slashed_validators = slashed;
                 }
-                Outcome::Rejected(e.rejection())
+                let mut r = e.rejection();
+                r.message = self.name_assets(&r.message);
+                Outcome::Rejected(r)
             }
         }
+    }
+
+    /// Rewrites a protocol message for people: protocol crates know assets by id only, so
+    /// `#4` becomes the asset's symbol and a feed key `FeedKey { asset: AssetId(4), denom: Usd }`
+    /// becomes `wstETH/USD`. Anything that is not a known asset id is left as it is.
+    pub fn name_assets(&self, msg: &str) -> String {
+        let symbol = |digits: &str| -> Option<String> {
+            let id: u16 = digits.parse().ok()?;
+            let info = self.ledger.asset_info(stake_ledger::AssetId(id)).ok()?;
+            Some(info.symbol.clone())
+        };
+        let mut out = String::with_capacity(msg.len());
+        let mut rest = msg;
+        while !rest.is_empty() {
+            if let Some(tail) = rest.strip_prefix("FeedKey { asset: AssetId(") {
+                let digits: String = tail.chars().take_while(char::is_ascii_digit).collect();
+                let after = &tail[digits.len()..];
+                let denom = ["Usd", "Eth"].into_iter().find_map(|d| {
+                    after
+                        .strip_prefix(&format!("), denom: {d} }}"))
+                        .map(|r| (d.to_uppercase(), r))
+                });
+                if let (Some(sym), Some((d, r))) = (symbol(&digits), denom) {
+                    out.push_str(&format!("{sym}/{d}"));
+                    rest = r;
+                    continue;
+                }
+            }
+            if let Some(tail) = rest.strip_prefix('#') {
+                let digits: String = tail.chars().take_while(char::is_ascii_digit).collect();
+                if let Some(sym) = (!digits.is_empty()).then(|| symbol(&digits)).flatten() {
+                    out.push_str(&sym);
+                    rest = &tail[digits.len()..];
+                    continue;
+                }
+            }
+            let mut chars = rest.chars();
+            if let Some(c) = chars.next() {
+                out.push(c);
+            }
+            rest = chars.as_str();
+        }
+        out
     }
 
     fn dispatch(&mut self, tx: &Tx) -> Result<Vec<Event>, EngineError> {
@@ -330,5 +375,28 @@ impl World {
     /// An account id by name (created if new).
     pub fn account(&mut self, name: &str) -> AccountId {
         self.ledger.account(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejection_messages_name_assets_by_symbol() {
+        let mut w = World::new(0, stake_l0::EthParams::default()).expect("world");
+        let id = w
+            .ledger
+            .register_asset("wstETH", 18, "lido", stake_ledger::AssetKind::Plain)
+            .expect("asset");
+        let n = id.0;
+        let msg = format!(
+            "aave: price of #{n} unavailable: stale price for FeedKey {{ asset: AssetId({n}), denom: Usd }}: age 5 s; #999 and #x stay"
+        );
+        assert_eq!(
+            w.name_assets(&msg),
+            "aave: price of wstETH unavailable: stale price for wstETH/USD: age 5 s; #999 and #x stay"
+        );
+        assert_eq!(w.name_assets("ünïcode # ok #"), "ünïcode # ok #");
     }
 }
