@@ -43,6 +43,7 @@ name = "avs1"
 profit_from_corruption = "1_000 ETH"
 threshold = "1/3"
 reward_apr = "2%"
+reward_budget = "1_000 ETH"
 operators = ["op-a"]
 slash_on_fault = "10%"
 allocation = "100%"

@@ -1,5 +1,5 @@
-//! The engine's side of L2 restaking (SPEC §5): EigenLayer and the services that buy security,
-//! wired into the world.
+//! The engine's side of L2 restaking (SPEC §5): EigenLayer, Symbiotic, Jito and Babylon, and the
+//! services that buy security from them, wired into the world.
 //!
 //! - **Strategies**: one per LST the scenario declares, holding the non-rebasing token (wstETH
 //!   for a lido model — stETH is a rebasing shares asset, so its strategy holds the wrapper — and
@@ -15,8 +15,20 @@
 //!   (`reward_apr` of the secured ETH value, in ETH funded to the AVS) as a one-day rewards
 //!   submission, and runs the coordinator's daily distribution. A `service_fault` slashes through
 //!   `slash_operator`.
+//! - **Other protocols**: `protocol = "symbiotic"` (a network over Symbiotic vaults, see
+//!   [`symbiotic`]), `"jito"` (an NCN over Jito vaults, see [`jito`]) and `"babylon"` (a chain
+//!   secured by finality providers, see [`babylon`]). A fault slashes through that model.
+//! - **Treasuries**: every service's `reward_budget` is minted once at genesis into
+//!   `<service>:treasury`; each frame's rewards (`reward_apr` of the stake it secures, or a fixed
+//!   `reward_per_day`) leave it. When it cannot pay a day, a hook rejection (9040) is recorded and
+//!   the service pays no more rewards.
 //!
 //! Time: EigenLayer blocks are 12 s from the scenario start; rewards use seconds.
+
+pub mod babylon;
+pub mod funds;
+pub mod jito;
+pub mod symbiotic;
 
 use crate::action::{Action, SYSTEM};
 use crate::amount::{format_fixed, parse_amount, parse_wad_fraction};
@@ -28,7 +40,7 @@ use crate::time::parse_duration;
 use crate::world::{HookRejection, World, DEPOSIT};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use stake_ledger::{hash_serde, Ledger, Reject};
+use stake_ledger::{hash_serde, Ledger, Reject, Rejection};
 use stake_math::{mul_div_down, u, Checked, U256, WAD};
 use stake_restaking::eigenlayer::{
     self as el, pod_account_name, EigenLayer, ElEvent, ElParams, BEACON_STRATEGY, SECONDS_PER_BLOCK,
@@ -37,7 +49,7 @@ use stake_restaking::services::{
     self as svc, Protocol, RewardBudget, RewardSchedule, SecurityBinding, Service, ServiceKind, Services,
     ServicesEvent, ValueUnit,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 const DAY: u64 = 86_400;
 /// The operator set every service uses (`<service>#0`).
@@ -49,6 +61,15 @@ const SET_ID: u32 = 0;
 pub struct RestakingCfg {
     /// `[restaking.eigenlayer]`.
     pub eigenlayer: Option<EigenLayerCfg>,
+    /// `[restaking.symbiotic]`.
+    pub symbiotic: Option<symbiotic::SymbioticCfg>,
+    /// `[restaking.jito]`.
+    pub jito: Option<jito::JitoCfg>,
+    /// `[restaking.babylon]`.
+    pub babylon: Option<babylon::BabylonCfg>,
+    /// `[[restaking.assets]]`: external plain assets (BTC, JitoSOL, reward tokens).
+    #[serde(default)]
+    pub assets: Vec<funds::AssetCfg>,
 }
 
 /// `[restaking.eigenlayer]`.
@@ -96,19 +117,28 @@ pub struct ServiceCfg {
     pub name: String,
     /// What it secures: `da`, `oracle`, `bridge`, `sequencer`, `rollup`, `privacy` or free text.
     pub kind: Option<String>,
-    /// Restaking protocol (only `eigenlayer` is wired).
+    /// Restaking protocol: `eigenlayer` (default), `symbiotic`, `jito` or `babylon`.
     pub protocol: Option<String>,
     /// Profit from corruption π: `"$300M"` (USD) or `"50_000 ETH"`.
     pub profit_from_corruption: String,
     /// Corruption threshold α, e.g. `"2/3"`.
     pub threshold: String,
-    /// Reward budget as an extra APR on the stake it secures, e.g. `"1.5%"` (default 0).
+    /// Reward schedule as an extra APR on the stake it secures, e.g. `"1.5%"` (default 0).
     pub reward_apr: Option<String>,
-    /// Operators in its operator set.
+    /// Reward schedule as a fixed amount per day of the budget's token, e.g. `"10 BBN"`.
+    pub reward_per_day: Option<String>,
+    /// Funds minted once at genesis into `<service>:treasury`, e.g. `"5_000 ETH"` (required with a
+    /// reward schedule).
+    pub reward_budget: Option<String>,
+    /// Operators (EigenLayer operators, Symbiotic/Jito operators, Babylon finality providers).
     #[serde(default)]
     pub operators: Vec<String>,
-    /// Fraction of allocated stake slashed per fault, e.g. `"10%"`.
-    pub slash_on_fault: String,
+    /// Symbiotic / Jito vaults it uses.
+    #[serde(default)]
+    pub vaults: Vec<String>,
+    /// Fraction of allocated stake slashed per fault, e.g. `"10%"` (Babylon: the protocol's
+    /// slashing rate, the default).
+    pub slash_on_fault: Option<String>,
     /// Magnitude each operator allocates to it (default: an equal part among the operator's services).
     pub allocation: Option<String>,
     /// Probability of a fault per operator per day, e.g. `"0.1%"` (default 0; draws are seeded).
@@ -155,6 +185,71 @@ pub enum RestakingAction {
         /// Magnitude (wad).
         magnitude_wad: U256,
     },
+    /// Symbiotic: deposit collateral (None = the whole balance).
+    SymbioticDeposit {
+        /// Vault.
+        vault: String,
+        /// Amount.
+        amount: Option<U256>,
+    },
+    /// Symbiotic: withdraw active stake into the next epoch (None = every share).
+    SymbioticWithdraw {
+        /// Vault.
+        vault: String,
+        /// Amount.
+        amount: Option<U256>,
+    },
+    /// Symbiotic: claim every ended epoch's withdrawals.
+    SymbioticClaim {
+        /// Vault.
+        vault: String,
+    },
+    /// Symbiotic: the resolver vetoes the pending slash of (service, operator) on a vault.
+    SymbioticVeto {
+        /// Vault.
+        vault: String,
+        /// Service (network).
+        service: String,
+        /// Operator.
+        operator: String,
+    },
+    /// Jito: mint VRT (None = the whole token balance).
+    JitoMint {
+        /// Vault.
+        vault: String,
+        /// Tokens in.
+        amount: Option<U256>,
+        /// Minimum VRT out.
+        min_out: U256,
+    },
+    /// Jito: escrow VRT in a withdrawal ticket (None = the whole VRT balance).
+    JitoEnqueueWithdrawal {
+        /// Vault.
+        vault: String,
+        /// VRT.
+        amount: Option<U256>,
+    },
+    /// Jito: burn every withdrawable ticket of the sender.
+    JitoBurnTickets {
+        /// Vault.
+        vault: String,
+    },
+    /// Babylon: lock BTC with a finality provider (None = the whole balance).
+    BabylonStake {
+        /// Finality provider.
+        provider: String,
+        /// BTC.
+        amount: Option<U256>,
+    },
+    /// Babylon: unbond every active delegation (to `provider` if given).
+    BabylonUnbond {
+        /// Finality provider.
+        provider: Option<String>,
+    },
+    /// Babylon: withdraw every unlocked delegation.
+    BabylonWithdraw,
+    /// Babylon: claim the rewards of every delegation.
+    BabylonClaimRewards,
     /// System: a fault of `operator` in `service`, slashed through the service's model.
     ServiceFault {
         /// Service.
@@ -192,6 +287,33 @@ impl RestakingAction {
                 operator,
                 fraction_wad,
             } => format!("{service} fault of {operator} (slash {})", amt(fraction_wad)),
+            RestakingAction::SymbioticDeposit { vault, amount } => {
+                format!("deposit {} into Symbiotic vault {vault}", amt(amount))
+            }
+            RestakingAction::SymbioticWithdraw { vault, amount } => {
+                format!("withdraw {} from Symbiotic vault {vault}", amt(amount))
+            }
+            RestakingAction::SymbioticClaim { vault } => format!("claim Symbiotic withdrawals of {vault}"),
+            RestakingAction::SymbioticVeto {
+                vault,
+                service,
+                operator,
+            } => format!("veto {service}'s slash of {operator} on {vault}"),
+            RestakingAction::JitoMint { vault, amount, .. } => {
+                format!("mint VRT of Jito vault {vault} for {}", amt(amount))
+            }
+            RestakingAction::JitoEnqueueWithdrawal { vault, amount } => {
+                format!("enqueue withdrawal of {} VRT of {vault}", amt(amount))
+            }
+            RestakingAction::JitoBurnTickets { vault } => format!("burn withdrawable tickets of {vault}"),
+            RestakingAction::BabylonStake { provider, amount } => {
+                format!("stake {} BTC with {provider}", amt(amount))
+            }
+            RestakingAction::BabylonUnbond { provider } => {
+                format!("unbond BTC delegations ({})", provider.as_deref().unwrap_or("all"))
+            }
+            RestakingAction::BabylonWithdraw => "withdraw unlocked BTC".into(),
+            RestakingAction::BabylonClaimRewards => "claim Babylon rewards".into(),
         }
     }
 }
@@ -203,6 +325,21 @@ pub enum RestakingEvent {
     EigenLayer(ElEvent),
     /// Services registry.
     Services(ServicesEvent),
+    /// Symbiotic.
+    Symbiotic(stake_restaking::symbiotic::SymbioticEvent),
+    /// Jito.
+    Jito(stake_restaking::jito::JitoEvent),
+    /// Babylon.
+    Babylon(stake_restaking::babylon::BabylonEvent),
+}
+
+/// A service's treasury: the token of its reward budget and the amount funded at genesis.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Treasury {
+    /// Token symbol.
+    pub asset: String,
+    /// Funded at genesis.
+    pub funded: U256,
 }
 
 /// Per-pod engine tracking.
@@ -231,6 +368,30 @@ pub struct RestakingWorld {
     pub pods: BTreeMap<String, PodTrack>,
     /// Next synthetic validator index for pod verification.
     pub next_validator_index: u64,
+    /// Symbiotic vaults by name.
+    pub symbiotic: BTreeMap<String, stake_restaking::symbiotic::SymbioticVault>,
+    /// Veto-slasher requests waiting for their window.
+    pub sym_pending: Vec<symbiotic::PendingSlash>,
+    /// Jito (None when not declared).
+    pub jito: Option<stake_restaking::jito::Jito>,
+    /// Time of Jito slot 0.
+    pub jito_genesis: u64,
+    /// Babylon (None when not declared).
+    pub babylon: Option<stake_restaking::babylon::Babylon>,
+    /// Babylon timelock of new delegations (seconds).
+    pub babylon_timelock: u64,
+    /// External assets declared by the scenario.
+    pub external_assets: Vec<String>,
+    /// Vaults each Symbiotic / Jito service uses.
+    pub service_vaults: BTreeMap<String, Vec<String>>,
+    /// Treasuries by service.
+    pub treasuries: BTreeMap<String, Treasury>,
+    /// Services whose treasury ran dry (no more rewards).
+    pub exhausted: BTreeSet<String>,
+    /// Rewards actually paid out per service (Symbiotic / Jito / Babylon; treasury token units).
+    pub paid: BTreeMap<String, U256>,
+    /// Rewards paid per (protocol, operator, token).
+    pub operator_rewards: BTreeMap<(Protocol, String, String), U256>,
 }
 
 impl RestakingWorld {
@@ -238,6 +399,15 @@ impl RestakingWorld {
     pub fn check_invariants(&self, ledger: &Ledger) -> Result<(), String> {
         if let Some(el) = &self.el {
             el.check_invariants(ledger).map_err(|e| format!("eigenlayer: {e}"))?;
+        }
+        for v in self.symbiotic.values() {
+            v.check_invariants(ledger).map_err(|e| format!("symbiotic: {e}"))?;
+        }
+        if let Some(j) = &self.jito {
+            j.check_invariants(ledger).map_err(|e| format!("jito: {e}"))?;
+        }
+        if let Some(b) = &self.babylon {
+            b.check_invariants(ledger).map_err(|e| format!("babylon: {e}"))?;
         }
         self.services.check_invariants().map_err(|e| format!("services: {e}"))
     }
@@ -249,6 +419,14 @@ impl RestakingWorld {
         hash_serde(h, &self.services);
         hash_serde(h, &self.pods);
         h.update(&self.next_validator_index.to_le_bytes());
+        hash_serde(h, &self.symbiotic);
+        hash_serde(h, &self.sym_pending);
+        hash_serde(h, &self.jito);
+        hash_serde(h, &self.babylon);
+        hash_serde(h, &self.treasuries);
+        hash_serde(h, &self.exhausted);
+        hash_serde(h, &self.paid);
+        hash_serde(h, &self.operator_rewards);
     }
     /// Metric columns.
     pub fn columns(&self) -> Vec<String> {
@@ -258,13 +436,105 @@ impl RestakingWorld {
             c.push(format!("{o}.allocated_eth"));
             c.push(format!("{o}.slashed_eth"));
         }
-        for s in self.services.services.keys() {
+        for s in self.services_of(Protocol::EigenLayer) {
             c.push(format!("{s}.stake_secured_eth"));
             c.push(format!("{s}.rewards_paid_eth"));
             c.push(format!("{s}.slashed_eth"));
         }
+        for (pr, o) in self.other_operators() {
+            let k = protocol_key(pr);
+            for m in ["stake", "allocated", "rewards", "slashed"] {
+                c.push(format!("{o}.{k}_{m}"));
+            }
+        }
+        for (s, _) in self.other_services() {
+            for m in ["stake_secured", "rewards_paid", "slashed"] {
+                c.push(format!("{s}.{m}"));
+            }
+        }
+        for s in self.treasuries.keys() {
+            c.push(format!("{s}.treasury"));
+        }
         c
     }
+
+    /// The protocol a service draws security from.
+    pub fn protocol_of(&self, service: &str) -> Option<Protocol> {
+        self.services
+            .services
+            .get(service)
+            .and_then(|s| s.bindings.first())
+            .map(|b| b.protocol)
+    }
+
+    /// Services of one protocol, in name order.
+    pub fn services_of(&self, p: Protocol) -> Vec<String> {
+        self.services
+            .services
+            .keys()
+            .filter(|s| self.protocol_of(s) == Some(p))
+            .cloned()
+            .collect()
+    }
+
+    /// Symbiotic / Jito / Babylon services with their protocol, in name order.
+    pub fn other_services(&self) -> Vec<(String, Protocol)> {
+        self.services
+            .services
+            .keys()
+            .filter_map(|s| match self.protocol_of(s) {
+                Some(Protocol::EigenLayer) | None => None,
+                Some(p) => Some((s.clone(), p)),
+            })
+            .collect()
+    }
+
+    /// Operators (finality providers) of Symbiotic, Jito and Babylon services, by protocol.
+    pub fn other_operators(&self) -> Vec<(Protocol, String)> {
+        let mut set: BTreeSet<(Protocol, String)> = BTreeSet::new();
+        for s in self.services.services.values() {
+            for b in &s.bindings {
+                if b.protocol != Protocol::EigenLayer {
+                    for o in &b.operators {
+                        set.insert((b.protocol, o.clone()));
+                    }
+                }
+            }
+        }
+        if let Some(b) = &self.babylon {
+            for p in b.providers.keys() {
+                set.insert((Protocol::Babylon, p.clone()));
+            }
+        }
+        set.into_iter().collect()
+    }
+}
+
+/// Column/JSON key of a protocol.
+pub fn protocol_key(p: Protocol) -> &'static str {
+    match p {
+        Protocol::EigenLayer => "eigenlayer",
+        Protocol::Symbiotic => "symbiotic",
+        Protocol::Jito => "jito",
+        Protocol::Babylon => "babylon",
+    }
+}
+
+/// A service as the protocol builders see it.
+pub(crate) struct ServiceRef<'a> {
+    /// Name (network / NCN / chain).
+    pub name: &'a str,
+    /// Key path (`services[2]`).
+    pub path: String,
+    /// Operators.
+    pub operators: &'a [String],
+    /// Vaults.
+    pub vaults: &'a [String],
+}
+
+/// A rejection with an engine code (9032–9045).
+pub(crate) fn reject(code: u32, message: String) -> EngineError {
+    EngineError::Protocol(Rejection { code, message })
 }
 
 fn err(path: impl Into<String>, msg: impl Into<String>) -> ScenarioError {
@@ -356,15 +626,78 @@ fn no_el() -> EngineError {
 pub fn build(world: &mut World, scn: &Scenario, start: u64) -> Result<(), ScenarioError> {
     world.restaking.start = start;
     world.restaking.seed = scn.clock.seed;
-    let Some(cfg) = &scn.restaking.eigenlayer else {
-        if !scn.operators.is_empty() {
-            return Err(err("operators", "operators need a `[restaking.eigenlayer]` section"));
-        }
-        if !scn.services.is_empty() {
-            return Err(err("services", "services need a `[restaking.eigenlayer]` section"));
-        }
-        return Ok(());
+    funds::build_assets(world, &scn.restaking.assets)?;
+    let protocols = service_protocols(scn)?;
+    let refs = |p: Protocol| -> Vec<ServiceRef<'_>> {
+        scn.services
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| protocols[*i] == p)
+            .map(|(i, s)| ServiceRef {
+                name: &s.name,
+                path: format!("services[{i}]"),
+                operators: &s.operators,
+                vaults: &s.vaults,
+            })
+            .collect()
     };
+    let strategies = match &scn.restaking.eigenlayer {
+        Some(cfg) => build_el(world, scn, cfg, start)?,
+        None => {
+            if !scn.operators.is_empty() {
+                return Err(err("operators", "operators need a `[restaking.eigenlayer]` section"));
+            }
+            Vec::new()
+        }
+    };
+    for (i, p) in protocols.iter().enumerate() {
+        let (present, section) = match p {
+            Protocol::EigenLayer => (scn.restaking.eigenlayer.is_some(), "eigenlayer"),
+            Protocol::Symbiotic => (scn.restaking.symbiotic.is_some(), "symbiotic"),
+            Protocol::Jito => (scn.restaking.jito.is_some(), "jito"),
+            Protocol::Babylon => (scn.restaking.babylon.is_some(), "babylon"),
+        };
+        if !present {
+            return Err(err(
+                format!("services[{i}].protocol"),
+                format!("this service needs a `[restaking.{section}]` section"),
+            ));
+        }
+    }
+    if let Some(c) = &scn.restaking.symbiotic {
+        symbiotic::build(world, c, &refs(Protocol::Symbiotic), start)?;
+    }
+    if let Some(c) = &scn.restaking.jito {
+        jito::build(world, c, &refs(Protocol::Jito), start)?;
+    }
+    if let Some(c) = &scn.restaking.babylon {
+        babylon::build(world, c, start)?;
+    }
+    build_services(world, scn, &protocols, &strategies, start)
+}
+
+/// The protocol of every `[[services]]` entry.
+fn service_protocols(scn: &Scenario) -> Result<Vec<Protocol>, ScenarioError> {
+    let mut out = Vec::new();
+    for (i, s) in scn.services.iter().enumerate() {
+        out.push(match s.protocol.as_deref().unwrap_or("eigenlayer") {
+            "eigenlayer" => Protocol::EigenLayer,
+            "symbiotic" => Protocol::Symbiotic,
+            "jito" => Protocol::Jito,
+            "babylon" => Protocol::Babylon,
+            other => {
+                return Err(err(
+                    format!("services[{i}].protocol"),
+                    format!("unknown protocol `{other}` (eigenlayer, symbiotic, jito, babylon)"),
+                ))
+            }
+        });
+    }
+    Ok(out)
+}
+
+/// EigenLayer: strategies, operators and their own stake. Returns the strategies (sorted).
+fn build_el(world: &mut World, scn: &Scenario, cfg: &EigenLayerCfg, start: u64) -> Result<Vec<String>, ScenarioError> {
     let mut params = ElParams::default();
     if let Some(s) = &cfg.withdrawal_delay {
         params.min_withdrawal_delay = blocks(s, "restaking.eigenlayer.withdrawal_delay")?;
@@ -416,25 +749,46 @@ pub fn build(world: &mut World, scn: &Scenario, start: u64) -> Result<(), Scenar
             stake_from(world, &o.name, sf, &spath, start)?;
         }
     }
+    Ok(strategies)
+}
 
-    // services
+/// Token (symbol) a Symbiotic / Jito / Babylon service's stake is counted in.
+fn stake_token(world: &World, p: Protocol, vaults: &[String]) -> Option<String> {
+    let sym = |id| world.ledger.asset_info(id).ok().map(|a| a.symbol.clone());
+    match p {
+        Protocol::EigenLayer => Some("ETH".into()),
+        Protocol::Symbiotic => vaults
+            .first()
+            .and_then(|v| world.restaking.symbiotic.get(v))
+            .and_then(|v| sym(v.collateral)),
+        Protocol::Jito => vaults
+            .first()
+            .and_then(|v| world.restaking.jito.as_ref().and_then(|j| j.vaults.get(v)))
+            .and_then(|v| sym(v.supported)),
+        Protocol::Babylon => world.restaking.babylon.as_ref().and_then(|b| sym(b.params.btc)),
+    }
+}
+
+/// Registers every service, wires EigenLayer operator sets, and funds the treasuries.
+fn build_services(
+    world: &mut World,
+    scn: &Scenario,
+    protocols: &[Protocol],
+    strategies: &[String],
+    start: u64,
+) -> Result<(), ScenarioError> {
     let mut n_services: BTreeMap<String, u64> = BTreeMap::new();
-    for s in &scn.services {
-        for o in &s.operators {
-            *n_services.entry(o.clone()).or_default() += 1;
+    for (i, s) in scn.services.iter().enumerate() {
+        if protocols[i] == Protocol::EigenLayer {
+            for o in &s.operators {
+                *n_services.entry(o.clone()).or_default() += 1;
+            }
         }
     }
     for (i, s) in scn.services.iter().enumerate() {
         let path = format!("services[{i}]");
-        if let Some(pr) = &s.protocol {
-            if pr != "eigenlayer" {
-                return Err(err(
-                    format!("{path}.protocol"),
-                    format!("protocol `{pr}` is not wired into scenarios yet (use eigenlayer)"),
-                ));
-            }
-        }
-        if s.name.is_empty() || s.name.contains(':') || s.name == SYSTEM {
+        let protocol = protocols[i];
+        if s.name.is_empty() || s.name.contains(':') || s.name.contains('/') || s.name == SYSTEM {
             return Err(err(
                 format!("{path}.name"),
                 format!("`{}` is not a service name", s.name),
@@ -449,31 +803,174 @@ pub fn build(world: &mut World, scn: &Scenario, start: u64) -> Result<(), Scenar
             }
             None => 0,
         };
-        let slash = fraction(&s.slash_on_fault, &format!("{path}.slash_on_fault"))?;
+        let slash = match (protocol, &s.slash_on_fault) {
+            (Protocol::Babylon, x) => {
+                let rate = world
+                    .restaking
+                    .babylon
+                    .as_ref()
+                    .map(|b| b.params.slashing_rate_wad)
+                    .unwrap_or(WAD);
+                if let Some(f) = x {
+                    if fraction(f, &format!("{path}.slash_on_fault"))? != rate {
+                        return Err(err(
+                            format!("{path}.slash_on_fault"),
+                            "Babylon slashes a double-signing provider at `[restaking.babylon] slashing_rate`; leave this out or give the same rate",
+                        ));
+                    }
+                }
+                rate
+            }
+            (_, Some(f)) => fraction(f, &format!("{path}.slash_on_fault"))?,
+            (_, None) => return Err(err(format!("{path}.slash_on_fault"), "missing (e.g. \"10%\")")),
+        };
         let prob = match &s.fault_probability {
             Some(f) => fraction(f, &format!("{path}.fault_probability"))?,
             None => U256::ZERO,
         };
+        // operators and vaults
         for (j, o) in s.operators.iter().enumerate() {
-            if !world.restaking.operators.contains(o) {
+            let opath = format!("{path}.operators[{j}]");
+            funds::account_name(o, &opath)?;
+            let ok = match protocol {
+                Protocol::EigenLayer => world.restaking.operators.contains(o),
+                Protocol::Babylon => world
+                    .restaking
+                    .babylon
+                    .as_ref()
+                    .is_some_and(|b| b.providers.contains_key(o)),
+                _ => true,
+            };
+            if !ok {
+                let what = if protocol == Protocol::EigenLayer {
+                    "is not declared in [[operators]]"
+                } else {
+                    "is not a [restaking.babylon] finality provider"
+                };
+                return Err(err(opath, format!("`{o}` {what}")));
+            }
+        }
+        match protocol {
+            Protocol::Symbiotic | Protocol::Jito => {
+                if s.vaults.is_empty() {
+                    return Err(err(format!("{path}.vaults"), "which vaults does it use?"));
+                }
+                for (j, v) in s.vaults.iter().enumerate() {
+                    let known = match protocol {
+                        Protocol::Symbiotic => world.restaking.symbiotic.contains_key(v),
+                        _ => world.restaking.jito.as_ref().is_some_and(|x| x.vaults.contains_key(v)),
+                    };
+                    if !known {
+                        return Err(err(
+                            format!("{path}.vaults[{j}]"),
+                            format!("`{v}` is not a {} vault", protocol_key(protocol)),
+                        ));
+                    }
+                    if stake_token(world, protocol, std::slice::from_ref(v)) != stake_token(world, protocol, &s.vaults)
+                    {
+                        return Err(err(
+                            format!("{path}.vaults[{j}]"),
+                            "every vault of a service must hold the same token",
+                        ));
+                    }
+                }
+            }
+            _ => {
+                if !s.vaults.is_empty() {
+                    return Err(err(
+                        format!("{path}.vaults"),
+                        "only symbiotic and jito services use vaults",
+                    ));
+                }
+            }
+        }
+        // reward schedule and treasury
+        let budget = match &s.reward_budget {
+            Some(b) => Some(funds::parse_budget(world, b, &format!("{path}.reward_budget"))?),
+            None => None,
+        };
+        let per_day = match &s.reward_per_day {
+            Some(r) => {
+                let Some((asset, _)) = &budget else {
+                    return Err(err(
+                        format!("{path}.reward_budget"),
+                        "a reward schedule needs a reward budget",
+                    ));
+                };
+                Some(funds::amount_of(world, r, asset, &format!("{path}.reward_per_day"))?)
+            }
+            None => None,
+        };
+        if per_day.is_some() && apr_bps > 0 {
+            return Err(err(
+                format!("{path}.reward_per_day"),
+                "give either `reward_apr` or `reward_per_day`",
+            ));
+        }
+        if apr_bps > 0 && budget.is_none() {
+            return Err(err(
+                format!("{path}.reward_budget"),
+                "a service with `reward_apr` needs a funded `reward_budget`, e.g. \"5_000 ETH\"",
+            ));
+        }
+        if let Some((asset, _)) = &budget {
+            let stake_tok = stake_token(world, protocol, &s.vaults);
+            let ok = match protocol {
+                // APR budgets are counted in the stake's unit; Jito rewards enter the vault.
+                Protocol::EigenLayer => asset == "ETH",
+                Protocol::Jito => Some(asset) == stake_tok.as_ref(),
+                Protocol::Babylon => {
+                    let rt = world
+                        .restaking
+                        .babylon
+                        .as_ref()
+                        .and_then(|b| world.ledger.asset_info(b.params.reward_asset).ok())
+                        .map(|a| a.symbol.clone());
+                    Some(asset) == rt.as_ref() && (per_day.is_some() || Some(asset) == stake_tok.as_ref())
+                }
+                Protocol::Symbiotic => per_day.is_some() || Some(asset) == stake_tok.as_ref(),
+            };
+            if !ok {
                 return Err(err(
-                    format!("{path}.operators[{j}]"),
-                    format!("`{o}` is not declared in [[operators]]"),
+                    format!("{path}.reward_budget"),
+                    format!(
+                        "a {} service cannot pay {asset} here: EigenLayer pays ETH, Jito the vault's token, Babylon the reward token, and an APR is paid in the stake's token ({}); use `reward_per_day` for another token",
+                        protocol_key(protocol),
+                        stake_tok.unwrap_or_default()
+                    ),
                 ));
             }
         }
+        let reward_budget = match (per_day, &budget) {
+            (Some(amount), Some((asset, _))) => RewardBudget::FixedPerPeriod {
+                asset: asset.clone(),
+                amount,
+            },
+            _ => RewardBudget::AprBps { apr_bps },
+        };
+        let set = match protocol {
+            Protocol::EigenLayer => vec![el::set_key(&s.name, SET_ID)],
+            Protocol::Babylon => vec![s.name.clone()],
+            _ => s.vaults.iter().map(|v| format!("{v}/{}", s.name)).collect(),
+        };
         let service = Service {
             name: s.name.clone(),
-            kind: service_kind(s.kind.as_deref()),
-            bindings: vec![SecurityBinding {
-                protocol: Protocol::EigenLayer,
-                set: el::set_key(&s.name, SET_ID),
-                operators: s.operators.clone(),
-            }],
+            kind: match (protocol, &s.kind) {
+                (Protocol::Babylon, None) => ServiceKind::Chain,
+                _ => service_kind(s.kind.as_deref()),
+            },
+            bindings: set
+                .into_iter()
+                .map(|set| SecurityBinding {
+                    protocol,
+                    set,
+                    operators: s.operators.clone(),
+                })
+                .collect(),
             profit_from_corruption: pfc,
             pfc_unit: unit,
             corruption_threshold_wad: alpha,
-            reward_budget: RewardBudget::AprBps { apr_bps },
+            reward_budget,
             schedule: RewardSchedule {
                 start,
                 period_secs: DAY,
@@ -487,10 +984,19 @@ pub fn build(world: &mut World, scn: &Scenario, start: u64) -> Result<(), Scenar
             .services
             .register(service)
             .map_err(setup_err(&format!("{path}.name")))?;
+        if !s.vaults.is_empty() {
+            world.restaking.service_vaults.insert(s.name.clone(), s.vaults.clone());
+        }
+        if let Some((asset, amount)) = &budget {
+            funds::fund_treasury(world, &s.name, asset, *amount, &format!("{path}.reward_budget"))?;
+        }
+        if protocol != Protocol::EigenLayer {
+            continue;
+        }
         let Some(el) = world.restaking.el.as_mut() else {
-            return Err(err(p, "missing"));
+            return Err(err(format!("{path}.protocol"), "needs `[restaking.eigenlayer]`"));
         };
-        el.create_operator_set(&s.name, SET_ID, &strategies, &s.name, None)
+        el.create_operator_set(&s.name, SET_ID, strategies, &s.name, None)
             .map_err(setup_err(&format!("{path}.name")))?;
         for (j, o) in s.operators.iter().enumerate() {
             let opath = format!("{path}.operators[{j}]");
@@ -504,7 +1010,7 @@ pub fn build(world: &mut World, scn: &Scenario, start: u64) -> Result<(), Scenar
             if mag == 0 {
                 continue;
             }
-            for st in &strategies {
+            for st in strategies {
                 el.modify_allocation(o, &s.name, SET_ID, st, mag, 0)
                     .map_err(setup_err(&format!("{path}.allocation")))?;
             }
@@ -627,10 +1133,165 @@ pub fn schedule_action(a: &ActionCfg, path: &str, world: &World, _start: u64) ->
         "claim_rewards",
         "allocate",
     ];
+    if OTHER_ACTIONS.contains(&a.op.as_str()) {
+        return Some(schedule_other_action(a, path, world).map(Action::Restaking));
+    }
     if !known.contains(&a.op.as_str()) {
         return None;
     }
     Some(schedule_action_inner(a, path, world).map(Action::Restaking))
+}
+
+/// `do = "…"` names of the Symbiotic, Jito and Babylon actions.
+const OTHER_ACTIONS: [&str; 11] = [
+    "symbiotic_deposit",
+    "symbiotic_withdraw",
+    "symbiotic_claim",
+    "symbiotic_veto",
+    "jito_mint",
+    "jito_enqueue_withdrawal",
+    "jito_burn_ticket",
+    "babylon_stake",
+    "babylon_unbond",
+    "babylon_withdraw",
+    "babylon_claim_rewards",
+];
+
+fn schedule_other_action(a: &ActionCfg, path: &str, world: &World) -> Result<RestakingAction, ScenarioError> {
+    let r = &world.restaking;
+    let op = a.op.as_str();
+    let section = op.split('_').next().unwrap_or_default();
+    let present = match section {
+        "symbiotic" => !r.symbiotic.is_empty(),
+        "jito" => r.jito.is_some(),
+        _ => r.babylon.is_some(),
+    };
+    if !present {
+        return Err(err(
+            format!("{path}.do"),
+            format!("`{op}` needs a `[restaking.{section}]` section"),
+        ));
+    }
+    // An amount of `sym`, or `all` (None).
+    let amount = |sym: &str| -> Result<Option<U256>, ScenarioError> {
+        let apath = format!("{path}.amount");
+        let s = need(&a.amount, path, "amount", "missing amount (or `all`)")?;
+        if s.trim() == "all" {
+            return Ok(None);
+        }
+        let v = funds::amount_of(world, s, sym, &apath)?;
+        if v == U256::ZERO {
+            return Err(err(&apath, "must be positive"));
+        }
+        Ok(Some(v))
+    };
+    let sym_of = |id: stake_ledger::AssetId| -> String {
+        world
+            .ledger
+            .asset_info(id)
+            .map(|x| x.symbol.clone())
+            .unwrap_or_default()
+    };
+    let sym_vault = || -> Result<(String, String), ScenarioError> {
+        let v = need(&a.vault, path, "vault", "which Symbiotic vault?")?;
+        let vault = r.symbiotic.get(v).ok_or_else(|| {
+            err(
+                format!("{path}.vault"),
+                format!("`{v}` is not a [[restaking.symbiotic.vaults]] vault"),
+            )
+        })?;
+        Ok((v.to_string(), sym_of(vault.collateral)))
+    };
+    let jito_vault = || -> Result<(String, String, String), ScenarioError> {
+        let v = need(&a.vault, path, "vault", "which Jito vault?")?;
+        let vault = r.jito.as_ref().and_then(|j| j.vaults.get(v)).ok_or_else(|| {
+            err(
+                format!("{path}.vault"),
+                format!("`{v}` is not a [[restaking.jito.vaults]] vault"),
+            )
+        })?;
+        Ok((v.to_string(), sym_of(vault.supported), sym_of(vault.vrt)))
+    };
+    let btc = || r.babylon.as_ref().map(|b| sym_of(b.params.btc)).unwrap_or_default();
+    let provider = |required: bool| -> Result<Option<String>, ScenarioError> {
+        match &a.operator {
+            None if required => Err(err(format!("{path}.operator"), "which finality provider?")),
+            None => Ok(None),
+            Some(p) => {
+                if !r.babylon.as_ref().is_some_and(|b| b.providers.contains_key(p)) {
+                    return Err(err(
+                        format!("{path}.operator"),
+                        format!("`{p}` is not a finality provider"),
+                    ));
+                }
+                Ok(Some(p.clone()))
+            }
+        }
+    };
+    Ok(match op {
+        "symbiotic_deposit" => {
+            let (vault, sym) = sym_vault()?;
+            RestakingAction::SymbioticDeposit {
+                amount: amount(&sym)?,
+                vault,
+            }
+        }
+        "symbiotic_withdraw" => {
+            let (vault, sym) = sym_vault()?;
+            RestakingAction::SymbioticWithdraw {
+                amount: amount(&sym)?,
+                vault,
+            }
+        }
+        "symbiotic_claim" => RestakingAction::SymbioticClaim { vault: sym_vault()?.0 },
+        "symbiotic_veto" => {
+            let (vault, _) = sym_vault()?;
+            let service = need(&a.service, path, "service", "which network's slash?")?;
+            if !r.service_vaults.get(service).is_some_and(|v| v.contains(&vault)) {
+                return Err(err(
+                    format!("{path}.service"),
+                    format!("`{service}` is not a symbiotic service using {vault}"),
+                ));
+            }
+            RestakingAction::SymbioticVeto {
+                vault,
+                service: service.into(),
+                operator: need(&a.operator, path, "operator", "whose slash?")?.into(),
+            }
+        }
+        "jito_mint" => {
+            let (vault, sym, vrt) = jito_vault()?;
+            let min_out = match &a.min_out {
+                Some(m) => funds::amount_of(world, m, &vrt, &format!("{path}.min_out"))?,
+                None => U256::ZERO,
+            };
+            RestakingAction::JitoMint {
+                amount: amount(&sym)?,
+                vault,
+                min_out,
+            }
+        }
+        "jito_enqueue_withdrawal" => {
+            let (vault, _, vrt) = jito_vault()?;
+            RestakingAction::JitoEnqueueWithdrawal {
+                amount: amount(&vrt)?,
+                vault,
+            }
+        }
+        "jito_burn_ticket" => RestakingAction::JitoBurnTickets { vault: jito_vault()?.0 },
+        "babylon_stake" => {
+            let provider = provider(true)?.unwrap_or_default();
+            RestakingAction::BabylonStake {
+                amount: amount(&btc())?,
+                provider,
+            }
+        }
+        "babylon_unbond" => RestakingAction::BabylonUnbond {
+            provider: provider(false)?,
+        },
+        "babylon_withdraw" => RestakingAction::BabylonWithdraw,
+        _ => RestakingAction::BabylonClaimRewards,
+    })
 }
 
 fn schedule_action_inner(a: &ActionCfg, path: &str, world: &World) -> Result<RestakingAction, ScenarioError> {
@@ -752,6 +1413,12 @@ pub fn schedule_event(
             ));
         }
         let fraction_wad = match &e.fraction {
+            Some(_) if world.restaking.protocol_of(s) == Some(Protocol::Babylon) => {
+                return Err(err(
+                    format!("{path}.fraction"),
+                    "Babylon slashes at `[restaking.babylon] slashing_rate`",
+                ))
+            }
             Some(f) => Some(fraction(f, &format!("{path}.fraction"))?),
             None => None,
         };
@@ -894,6 +1561,21 @@ fn apply_inner(world: &mut World, sender: &str, action: &RestakingAction) -> Res
             operator,
             fraction_wad,
         } => service_fault(world, service, operator, *fraction_wad),
+        RestakingAction::SymbioticDeposit { vault, amount } => symbiotic::deposit(world, sender, vault, *amount),
+        RestakingAction::SymbioticWithdraw { vault, amount } => symbiotic::withdraw(world, sender, vault, *amount),
+        RestakingAction::SymbioticClaim { vault } => symbiotic::claim(world, sender, vault),
+        RestakingAction::SymbioticVeto {
+            vault,
+            service,
+            operator,
+        } => symbiotic::veto(world, sender, vault, service, operator),
+        RestakingAction::JitoMint { vault, amount, min_out } => jito::mint(world, sender, vault, *amount, *min_out),
+        RestakingAction::JitoEnqueueWithdrawal { vault, amount } => jito::enqueue(world, sender, vault, *amount),
+        RestakingAction::JitoBurnTickets { vault } => jito::burn_tickets(world, sender, vault),
+        RestakingAction::BabylonStake { provider, amount } => babylon::stake(world, sender, provider, *amount),
+        RestakingAction::BabylonUnbond { provider } => babylon::unbond(world, sender, provider.as_deref()),
+        RestakingAction::BabylonWithdraw => babylon::withdraw(world, sender),
+        RestakingAction::BabylonClaimRewards => babylon::claim_rewards(world, sender),
     }
 }
 
@@ -918,6 +1600,16 @@ fn service_fault(
         .fault_to_slash_requests(service, operator)
         .map_err(proto)?;
     let mut events = Vec::new();
+    let protocol = requests.first().map(|r| r.protocol).unwrap_or(Protocol::EigenLayer);
+    if protocol != Protocol::EigenLayer {
+        let wad = fraction_wad.unwrap_or_else(|| requests.first().map(|r| r.fraction_wad).unwrap_or_default());
+        let vaults = world.restaking.service_vaults.get(service).cloned().unwrap_or_default();
+        return match protocol {
+            Protocol::Symbiotic => symbiotic::fault(world, service, operator, &vaults, wad),
+            Protocol::Jito => jito::fault(world, service, operator, &vaults, wad),
+            _ => babylon::fault(world, service, operator),
+        };
+    }
     for r in requests {
         let wad = fraction_wad.unwrap_or(r.fraction_wad);
         let el = world.restaking.el.as_mut().ok_or_else(no_el)?;
@@ -1022,21 +1714,47 @@ fn guarded(
     events: &mut Vec<Event>,
     f: impl FnOnce(&mut World) -> Result<Vec<Event>, EngineError>,
 ) {
+    guarded_code(world, t, hook, events, f);
+}
+
+/// [`guarded`] that tells whether the hook applied.
+pub(crate) fn guarded_ok(
+    world: &mut World,
+    t: u64,
+    hook: String,
+    events: &mut Vec<Event>,
+    f: impl FnOnce(&mut World) -> Result<Vec<Event>, EngineError>,
+) -> bool {
+    guarded_code(world, t, hook, events, f).is_none()
+}
+
+/// [`guarded`] returning the rejection code if the hook failed.
+fn guarded_code(
+    world: &mut World,
+    t: u64,
+    hook: String,
+    events: &mut Vec<Event>,
+    f: impl FnOnce(&mut World) -> Result<Vec<Event>, EngineError>,
+) -> Option<u32> {
     let backup = world.restaking.clone();
     let cp = world.ledger.checkpoint();
     match f(world) {
         Ok(ev) => {
             world.ledger.commit(cp);
             events.extend(ev);
+            None
         }
         Err(e) => {
             world.ledger.rollback(cp);
             world.restaking = backup;
+            let rejection = e.rejection();
+            let code = rejection.code;
             world.hook_rejections.push(HookRejection {
                 time: t,
                 hook,
-                rejection: e.rejection(),
+                rejection,
             });
+            Some(code)
         }
     }
 }
@@ -1074,24 +1792,116 @@ fn pod_frame(world: &mut World, owner: &str) -> Result<Vec<Event>, EngineError> 
     Ok(events)
 }
 
-/// The day's reward budget of a service, funded to the AVS and submitted for `[t, t + 1d)`.
+/// Stake securing a service now, in its stake token's base units (ETH value for EigenLayer).
+pub fn service_stake_any(world: &World, service: &str) -> Result<U256, EngineError> {
+    let r = &world.restaking;
+    let vaults = r.service_vaults.get(service).cloned().unwrap_or_default();
+    let ops: Vec<String> = r
+        .services
+        .services
+        .get(service)
+        .map(|s| {
+            s.bindings
+                .iter()
+                .flat_map(|b| b.operators.clone())
+                .collect::<BTreeSet<_>>()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let sum3 = |v: Vec<(String, String, U256)>| v.iter().fold(U256::ZERO, |a, p| a.saturating_add(p.2));
+    Ok(match r.protocol_of(service) {
+        Some(Protocol::Symbiotic) => sum3(symbiotic::pairs(world, service, &vaults, &ops)),
+        Some(Protocol::Jito) => sum3(jito::pairs(world, service, &vaults, &ops)),
+        Some(Protocol::Babylon) => babylon::pairs(world, &ops)
+            .iter()
+            .fold(U256::ZERO, |a, p| a.saturating_add(p.1)),
+        _ => service_stake(world, service)?,
+    })
+}
+
+/// The day's rewards of a service: its schedule's amount leaves its treasury and is paid through
+/// the service's protocol (EigenLayer: a one-day rewards submission by the AVS for `[t, t + 1d)`).
 fn service_rewards(world: &mut World, service: &str, t: u64) -> Result<Vec<Event>, EngineError> {
-    let stake = service_stake(world, service)?;
+    let protocol = world.restaking.protocol_of(service).unwrap_or(Protocol::EigenLayer);
+    let stake = service_stake_any(world, service)?;
     let reg = &mut world.restaking.services;
     reg.set_stake_secured(service, stake).map_err(proto)?;
+    if world.restaking.exhausted.contains(service) {
+        return Ok(Vec::new());
+    }
+    let reg = &world.restaking.services;
     let due = reg.periods_due(service, t).map_err(proto)?;
     if due == 0 {
         return Ok(Vec::new());
     }
     let (_, per) = reg.reward_for_period(service).map_err(proto)?;
     let total = per.mul_c(U256::from(due)).map_err(proto)?;
-    let mut events = svc_ev(reg.pay_due_rewards(service, t).map_err(proto)?).collect::<Vec<_>>();
+    let asset = world
+        .restaking
+        .treasuries
+        .get(service)
+        .map(|x| x.asset.clone())
+        .unwrap_or_else(|| "ETH".into());
+    if total > U256::ZERO {
+        let left = funds::treasury_left(world, service);
+        if left < total {
+            return Err(reject(
+                9040,
+                format!(
+                    "{service}'s treasury has {left} {asset} base units, the day's rewards need {total}: rewards stop"
+                ),
+            ));
+        }
+    }
+    let mut events = svc_ev(world.restaking.services.pay_due_rewards(service, t).map_err(proto)?).collect::<Vec<_>>();
     if total == U256::ZERO {
         return Ok(events);
     }
-    let avs = world.ledger.account(service);
-    let eth = world.eth_asset;
-    world.ledger.mint(avs, eth, total).map_err(proto)?;
+    let from = world.ledger.account(&funds::treasury_account(service));
+    let asset_id = world.ledger.asset(&asset).map_err(proto)?;
+    let ops: Vec<String> = world
+        .restaking
+        .services
+        .services
+        .get(service)
+        .and_then(|s| s.bindings.first())
+        .map(|b| b.operators.clone())
+        .unwrap_or_default();
+    let vaults = world.restaking.service_vaults.get(service).cloned().unwrap_or_default();
+    let paid = match protocol {
+        Protocol::EigenLayer => {
+            let avs = world.ledger.account(service);
+            world.ledger.transfer(from, avs, asset_id, total).map_err(proto)?;
+            events.extend(el_rewards(world, service, total, t)?);
+            return Ok(events);
+        }
+        Protocol::Symbiotic => symbiotic::distribute(world, service, &vaults, &ops, from, asset_id, total)?,
+        Protocol::Jito => {
+            let (p, e) = jito::distribute(world, service, &vaults, &ops, from, total)?;
+            events.extend(e);
+            p
+        }
+        Protocol::Babylon => {
+            let (p, e) = babylon::distribute(world, &ops, from, total)?;
+            events.extend(e);
+            p
+        }
+    };
+    let r = &mut world.restaking;
+    let mut sum = U256::ZERO;
+    for (op, v) in paid {
+        sum = sum.add_c(v).map_err(proto)?;
+        let e = r.operator_rewards.entry((protocol, op, asset.clone())).or_default();
+        *e = e.add_c(v).map_err(proto)?;
+    }
+    let e = r.paid.entry(service.to_string()).or_default();
+    *e = e.add_c(sum).map_err(proto)?;
+    Ok(events)
+}
+
+/// An EigenLayer AVS submits `total` ETH of rewards for `[t, t + 1d)`.
+fn el_rewards(world: &mut World, service: &str, total: U256, t: u64) -> Result<Vec<Event>, EngineError> {
     let el = world.restaking.el.as_mut().ok_or_else(no_el)?;
     let set = el
         .operator_sets
@@ -1113,8 +1923,7 @@ fn service_rewards(world: &mut World, service: &str, t: u64) -> Result<Vec<Event
     let (_, ev) = el
         .create_avs_rewards_submission(&mut world.ledger, service, "ETH", total, &strategies, t, DAY, t)
         .map_err(proto)?;
-    events.extend(el_ev(ev));
-    Ok(events)
+    Ok(el_ev(ev).collect())
 }
 
 /// A uniform draw in `[0, 1e18)` from the seed, the service, the operator and the time.
@@ -1136,13 +1945,37 @@ fn draw_wad(seed: u64, service: &str, operator: &str, t: u64) -> U256 {
 /// stake and reward budgets, the rewards distribution, and seeded faults.
 pub fn on_frame(world: &mut World, t: u64) -> Vec<Event> {
     let mut events = Vec::new();
-    if world.restaking.el.is_none() {
-        return events;
+    if world.restaking.el.is_some() {
+        el_frame(world, t, &mut events);
     }
+    jito::on_frame(world, t, &mut events);
+    babylon::on_frame(world, t, &mut events);
+    symbiotic::on_frame(world, t, &mut events);
+    let services: Vec<String> = world.restaking.services.services.keys().cloned().collect();
+    for s in &services {
+        let code = guarded_code(world, t, format!("{s} rewards"), &mut events, |w| {
+            service_rewards(w, s, t)
+        });
+        if code == Some(9040) {
+            world.restaking.exhausted.insert(s.clone());
+        }
+    }
+    if world.restaking.el.is_some() {
+        guarded(world, t, "eigenlayer rewards distribution".into(), &mut events, |w| {
+            let el = w.restaking.el.as_mut().ok_or_else(no_el)?;
+            Ok(el_ev(el.distribute(t).map_err(proto)?).collect())
+        });
+    }
+    faults(world, t, &services, &mut events);
+    events
+}
+
+/// EigenPod checkpoints and strategy prices.
+fn el_frame(world: &mut World, t: u64, events: &mut Vec<Event>) {
     let block = block_of(world.restaking.start, t);
     let owners: Vec<String> = world.restaking.pods.keys().cloned().collect();
     for owner in owners {
-        guarded(world, t, format!("eigenpod {owner} checkpoint"), &mut events, |w| {
+        guarded(world, t, format!("eigenpod {owner} checkpoint"), events, |w| {
             pod_frame(w, &owner)
         });
     }
@@ -1153,28 +1986,22 @@ pub fn on_frame(world: &mut World, t: u64) -> Vec<Event> {
         .map(|(a, b)| (a.clone(), b.clone()))
         .collect();
     for (token, lst) in priced {
-        guarded(world, t, format!("eigenlayer {token} price"), &mut events, |w| {
+        guarded(world, t, format!("eigenlayer {token} price"), events, |w| {
             let rate = w.lst(&lst)?.model.rate_wad()?;
             let el = w.restaking.el.as_mut().ok_or_else(no_el)?;
             el.set_strategy_price(&w.ledger, &token, rate, block).map_err(proto)?;
             Ok(Vec::new())
         });
     }
-    let services: Vec<String> = world.restaking.services.services.keys().cloned().collect();
-    for s in &services {
-        guarded(world, t, format!("{s} rewards"), &mut events, |w| {
-            service_rewards(w, s, t)
-        });
-    }
-    guarded(world, t, "eigenlayer rewards distribution".into(), &mut events, |w| {
-        let el = w.restaking.el.as_mut().ok_or_else(no_el)?;
-        Ok(el_ev(el.distribute(t).map_err(proto)?).collect())
-    });
-    for s in &services {
+}
+
+/// Seeded faults of every service.
+fn faults(world: &mut World, t: u64, services: &[String], events: &mut Vec<Event>) {
+    for s in services {
         let (prob, ops) = match world.restaking.services.services.get(s) {
             Some(x) => (
                 x.fault_probability_wad,
-                x.bindings.iter().flat_map(|b| b.operators.clone()).collect::<Vec<_>>(),
+                x.bindings.first().map(|b| b.operators.clone()).unwrap_or_default(),
             ),
             None => continue,
         };
@@ -1184,155 +2011,16 @@ pub fn on_frame(world: &mut World, t: u64) -> Vec<Event> {
         for op in ops {
             let d = draw_wad(world.restaking.seed, s, &op, t);
             if world.restaking.services.fault_occurs(s, d).unwrap_or(false) {
-                guarded(world, t, format!("{s} fault of {op}"), &mut events, |w| {
+                guarded(world, t, format!("{s} fault of {op}"), events, |w| {
                     service_fault(w, s, &op, None)
                 });
             }
         }
     }
-    events
 }
 
-fn f18(v: U256) -> f64 {
-    v.as_f64() / 1e18
-}
-
-/// Metric values, in the order of [`RestakingWorld::columns`].
-pub fn sample(world: &World) -> Vec<f64> {
-    let mut v = Vec::new();
-    for o in &world.restaking.operators {
-        let (stake, alloc) = operator_values(world, o).unwrap_or_default();
-        v.push(f18(stake));
-        v.push(f18(alloc));
-        v.push(f18(operator_slashed(world, o)));
-    }
-    for (name, b) in &world.restaking.services.books {
-        let _ = name;
-        v.push(f18(b.stake_secured));
-        v.push(f18(b.rewards_paid.get("stake").copied().unwrap_or_default()));
-        v.push(f18(b.slashed));
-    }
-    v
-}
-
-fn operator_slashed(world: &World, op: &str) -> U256 {
-    world
-        .restaking
-        .services
-        .books
-        .values()
-        .filter_map(|b| b.slashed_by_operator.get(op).copied())
-        .fold(U256::ZERO, |a, b| a.saturating_add(b))
-}
-
-fn eth2(v: U256) -> String {
-    format_fixed(v, 18, 2)
-}
-
-/// Summary: a JSON value for `summary.json` and console text (empty when unused).
-pub fn summary(world: &World) -> (serde_json::Value, String) {
-    let Some(el) = &world.restaking.el else {
-        return (serde_json::Value::Null, String::new());
-    };
-    let mut text = String::from("EigenLayer operators\n");
-    text.push_str(&format!(
-        "  {:<14} {:>16} {:>16} {:>14} {:>14} {:>9}\n",
-        "operator", "stake ETH", "allocated ETH", "rewards ETH", "slashed ETH", "stakers"
-    ));
-    let mut ops = Vec::new();
-    for o in &world.restaking.operators {
-        let (stake, alloc) = operator_values(world, o).unwrap_or_default();
-        let rewards = el
-            .rewards
-            .earned
-            .get(o)
-            .and_then(|m| m.get("ETH"))
-            .copied()
-            .unwrap_or_default();
-        let slashed = operator_slashed(world, o);
-        let stakers = el.delegators.get(o).map(|d| d.len()).unwrap_or(0);
-        text.push_str(&format!(
-            "  {:<14} {:>16} {:>16} {:>14} {:>14} {:>9}\n",
-            o,
-            eth2(stake),
-            eth2(alloc),
-            format_fixed(rewards, 18, 4),
-            eth2(slashed),
-            stakers
-        ));
-        ops.push(json!({
-            "operator": o,
-            "stake_wei": stake.to_string(),
-            "allocated_wei": alloc.to_string(),
-            "rewards_earned_wei": rewards.to_string(),
-            "slashed_wei": slashed.to_string(),
-            "delegators": stakers,
-        }));
-    }
-    text.push_str("Services\n");
-    text.push_str(&format!(
-        "  {:<14} {:>16} {:>14} {:>14} {:>8} {:>22} {:>11}\n",
-        "service", "secured ETH", "rewards ETH", "slashed ETH", "faults", "π", "corruptible"
-    ));
-    let mut svcs = Vec::new();
-    for (name, s) in &world.restaking.services.services {
-        let b = world.restaking.services.book(name).cloned().unwrap_or_default();
-        let stake = service_stake(world, name).unwrap_or(b.stake_secured);
-        let paid = b.rewards_paid.get("stake").copied().unwrap_or_default();
-        let (pi, unit) = match s.pfc_unit {
-            ValueUnit::EthWei => (format!("{} ETH", eth2(s.profit_from_corruption)), "ETH"),
-            ValueUnit::UsdWad => (format!("${}", eth2(s.profit_from_corruption)), "USD"),
-        };
-        let coc = svc::cost_of_corruption(stake, s.corruption_threshold_wad).unwrap_or_default();
-        let corruptible = match s.pfc_unit {
-            ValueUnit::EthWei => {
-                let p = world
-                    .restaking
-                    .services
-                    .is_corruption_profitable(name, stake)
-                    .unwrap_or(false);
-                if p {
-                    "yes"
-                } else {
-                    "no"
-                }
-            }
-            ValueUnit::UsdWad => "n/a (USD)",
-        };
-        text.push_str(&format!(
-            "  {:<14} {:>16} {:>14} {:>14} {:>8} {:>22} {:>11}\n",
-            name,
-            eth2(stake),
-            format_fixed(paid, 18, 4),
-            eth2(b.slashed),
-            b.faults,
-            pi,
-            corruptible
-        ));
-        svcs.push(json!({
-            "service": name,
-            "stake_secured_wei": stake.to_string(),
-            "allocated_wei": stake.to_string(),
-            "rewards_paid_wei": paid.to_string(),
-            "slashed_wei": b.slashed.to_string(),
-            "faults": b.faults,
-            "profit_from_corruption": s.profit_from_corruption.to_string(),
-            "profit_from_corruption_unit": unit,
-            "threshold_wad": s.corruption_threshold_wad.to_string(),
-            "cost_of_corruption_wei": coc.to_string(),
-            "operators": s.bindings.iter().flat_map(|b| b.operators.clone()).collect::<Vec<_>>(),
-        }));
-    }
-    let pending = el.withdrawals.len();
-    text.push_str(&format!(
-        "  queued withdrawals: {pending}; slashed ETH shares (unburnable): {}\n",
-        eth2(el.burnable_eth_shares)
-    ));
-    (
-        json!({ "operators": ops, "services": svcs, "queued_withdrawals": pending }),
-        text.trim_end().to_string(),
-    )
-}
+mod report;
+pub use report::{sample, summary};
 
 /// Calc functions of this layer.
 pub(crate) fn calc_functions() -> Vec<(&'static str, &'static str, crate::calc_fns::CalcFn)> {
