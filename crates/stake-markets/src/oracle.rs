@@ -630,7 +630,13 @@ impl Oracles {
                 })
             }
             FeedKind::Fixed => {
-                let r = feed.latest().copied().ok_or(OracleError::NoAnswer { key })?;
+                // A fixed (externally set) answer never ages, but a lagged read serves the
+                // answer that was current `lag` seconds ago.
+                let r = if feed.control.lag > 0 {
+                    Self::round_at(feed, at)?
+                } else {
+                    feed.latest().copied().ok_or(OracleError::NoAnswer { key })?
+                };
                 Ok(Price {
                     value: r.value,
                     decimals: dec,

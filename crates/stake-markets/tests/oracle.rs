@@ -379,6 +379,24 @@ fn a_lagged_feed_serves_the_answer_current_lag_seconds_ago() {
 }
 
 #[test]
+fn a_lagged_fixed_feed_serves_the_answer_set_lag_seconds_ago() {
+    let mut o = Oracles::new();
+    let k = key(ETH, Denom::Usd);
+    o.add_feed(k, FeedKind::Fixed, 8, 0, U256::ZERO, Some(u(3000 * E8)), 100)
+        .unwrap();
+    o.set(k, u(2100 * E8), 1000).unwrap();
+    // Live: the latest answer, never stale.
+    assert_eq!(o.price(k, 5000).unwrap().value, u(2100 * E8));
+    o.lag(k, 500).unwrap();
+    // now − lag = 600: the answer set at 100.
+    assert_eq!(o.price(k, 1100).unwrap().value, u(3000 * E8));
+    // now − lag = 1000: the answer set at 1000.
+    assert_eq!(o.price(k, 1500).unwrap().value, u(2100 * E8));
+    o.lag(k, 0).unwrap();
+    assert_eq!(o.price(k, 1100).unwrap().value, u(2100 * E8));
+}
+
+#[test]
 fn a_manipulated_feed_serves_the_override_until_it_is_lifted() {
     let mut o = registry();
     let k = key(ETH, Denom::Usd);

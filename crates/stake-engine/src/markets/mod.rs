@@ -34,7 +34,7 @@ pub use morpho::{
     AgentCfg, Liquidator, LiquidatorStats, MorphoAction, MorphoBorrowerCfg, MorphoCfg, MorphoEntry, MorphoWiringError,
     MorphoWorld,
 };
-pub use ops::{apply, on_frame, LoopTarget, MarketAction, MarketEvent};
+pub use ops::{apply, on_frame, LoopTarget, MarketAction, MarketEvent, PriceSet};
 pub use report::{sample, summary};
 pub use setup::{
     build, schedule_action, schedule_event, AaveCfg, AaveReserveCfg, EModeCfg, LendingCfg, OracleCfg, PendleCfg,
@@ -235,6 +235,8 @@ pub struct MarketWorld {
     pub max_price_age: u64,
     /// Feeds to unfreeze at a time.
     pub unfreeze: Vec<(u64, FeedKey)>,
+    /// Feeds whose manipulated price is removed at a time.
+    pub restore: Vec<(u64, FeedKey)>,
     /// StableSwap pools.
     pub pools: Vec<PoolEntry>,
     /// Aave v3.

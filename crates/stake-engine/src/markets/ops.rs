@@ -9,10 +9,11 @@ use crate::world::{HookRejection, World};
 use serde::{Deserialize, Serialize};
 use stake_ledger::{AccountId, AssetId, Reject};
 use stake_markets::aave::{AaveEvent, PriceSource};
-use stake_markets::oracle::{OracleEvent, ONE_YEAR};
+use stake_markets::oracle::{FeedKey, OracleEvent, ONE_YEAR};
 use stake_markets::pendle::approx::ApproxParams;
 use stake_markets::pendle::PendleEvent;
 use stake_markets::stableswap::StableSwapEvent;
+use stake_math::signed::{to_signed, to_unsigned};
 use stake_math::{isqrt, logexp, mul_div_down, Checked, I256, U256, WAD};
 
 /// What a `loop` aims at.
@@ -176,8 +177,39 @@ pub enum MarketAction {
         /// Seconds until it unfreezes (0 = until told).
         duration: u64,
     },
+    /// System: serve the feed of `asset` `lag` seconds late (0 = live again).
+    OracleLag {
+        /// Asset symbol (`ETH` = ETH/USD).
+        asset: String,
+        /// Seconds of lag.
+        lag: u64,
+    },
+    /// System: override the price the feed of `asset` serves; restore it after `duration`
+    /// seconds if non-zero.
+    OracleManipulate {
+        /// Asset symbol (`ETH` = ETH/USD).
+        asset: String,
+        /// The served price.
+        price: PriceSet,
+        /// Seconds until the override is removed (0 = until `oracle_restore`).
+        duration: u64,
+    },
+    /// System: remove any override and lag of the feed of `asset`.
+    OracleRestore {
+        /// Asset symbol (`ETH` = ETH/USD).
+        asset: String,
+    },
     /// A Morpho Blue action.
     Morpho(super::morpho::MorphoAction),
+}
+
+/// A manipulated oracle price.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PriceSet {
+    /// USD per token, wad.
+    UsdWad(U256),
+    /// The current served price times `1 + change` (signed wad; −0.2e18 = −20 %).
+    Relative(I256),
 }
 
 impl MarketAction {
@@ -185,7 +217,12 @@ impl MarketAction {
     pub fn is_system(&self) -> bool {
         matches!(
             self,
-            MarketAction::SellOff { .. } | MarketAction::PriceShock { .. } | MarketAction::OracleFreeze { .. }
+            MarketAction::SellOff { .. }
+                | MarketAction::PriceShock { .. }
+                | MarketAction::OracleFreeze { .. }
+                | MarketAction::OracleLag { .. }
+                | MarketAction::OracleManipulate { .. }
+                | MarketAction::OracleRestore { .. }
         )
     }
 
@@ -244,6 +281,14 @@ impl MarketAction {
             MarketAction::OracleFreeze { asset, frozen, .. } => {
                 format!("{} the {asset} oracle", if *frozen { "freeze" } else { "unfreeze" })
             }
+            MarketAction::OracleLag { asset, lag } => format!("lag the {asset} oracle by {lag} s"),
+            MarketAction::OracleManipulate { asset, price, .. } => match price {
+                PriceSet::UsdWad(v) => format!("manipulate the {asset} oracle to ${}", v.as_u128() as f64 / 1e18),
+                PriceSet::Relative(c) => {
+                    format!("manipulate the {asset} oracle by {:+}%", c.as_i128() as f64 / 1e16)
+                }
+            },
+            MarketAction::OracleRestore { asset } => format!("restore the {asset} oracle"),
             MarketAction::Morpho(a) => a.describe(),
         }
     }
@@ -362,6 +407,17 @@ pub(crate) fn rate_of(world: &World, asset: AssetId) -> Result<U256, EngineError
             }))
         }),
     }
+}
+
+/// The USD feed of `asset` (`ETH` = ETH/USD).
+fn feed_key_of(world: &World, asset: &str) -> Result<FeedKey, EngineError> {
+    let id = asset_id(world, asset)?;
+    if id == world.eth_asset {
+        world.markets.eth_usd_key
+    } else {
+        world.markets.feeds.iter().find(|f| f.asset == id).map(|f| f.key)
+    }
+    .ok_or_else(|| me(MarketError::NoFeed { what: asset.into() }))
 }
 
 /// Balance of `asset` in token units (rebasing tokens through their issuer).
@@ -578,7 +634,12 @@ pub fn apply(world: &mut World, sender: &str, action: &MarketAction) -> Result<V
     // Prices moved: the liquidator agent acts at once.
     if matches!(
         action,
-        MarketAction::PriceShock { .. } | MarketAction::SellOff { .. } | MarketAction::OracleFreeze { .. }
+        MarketAction::PriceShock { .. }
+            | MarketAction::SellOff { .. }
+            | MarketAction::OracleFreeze { .. }
+            | MarketAction::OracleLag { .. }
+            | MarketAction::OracleManipulate { .. }
+            | MarketAction::OracleRestore { .. }
     ) {
         return r.map(|mut ev| {
             ev.extend(super::morpho::run_liquidator(world));
@@ -861,17 +922,47 @@ fn apply_inner(world: &mut World, sender: &str, action: &MarketAction) -> Result
             frozen,
             duration,
         } => {
-            let id = asset_id(world, asset)?;
-            let key = if id == world.eth_asset {
-                world.markets.eth_usd_key
-            } else {
-                world.markets.feeds.iter().find(|f| f.asset == id).map(|f| f.key)
-            }
-            .ok_or_else(|| me(MarketError::NoFeed { what: asset.clone() }))?;
+            let key = feed_key_of(world, asset)?;
             let ev = world.markets.oracles.freeze(key, *frozen).map_err(proto)?;
             if *frozen && *duration > 0 {
                 world.markets.unfreeze.push((now + duration, key));
             }
+            Ok(ev.into_iter().map(|e| Event::Market(MarketEvent::Oracle(e))).collect())
+        }
+        MarketAction::OracleLag { asset, lag } => {
+            let key = feed_key_of(world, asset)?;
+            let ev = world.markets.oracles.lag(key, *lag).map_err(proto)?;
+            Ok(ev.into_iter().map(|e| Event::Market(MarketEvent::Oracle(e))).collect())
+        }
+        MarketAction::OracleManipulate { asset, price, duration } => {
+            let key = feed_key_of(world, asset)?;
+            let dec = world.markets.oracles.feed(key).map_err(proto)?.decimals;
+            let scale = U256::from(10u8).pow(u32::from(dec));
+            let value = match price {
+                PriceSet::UsdWad(v) => mul_div_down(*v, scale, WAD).map_err(proto)?,
+                PriceSet::Relative(change) => {
+                    let cur = world.markets.oracles.price_unchecked(key, now).map_err(proto)?.value;
+                    let factor =
+                        to_unsigned(to_signed(WAD).map_err(proto)?.add_c(*change).map_err(proto)?).map_err(proto)?;
+                    mul_div_down(cur, factor, WAD).map_err(proto)?
+                }
+            };
+            if value == U256::ZERO {
+                return Err(me(MarketError::ZeroAmount {
+                    what: "manipulated price".into(),
+                }));
+            }
+            let ev = world.markets.oracles.manipulate(key, Some(value), now).map_err(proto)?;
+            if *duration > 0 {
+                world.markets.restore.push((now + duration, key));
+            }
+            Ok(ev.into_iter().map(|e| Event::Market(MarketEvent::Oracle(e))).collect())
+        }
+        MarketAction::OracleRestore { asset } => {
+            let key = feed_key_of(world, asset)?;
+            let mut ev = world.markets.oracles.manipulate(key, None, now).map_err(proto)?;
+            ev.extend(world.markets.oracles.lag(key, 0).map_err(proto)?);
+            world.markets.restore.retain(|(_, k)| *k != key);
             Ok(ev.into_iter().map(|e| Event::Market(MarketEvent::Oracle(e))).collect())
         }
         MarketAction::Morpho(a) => super::morpho::apply(world, sender, a),
@@ -1081,6 +1172,18 @@ fn frame_work(world: &mut World, t: u64) -> Result<Vec<Event>, EngineError> {
     world.markets.unfreeze.retain(|(at, _)| *at > t);
     for key in due {
         let ev = world.markets.oracles.freeze(key, false).map_err(proto)?;
+        events.extend(ev.into_iter().map(|e| Event::Market(MarketEvent::Oracle(e))));
+    }
+    let due: Vec<_> = world
+        .markets
+        .restore
+        .iter()
+        .filter(|(at, _)| *at <= t)
+        .map(|x| x.1)
+        .collect();
+    world.markets.restore.retain(|(at, _)| *at > t);
+    for key in due {
+        let ev = world.markets.oracles.manipulate(key, None, t).map_err(proto)?;
         events.extend(ev.into_iter().map(|e| Event::Market(MarketEvent::Oracle(e))));
     }
     for p in 0..world.markets.pools.len() {

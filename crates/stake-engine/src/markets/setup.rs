@@ -1,7 +1,7 @@
 //! Scenario sections of L4 and building them into the world.
 
 use super::morpho::MorphoCfg;
-use super::ops::{acquire, asset_id, lst_of, publish_prices, LoopTarget, MarketAction};
+use super::ops::{acquire, asset_id, lst_of, publish_prices, LoopTarget, MarketAction, PriceSet};
 use super::{coins_of, FeedEntry, FeedSource, MarketError, PendleEntry, PoolEntry, PriceProcess};
 use crate::action::{Action, SYSTEM};
 use crate::amount::{parse_amount, parse_bps, parse_wad_fraction};
@@ -1029,7 +1029,16 @@ pub fn schedule_event(
     world: &World,
     _start: u64,
 ) -> Option<Result<(String, Action), ScenarioError>> {
-    if !["sell_off", "price_shock", "oracle_freeze", "oracle_unfreeze"].contains(&e.kind.as_str()) {
+    const KINDS: [&str; 7] = [
+        "sell_off",
+        "price_shock",
+        "oracle_freeze",
+        "oracle_unfreeze",
+        "oracle_lag",
+        "oracle_manipulate",
+        "oracle_restore",
+    ];
+    if !KINDS.contains(&e.kind.as_str()) {
         return None;
     }
     Some(schedule_event_inner(e, path, world).map(|a| (SYSTEM.to_string(), Action::Market(a))))
@@ -1070,6 +1079,45 @@ fn schedule_event_inner(e: &EventCfg, path: &str, world: &World) -> Result<Marke
             let bps = factor * I256::from(10_000u32) / wad_i;
             Ok(MarketAction::PriceShock {
                 factor_bps: u64::try_from(bps).map_err(|_| err(format!("{path}.value"), "too large"))?,
+            })
+        }
+        "oracle_lag" | "oracle_manipulate" | "oracle_restore" => {
+            let asset = e.token.clone().unwrap_or_else(|| "ETH".into());
+            check_asset(world, &asset, &format!("{path}.token"))?;
+            let duration = match &e.duration {
+                Some(d) => parse_duration(d).map_err(|x| err(format!("{path}.duration"), x))?,
+                None => 0,
+            };
+            Ok(match e.kind.as_str() {
+                "oracle_lag" => {
+                    need(&e.duration, path, "duration")?;
+                    MarketAction::OracleLag { asset, lag: duration }
+                }
+                "oracle_manipulate" => {
+                    let v = need(&e.value, path, "value")?;
+                    let vpath = format!("{path}.value");
+                    let price = if v.trim().ends_with('%') {
+                        let f = signed_fraction(v, &vpath)?;
+                        if f <= -to_signed(WAD).map_err(|x| err(&vpath, x.to_string()))? {
+                            return Err(err(vpath, "the price cannot fall by 100% or more"));
+                        }
+                        PriceSet::Relative(f)
+                    } else {
+                        let t = v.trim().trim_start_matches('$').replace(',', "");
+                        let usd = parse_scaled(&t, 18).map_err(|x| {
+                            err(
+                                &vpath,
+                                format!("{x} (expected a USD price like \"2500\" or a change like \"-20%\")"),
+                            )
+                        })?;
+                        if usd == U256::ZERO {
+                            return Err(err(vpath, "the price must be positive"));
+                        }
+                        PriceSet::UsdWad(usd)
+                    };
+                    MarketAction::OracleManipulate { asset, price, duration }
+                }
+                _ => MarketAction::OracleRestore { asset },
             })
         }
         kind => {
