@@ -30,6 +30,8 @@ pub use pendle_ops::PendleOp;
 pub use pool_coins::{CoinUnit, PoolCoins};
 pub use price_paths::{data_files, parse_price_csv, JumpsCfg, PathModel};
 
+/// LP tokens are valued at their pool's virtual price (restaking strategies reuse it).
+pub(crate) use morpho::token_rate;
 pub use morpho::{
     AgentCfg, Liquidator, LiquidatorStats, MorphoAction, MorphoBorrowerCfg, MorphoCfg, MorphoEntry, MorphoWiringError,
     MorphoWorld,

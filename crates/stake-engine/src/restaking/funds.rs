@@ -27,6 +27,9 @@ pub struct AssetCfg {
     pub symbol: String,
     /// Decimals of its base unit (BTC 8, JitoSOL 9).
     pub decimals: u8,
+    /// Price of one whole token in ETH, e.g. `"0.0003"` — the value an EigenLayer strategy of
+    /// this token counts (default: none, the strategy counts 0 ETH).
+    pub price_eth: Option<String>,
 }
 
 /// A genesis deposit: `{ account = "dan", amount = "1_000 ETH" }`.
@@ -68,6 +71,12 @@ pub(super) fn build_assets(world: &mut World, cfgs: &[AssetCfg]) -> Result<(), S
             .ledger
             .register_asset(&a.symbol, a.decimals, "external", AssetKind::Plain)
             .map_err(setup_err(&format!("{path}.symbol")))?;
+        if let Some(p) = &a.price_eth {
+            let ppath = format!("{path}.price_eth");
+            let wad = stake_math::parse::parse_scaled(p, 18)
+                .map_err(|e| err(&ppath, format!("`{p}`: {e} (expected ETH per token, e.g. \"0.0003\")")))?;
+            world.restaking.asset_prices.insert(a.symbol.clone(), wad);
+        }
         world.restaking.external_assets.push(a.symbol.clone());
     }
     Ok(())

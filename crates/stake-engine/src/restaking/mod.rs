@@ -4,7 +4,10 @@
 //! - **Strategies**: one per LST the scenario declares, holding the non-rebasing token (wstETH
 //!   for a lido model — stETH is a rebasing shares asset, so its strategy holds the wrapper — and
 //!   the token itself for rocketpool), plus beacon-chain ETH through EigenPods. Each frame the
-//!   engine passes the LST's rate in as the strategy token's ETH price.
+//!   engine passes the LST's rate in as the strategy token's ETH price. Any other token the world
+//!   can value gets a strategy on first use (`restake` / `stake_from` with `token`): a pool's LP
+//!   token priced at the pool's virtual price each frame, a `[[restaking.assets]]` asset at its
+//!   `price_eth` (0 without one); it joins every EigenLayer service's operator set.
 //! - **EigenPods**: `restake_native` deposits 32-ETH validators into L0 with the pod account as
 //!   withdrawal credentials; each frame the engine verifies the validators that appeared and
 //!   checkpoints the pod from `summary_by_credentials(pod)`, so an L0 slash cuts the
@@ -85,13 +88,18 @@ pub struct EigenLayerCfg {
 }
 
 /// One source of an operator's own stake: `{ lst = "stETH", amount = "1000 ETH" }` (ETH staked
-/// into the LST, then restaked; lido tokens are wrapped first) or `{ native = "64 ETH" }`
+/// into the LST, then restaked; lido tokens are wrapped first), `{ token = "EIGEN", amount =
+/// "10_000 EIGEN" }` (an external asset minted, or an LST's restakable token bought with the ETH
+/// given, then restaked into its strategy, created on first use) or `{ native = "64 ETH" }`
 /// (validators with the operator's EigenPod as withdrawal credentials).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StakeFromCfg {
     /// LST to stake through.
     pub lst: Option<String>,
+    /// Strategy token to restake: a `[[restaking.assets]]` asset (amount in the token) or an
+    /// LST's restakable token (amount in ETH).
+    pub token: Option<String>,
     /// ETH staked into the LST (the unit may be ETH or the LST, counted 1:1 in ETH).
     pub amount: Option<String>,
     /// Native ETH restaked through an EigenPod (a multiple of 32 ETH).
@@ -349,6 +357,16 @@ pub struct PodTrack {
     pub verified: u64,
 }
 
+/// How the engine prices a strategy token that is not an LST's (the valuation interface of
+/// `set_strategy_price`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Valuation {
+    /// A pool's LP token: the pool's virtual price (ETH per LP token, wad), as the markets value it.
+    Pool,
+    /// An external asset: its `price_eth` (wad; 0 when the scenario gives none).
+    Fixed(U256),
+}
+
 /// Restaking state of the world.
 #[derive(Clone, Debug, Default)]
 pub struct RestakingWorld {
@@ -364,6 +382,10 @@ pub struct RestakingWorld {
     pub operators: Vec<String>,
     /// Strategy token → LST symbol whose rate prices it.
     pub priced_by: BTreeMap<String, String>,
+    /// Strategies of other tokens (pool LP tokens, external assets) → how each frame prices them.
+    pub valued_by: BTreeMap<String, Valuation>,
+    /// ETH price (wad per whole token) of external assets that declare `price_eth`.
+    pub asset_prices: BTreeMap<String, U256>,
     /// EigenPods by owner.
     pub pods: BTreeMap<String, PodTrack>,
     /// Next synthetic validator index for pod verification.
@@ -418,6 +440,8 @@ impl RestakingWorld {
         }
         hash_serde(h, &self.services);
         hash_serde(h, &self.pods);
+        hash_serde(h, &self.valued_by);
+        hash_serde(h, &self.asset_prices);
         h.update(&self.next_validator_index.to_le_bytes());
         hash_serde(h, &self.symbiotic);
         hash_serde(h, &self.sym_pending);
@@ -607,6 +631,130 @@ fn strategy_token(world: &World, lst: &str) -> Result<String, EngineError> {
     })
 }
 
+/// What prices a token that has no strategy yet.
+enum Priced {
+    /// An LST's restakable token (its protocol rate).
+    Lst(String),
+    /// Any other valued token.
+    Other(Valuation),
+}
+
+fn unknown_token(token: &str) -> EngineError {
+    reject(9036, format!("unknown token `{token}`"))
+}
+
+/// How the world values `token` as a strategy token.
+///
+/// Specification:
+/// - fails with 9036 if the world has no token of that symbol;
+/// - fails with 9037 if the world cannot value it in ETH (ETH itself, a rebasing LST token, a
+///   Pendle PT, a lending receipt, …): only an LST's restakable token, a pool's LP token or a
+///   `[[restaking.assets]]` asset can back a strategy.
+fn priced_of(world: &World, token: &str) -> Result<Priced, EngineError> {
+    let id = world.ledger.asset(token).map_err(|_| unknown_token(token))?;
+    for l in &world.lsts {
+        if strategy_token(world, &l.symbol)? == token {
+            return Ok(Priced::Lst(l.symbol.clone()));
+        }
+    }
+    if world.restaking.external_assets.iter().any(|a| a == token) {
+        let p = world.restaking.asset_prices.get(token).copied().unwrap_or_default();
+        return Ok(Priced::Other(Valuation::Fixed(p)));
+    }
+    if world.markets.pools.iter().any(|e| e.pool.lp_token == id) {
+        return Ok(Priced::Other(Valuation::Pool));
+    }
+    let hint = match world.lsts.iter().find(|l| l.symbol == token) {
+        Some(l) => match strategy_token(world, &l.symbol) {
+            Ok(w) => format!(" (`{token}` rebases: restake its wrapper `{w}`)"),
+            Err(_) => String::new(),
+        },
+        None => String::new(),
+    };
+    Err(reject(
+        9037,
+        format!(
+            "the world cannot value `{token}` in ETH: a strategy holds an LST's restakable token, a pool's LP token or a [[restaking.assets]] asset{hint}"
+        ),
+    ))
+}
+
+/// ETH price (wad per whole token) of a strategy token.
+fn price_wad(world: &World, token: &str, p: &Priced) -> Result<U256, EngineError> {
+    match p {
+        Priced::Lst(l) => world.lst(l)?.model.rate_wad(),
+        Priced::Other(Valuation::Fixed(w)) => Ok(*w),
+        Priced::Other(Valuation::Pool) => {
+            let id = world.ledger.asset(token).map_err(|_| unknown_token(token))?;
+            crate::markets::token_rate(world, id)
+                .unwrap_or_else(|| Err(reject(9037, format!("`{token}` is not a pool's LP token"))))
+        }
+    }
+}
+
+/// Creates (whitelisted) the strategy of `token` on first use and prices it; adds it to every
+/// EigenLayer service's operator set, each member allocating to it the same fraction of its max
+/// magnitude as it allocates (or is allocating) to the set's first strategy.
+///
+/// Specification: fails as [`priced_of`], or when the protocol rejects a step.
+fn ensure_strategy(world: &mut World, token: &str, block: u64) -> Result<Vec<Event>, EngineError> {
+    let el = world.restaking.el.as_ref().ok_or_else(no_el)?;
+    if el.strategies.contains_key(token) {
+        return Ok(Vec::new());
+    }
+    let priced = priced_of(world, token)?;
+    let price = price_wad(world, token, &priced)?;
+    let services = world.restaking.services_of(Protocol::EigenLayer);
+    let el = world.restaking.el.as_mut().ok_or_else(no_el)?;
+    let mut ev = el.add_strategy(&world.ledger, token, true).map_err(proto)?;
+    el.set_strategy_price(&world.ledger, token, price, block)
+        .map_err(proto)?;
+    let new = [token.to_string()];
+    for svc in services {
+        let Some(set) = el.operator_sets.get(&el::set_key(&svc, SET_ID)).cloned() else {
+            continue;
+        };
+        let Some(first) = set.strategies.iter().next().cloned() else {
+            ev.extend(
+                el.add_strategies_to_operator_set(&set.avs, set.id, &new)
+                    .map_err(proto)?,
+            );
+            continue;
+        };
+        ev.extend(
+            el.add_strategies_to_operator_set(&set.avs, set.id, &new)
+                .map_err(proto)?,
+        );
+        for op in &set.members {
+            let a = el.allocation(op, &set.avs, set.id, &first, block).map_err(proto)?;
+            let target = (i128::from(a.current) + a.pending_diff).max(0);
+            let max = el.max_magnitude(op, &first);
+            if target == 0 || max == 0 {
+                continue;
+            }
+            // same fraction of max magnitude, floored: ⌊target·1e18 / max⌋
+            let mag = mul_div_down(U256::from(target.unsigned_abs()), WAD, u(u128::from(max))).map_err(proto)?;
+            let mag = u64::try_from(mag).map_err(|_| reject(9037, "magnitude out of range".into()))?;
+            if mag == 0 {
+                continue;
+            }
+            ev.extend(
+                el.modify_allocation(op, &set.avs, set.id, token, mag, block)
+                    .map_err(proto)?,
+            );
+        }
+    }
+    match priced {
+        Priced::Lst(l) => {
+            world.restaking.priced_by.insert(token.to_string(), l);
+        }
+        Priced::Other(v) => {
+            world.restaking.valued_by.insert(token.to_string(), v);
+        }
+    }
+    Ok(el_ev(ev).collect())
+}
+
 fn el_ev(ev: Vec<ElEvent>) -> impl Iterator<Item = Event> {
     ev.into_iter().map(|e| Event::Restaking(RestakingEvent::EigenLayer(e)))
 }
@@ -719,9 +867,6 @@ fn build_el(world: &mut World, scn: &Scenario, cfg: &EigenLayerCfg, start: u64) 
         el.add_strategy(&world.ledger, &token, true).map_err(setup_err(p))?;
         world.restaking.priced_by.insert(token, l.symbol.clone());
     }
-    let mut strategies: Vec<String> = el.strategies.keys().cloned().collect();
-    strategies.push(BEACON_STRATEGY.to_string());
-    strategies.sort();
     world.restaking.el = Some(el);
 
     // operators
@@ -749,6 +894,13 @@ fn build_el(world: &mut World, scn: &Scenario, cfg: &EigenLayerCfg, start: u64) 
             stake_from(world, &o.name, sf, &spath, start)?;
         }
     }
+    // every strategy, including those the operators' `token` stakes created
+    let mut strategies: Vec<String> = match &world.restaking.el {
+        Some(el) => el.strategies.keys().cloned().collect(),
+        None => Vec::new(),
+    };
+    strategies.push(BEACON_STRATEGY.to_string());
+    strategies.sort();
     Ok(strategies)
 }
 
@@ -1021,6 +1173,24 @@ fn build_services(
 
 /// The operator's own stake at the start.
 fn stake_from(world: &mut World, op: &str, sf: &StakeFromCfg, path: &str, start: u64) -> Result<(), ScenarioError> {
+    if let Some(t) = &sf.token {
+        let tpath = format!("{path}.token");
+        let apath = format!("{path}.amount");
+        if sf.lst.is_some() || sf.native.is_some() {
+            return Err(err(path, "give one of `lst`, `token` or `native`"));
+        }
+        let s = sf
+            .amount
+            .as_deref()
+            .ok_or_else(|| err(&apath, format!("how much {t} (or ETH to stake into the LST)?")))?;
+        priced_of(world, t).map_err(|e| err(&tpath, e.to_string()))?;
+        let got = funds::acquire(world, op, t, s, &apath, start)?;
+        ensure_strategy(world, t, 0).map_err(|e| err(&tpath, e.to_string()))?;
+        let el = world.restaking.el.as_mut().ok_or_else(|| err(path, "no eigenlayer"))?;
+        el.deposit(&mut world.ledger, op, t, got, 0)
+            .map_err(setup_err(&apath))?;
+        return Ok(());
+    }
     let eth = world.eth_asset;
     let acct = world.ledger.account(op);
     match (&sf.lst, &sf.native) {
@@ -1083,7 +1253,7 @@ fn stake_from(world: &mut World, op: &str, sf: &StakeFromCfg, path: &str, start:
         _ => {
             return Err(err(
                 path,
-                "give either `lst` and `amount` (e.g. { lst = \"stETH\", amount = \"1000 ETH\" }) or `native` (e.g. { native = \"64 ETH\" })",
+                "give either `lst` and `amount` (e.g. { lst = \"stETH\", amount = \"1000 ETH\" }), `token` and `amount` (e.g. { token = \"EIGEN\", amount = \"10_000 EIGEN\" }) or `native` (e.g. { native = \"64 ETH\" })",
             ))
         }
     }
@@ -1305,11 +1475,14 @@ fn schedule_action_inner(a: &ActionCfg, path: &str, world: &World) -> Result<Res
         let t = need(&a.token, path, key, "which strategy token? (e.g. token = \"wstETH\")")?;
         let t = if t == "native" { BEACON_STRATEGY } else { t };
         if t != BEACON_STRATEGY && !el.strategies.contains_key(t) {
-            let list: Vec<&str> = el.strategies.keys().map(|s| s.as_str()).collect();
-            return Err(err(
-                format!("{path}.{key}"),
-                format!("no strategy for `{t}` (strategies: {}, native)", list.join(", ")),
-            ));
+            // created on first use when the world can value the token
+            if let Err(e) = priced_of(world, t) {
+                let list: Vec<&str> = el.strategies.keys().map(|s| s.as_str()).collect();
+                return Err(err(
+                    format!("{path}.{key}"),
+                    format!("{e} (strategies: {}, native)", list.join(", ")),
+                ));
+            }
         }
         Ok(t.to_string())
     };
@@ -1320,7 +1493,8 @@ fn schedule_action_inner(a: &ActionCfg, path: &str, world: &World) -> Result<Res
             return Ok(None);
         }
         let sym = if token == BEACON_STRATEGY { "ETH" } else { token };
-        let v = parse_amount(s, &|x| (x == sym).then_some(18)).map_err(|e| err(&apath, e))?;
+        let dec = funds::decimals(world, sym).unwrap_or(18);
+        let v = parse_amount(s, &|x| (x == sym).then_some(dec)).map_err(|e| err(&apath, e))?;
         if v.base == U256::ZERO {
             return Err(err(&apath, "must be positive"));
         }
@@ -1453,23 +1627,28 @@ fn apply_inner(world: &mut World, sender: &str, action: &RestakingAction) -> Res
     let now = world.now;
     match action {
         RestakingAction::Restake { token, amount } => {
+            let el = world.restaking.el.as_ref().ok_or_else(no_el)?;
+            let id = world.ledger.asset(token).map_err(|_| unknown_token(token))?;
+            if !el.strategies.contains_key(token) {
+                priced_of(world, token)?;
+            }
             let amount = match amount {
                 Some(a) => *a,
-                None => {
-                    let id = world.ledger.asset(token).map_err(proto)?;
-                    let acct = world.ledger.account(sender);
-                    world.ledger.balance(acct, id)
-                }
+                None => match world.ledger.find_account(sender) {
+                    Ok(acct) => world.ledger.balance(acct, id),
+                    Err(_) => U256::ZERO,
+                },
             };
             if amount == U256::ZERO {
                 return Err(EngineError::ZeroAmount { what: "amount".into() });
             }
+            let mut events = ensure_strategy(world, token, block)?;
             let el = world.restaking.el.as_mut().ok_or_else(no_el)?;
-            Ok(el_ev(
+            events.extend(el_ev(
                 el.deposit(&mut world.ledger, sender, token, amount, block)
                     .map_err(proto)?,
-            )
-            .collect())
+            ));
+            Ok(events)
         }
         RestakingAction::RestakeNative { validators } => native(world, sender, *validators, now),
         RestakingAction::Delegate { operator } => {
@@ -1990,6 +2169,20 @@ fn el_frame(world: &mut World, t: u64, events: &mut Vec<Event>) {
             let rate = w.lst(&lst)?.model.rate_wad()?;
             let el = w.restaking.el.as_mut().ok_or_else(no_el)?;
             el.set_strategy_price(&w.ledger, &token, rate, block).map_err(proto)?;
+            Ok(Vec::new())
+        });
+    }
+    let valued: Vec<(String, Valuation)> = world
+        .restaking
+        .valued_by
+        .iter()
+        .map(|(a, b)| (a.clone(), b.clone()))
+        .collect();
+    for (token, v) in valued {
+        guarded(world, t, format!("eigenlayer {token} price"), events, |w| {
+            let p = price_wad(w, &token, &Priced::Other(v))?;
+            let el = w.restaking.el.as_mut().ok_or_else(no_el)?;
+            el.set_strategy_price(&w.ledger, &token, p, block).map_err(proto)?;
             Ok(Vec::new())
         });
     }
