@@ -61,11 +61,15 @@ pub fn prepare_with_data(
 ) -> Result<Prepared, ScenarioError> {
     let mut scn = Scenario::parse(text)?;
     scn.data = data.clone();
+    // An override reseeds every random process (faults, price paths), not just the report.
+    if let Some(s) = seed {
+        scn.clock.seed = s;
+    }
     let built = Built::from_scenario(&scn)?;
     Ok(Prepared {
         built,
         name: scn.name.clone().unwrap_or_else(|| "scenario".into()),
-        seed: seed.unwrap_or(scn.clock.seed),
+        seed: scn.clock.seed,
         scenario_hash: blake3::hash(text.as_bytes()).to_hex().to_string(),
     })
 }
