@@ -262,3 +262,29 @@ fn an_operator_stakes_eigen_from_the_scenario_and_scheduled_restakes_check_the_t
     };
     assert!(e.contains("actions[0].token") && e.contains("cannot value"), "{e}");
 }
+
+#[test]
+fn actions_of_a_restaking_protocol_the_scenario_does_not_have_are_rejected() {
+    let mut w = world();
+    // Symbiotic and Jito are looked up by vault: an unknown vault (9035).
+    let deposit = RestakingAction::SymbioticDeposit {
+        vault: "v".into(),
+        amount: Some(U256::ONE),
+    };
+    let mint = RestakingAction::JitoMint {
+        vault: "v".into(),
+        amount: Some(U256::ONE),
+        min_out: U256::ZERO,
+    };
+    let (code, msg) = rejected(&mut w, tx("alice", r(deposit)));
+    assert_eq!((code, msg.as_str()), (9035, "unknown Symbiotic vault `v`"));
+    let (code, msg) = rejected(&mut w, tx("alice", r(mint)));
+    assert_eq!((code, msg.as_str()), (9035, "unknown Jito vault `v`"));
+    // Babylon is one chain: the section is missing (9032).
+    let stake = RestakingAction::BabylonStake {
+        provider: "fp".into(),
+        amount: Some(U256::ONE),
+    };
+    let (code, msg) = rejected(&mut w, tx("alice", r(stake)));
+    assert_eq!((code, msg.as_str()), (9032, "the scenario has no [restaking.babylon]"));
+}

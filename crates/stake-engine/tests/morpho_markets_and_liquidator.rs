@@ -756,4 +756,17 @@ initial_supply = "1_000 WETH"
             }),
         ),
     );
+    // An LP token is not an LST the loop can stake borrowed WETH into.
+    let code = rejected(
+        &mut w,
+        tx(
+            "steth-eth-lp",
+            lp(MorphoAction::Loop {
+                market: "lp-weth".into(),
+                amount: U256::ZERO,
+                target: stake_engine::markets::LoopTarget::Leverage(3 * WAD),
+            }),
+        ),
+    );
+    assert_eq!(code, 6952);
 }
