@@ -770,3 +770,24 @@ initial_supply = "1_000 WETH"
     );
     assert_eq!(code, 6952);
 }
+
+#[test]
+fn a_liquidation_below_the_minimum_profit_is_undone_and_counted_as_skipped() {
+    // The same depeg as above, with a minimum profit no liquidation can reach.
+    let text = BASE
+        .replace("IRM", "irm = \"fixed\"\nrate = \"0%\"")
+        .replace("min_profit = \"0 ETH\"", "min_profit = \"1_000_000 ETH\"");
+    let mut w = prepare(&text, None).expect("scenario builds").world().clone();
+    let bob = w.ledger.find_account("bob").unwrap();
+    let liq = w.ledger.find_account("liquidator").unwrap();
+    let before = w.markets.morpho.blue.position(ID, bob);
+    let weth = w.ledger.asset("WETH").unwrap();
+    let liq_weth = w.ledger.balance(liq, weth);
+    let ev = depeg(&mut w, 2_000);
+    assert!(liquidations(&ev).is_empty());
+    let stats = &w.markets.liquidator.as_ref().unwrap().stats;
+    assert_eq!((stats.morpho, stats.skipped, stats.failed), (0, 1, 0));
+    assert_eq!(w.markets.morpho.blue.position(ID, bob), before);
+    assert_eq!(w.ledger.balance(liq, weth), liq_weth);
+    assert_eq!(w.markets.morpho.markets[0].liquidations, 0);
+}

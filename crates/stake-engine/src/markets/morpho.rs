@@ -1591,6 +1591,21 @@ fn execute(world: &mut World, liq: AccountId, c: &Candidate) -> Result<(U256, U2
     }
 }
 
+/// The lending protocol a liquidation went through, as it was before.
+enum Touched {
+    Aave(Option<stake_markets::aave::AaveV3>),
+    Morpho(MorphoWorld),
+}
+
+impl Touched {
+    fn restore(self, world: &mut World) {
+        match self {
+            Touched::Aave(a) => world.markets.aave = a,
+            Touched::Morpho(m) => world.markets.morpho = m,
+        }
+    }
+}
+
 /// The liquidator agent: liquidates every position with HF < 1 (Aave first, then each Morpho
 /// market; by account name) with the protocol's maximum, if the profit at the feeds is at least
 /// `min_profit`. Rejections are recorded in `world.hook_rejections`; nothing aborts.
@@ -1603,8 +1618,12 @@ pub(crate) fn run_liquidator(world: &mut World) -> Vec<Event> {
     }
     let mut events = Vec::new();
     for (name, c) in candidates(world) {
-        let backup = world.markets.clone();
-        let lsts = world.lsts.clone();
+        // A liquidation changes the ledger and the one lending protocol it goes through: keep
+        // only that protocol to undo it.
+        let backup = match &c {
+            Candidate::Aave { .. } => Touched::Aave(world.markets.aave.clone()),
+            Candidate::Morpho { .. } => Touched::Morpho(world.markets.morpho.clone()),
+        };
         let cp = world.ledger.checkpoint();
         let (protocol, market) = match &c {
             Candidate::Aave { .. } => ("aave".to_string(), "aave".to_string()),
@@ -1614,8 +1633,7 @@ pub(crate) fn run_liquidator(world: &mut World) -> Vec<Event> {
             Ok((repaid, seized, bad, ev)) => {
                 if seized < repaid || seized - repaid < liq.min_profit_usd {
                     world.ledger.rollback(cp);
-                    world.markets = backup;
-                    world.lsts = lsts;
+                    backup.restore(world);
                     if let Some(l) = world.markets.liquidator.as_mut() {
                         l.stats.skipped += 1;
                     }
@@ -1648,8 +1666,7 @@ pub(crate) fn run_liquidator(world: &mut World) -> Vec<Event> {
             }
             Err(e) => {
                 world.ledger.rollback(cp);
-                world.markets = backup;
-                world.lsts = lsts;
+                backup.restore(world);
                 if let Some(l) = world.markets.liquidator.as_mut() {
                     l.stats.failed += 1;
                 }
