@@ -104,6 +104,15 @@ impl LstModel {
             LstModel::ExchangeRate(x) => x.check_invariants(ledger),
         }
     }
+    /// Its backing rules without the ledger-wide conservation scan (the world checks
+    /// conservation on what a transaction touched).
+    pub fn check_backing(&self, ledger: &Ledger) -> Result<(), String> {
+        match self {
+            LstModel::Lido(l) => l.check_backing(ledger),
+            LstModel::RocketPool(r) => r.check_backing(ledger),
+            LstModel::ExchangeRate(x) => x.check_backing(ledger),
+        }
+    }
     /// Seconds a withdrawal started now would wait (Lido: queue estimate; Rocket Pool: 0 while
     /// the rETH contract and excess deposit pool hold ETH, else the L0 exit wait).
     ///

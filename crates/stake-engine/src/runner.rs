@@ -10,6 +10,30 @@ use crate::time::{format_date, DAY};
 use crate::world::World;
 use stake_math::U256;
 
+/// How thoroughly a run checks invariants (SPEC §1.4).
+///
+/// After every transaction the run checks what it touched ([`World::check_touched`]: conservation
+/// of the touched assets, every protocol's backing rules, the touched users' rules). Every
+/// `full_every` steps, and at the end of the run, it checks everything ([`World::check_invariants`]:
+/// conservation over every account, every sum over holders and positions). `paranoid` runs the
+/// full check after every transaction as well.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checks {
+    /// Steps between full checks (0: only at the end of the run).
+    pub full_every: u64,
+    /// Full check after every transaction.
+    pub paranoid: bool,
+}
+
+impl Default for Checks {
+    fn default() -> Self {
+        Checks {
+            full_every: 30,
+            paranoid: false,
+        }
+    }
+}
+
 /// A scenario ready to run.
 #[derive(Clone, Debug)]
 pub struct Prepared {
@@ -17,6 +41,7 @@ pub struct Prepared {
     name: String,
     seed: u64,
     scenario_hash: String,
+    checks: Checks,
 }
 
 /// Validates a scenario by parsing it and building its world; returns a one-line description.
@@ -71,6 +96,7 @@ pub fn prepare_with_data(
         name: scn.name.clone().unwrap_or_else(|| "scenario".into()),
         seed: scn.clock.seed,
         scenario_hash: blake3::hash(text.as_bytes()).to_hex().to_string(),
+        checks: Checks::default(),
     })
 }
 
@@ -103,6 +129,14 @@ impl Prepared {
     /// The world (before running: the initial world).
     pub fn world(&self) -> &World {
         &self.built.world
+    }
+    /// Sets how thoroughly the run checks invariants.
+    pub fn set_checks(&mut self, checks: Checks) {
+        self.checks = checks;
+    }
+    /// How thoroughly the run checks invariants.
+    pub fn checks(&self) -> Checks {
+        self.checks
     }
 
     fn resolve(&self, world: &World, s: &Scheduled) -> Tx {
@@ -152,6 +186,7 @@ impl Prepared {
     pub fn run(&mut self, progress: &mut dyn FnMut(u64, u64)) -> Result<RunResult, String> {
         let total = self.total_steps();
         let mut world = self.built.world.clone();
+        world.ledger.set_auditing(true);
         let schedule = self.built.schedule.clone();
         let (start, end, step) = (self.built.start, self.built.end, self.built.step);
         let mut next = 0usize;
@@ -161,6 +196,7 @@ impl Prepared {
         let columns = self.columns(&world);
         let mut rows = vec![self.sample(&world)];
         let seed = self.seed;
+        let checks = self.checks;
         let fail = |what: String| format!("invariant broken ({what}); reproduce with seed {seed}");
         let exec = |world: &mut World,
                     tx: Tx,
@@ -186,8 +222,14 @@ impl Prepared {
                 }
             }
             world
-                .check_invariants()
-                .map_err(|e| fail(format!("after {}: {e}", tx.action.describe())))
+                .check_touched(tx.action.is_system())
+                .map_err(|e| fail(format!("after {}: {e}", tx.action.describe())))?;
+            if checks.paranoid {
+                world
+                    .check_invariants()
+                    .map_err(|e| fail(format!("full check after {}: {e}", tx.action.describe())))?;
+            }
+            Ok(())
         };
         for k in 1..=total {
             let t = (start + k * step).min(end);
@@ -219,9 +261,17 @@ impl Prepared {
                 &mut applied,
                 &mut events,
             )?;
+            if checks.full_every > 0 && k % checks.full_every == 0 && k != total {
+                world
+                    .check_invariants()
+                    .map_err(|e| fail(format!("full check at step {k} ({}): {e}", format_date(world.now))))?;
+            }
             rows.push(self.sample(&world));
             progress(k, total);
         }
+        world
+            .check_invariants()
+            .map_err(|e| fail(format!("full check at the end ({}): {e}", format_date(world.now))))?;
         for h in &world.hook_rejections {
             rejected.push(RejectedTx {
                 date: format_date(h.time),

@@ -127,7 +127,8 @@ impl World {
             })
     }
 
-    /// Every invariant: ledger conservation, Ethereum's, and each LST's.
+    /// Every invariant, in full: ledger conservation (a scan of every account), Ethereum's,
+    /// and every protocol's rules including the sums over all holders and positions.
     pub fn check_invariants(&self) -> Result<(), String> {
         self.ledger.check_conservation().map_err(|e| e.to_string())?;
         self.eth
@@ -135,7 +136,7 @@ impl World {
             .map_err(|e| format!("ethereum: {e}"))?;
         for l in &self.lsts {
             l.model
-                .check_invariants(&self.ledger)
+                .check_backing(&self.ledger)
                 .map_err(|e| format!("{}: {e}", l.symbol))?;
         }
         self.restaking
@@ -143,6 +144,41 @@ impl World {
             .map_err(|e| format!("restaking: {e}"))?;
         self.markets
             .check_invariants(&self.ledger)
+            .map_err(|e| format!("markets: {e}"))?;
+        Ok(())
+    }
+
+    /// The per-transaction invariant check (SPEC §1.4), on what the writes since the previous
+    /// check touched: conservation of every touched asset ([`Ledger::audit`]), each protocol's
+    /// backing rules (reserves, vaults, markets — never a scan of holders or positions), the
+    /// per-user rules of the touched accounts, and Ethereum's when the beacon account was
+    /// touched or `system` says a system action (time, slashing) ran. The sums over every
+    /// holder and position run in [`World::check_invariants`], at the runner's full-check
+    /// cadence, at the end of a run and after every transaction under `--paranoid`.
+    ///
+    /// Needs the ledger's write recording on ([`Ledger::set_auditing`]); without it only the
+    /// protocol rules are checked.
+    pub fn check_touched(&mut self, system: bool) -> Result<(), String> {
+        let touched = if self.ledger.is_auditing() {
+            self.ledger.audit().map_err(|e| e.to_string())?
+        } else {
+            stake_ledger::Touched::default()
+        };
+        if system || touched.has_account(self.eth.beacon_account()) {
+            self.eth
+                .check_invariants(&self.ledger)
+                .map_err(|e| format!("ethereum: {e}"))?;
+        }
+        for l in &self.lsts {
+            l.model
+                .check_backing(&self.ledger)
+                .map_err(|e| format!("{}: {e}", l.symbol))?;
+        }
+        self.restaking
+            .check_backing(&self.ledger)
+            .map_err(|e| format!("restaking: {e}"))?;
+        self.markets
+            .check_touched(&self.ledger, &touched)
             .map_err(|e| format!("markets: {e}"))?;
         Ok(())
     }

@@ -291,6 +291,11 @@ impl Ethereum {
         self.params.el_reward_apr_ppm = apr_ppm;
     }
 
+    /// The account holding the beacon chain's ETH ([`BEACON_ACCOUNT`]).
+    pub fn beacon_account(&self) -> AccountId {
+        self.beacon
+    }
+
     /// The current epoch.
     pub fn current_epoch(&self) -> u64 {
         self.epoch

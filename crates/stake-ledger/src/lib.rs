@@ -80,10 +80,46 @@ pub struct Ledger {
     /// Per account, holdings sorted by asset id (few assets per account: linear scan is fastest).
     holdings: Vec<Vec<(AssetId, U256)>>,
     supply: Vec<U256>,
+    /// Per asset, the number of accounts holding a non-zero balance (maintained on every write,
+    /// so rounding slack proportional to the holder count costs O(1) to compute).
+    holder_count: Vec<u64>,
     #[serde(skip)]
     journal: Vec<Undo>,
     #[serde(skip)]
     depth: u32,
+    /// Balance slots written since the last [`Ledger::audit`], with the value before the write.
+    #[serde(skip)]
+    touched: Vec<(AccountId, AssetId, U256)>,
+    /// Supplies written since the last audit, with the value before the write.
+    #[serde(skip)]
+    touched_supply: Vec<(AssetId, U256)>,
+    /// Whether writes are recorded for [`Ledger::audit`] (off until [`Ledger::set_auditing`]).
+    #[serde(skip)]
+    auditing: bool,
+}
+
+/// What the writes since the last audit touched (see [`Ledger::audit`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Touched {
+    /// Accounts whose balances were written, sorted, without duplicates.
+    pub accounts: Vec<AccountId>,
+    /// Assets whose balances or supply were written, sorted, without duplicates.
+    pub assets: Vec<AssetId>,
+}
+
+impl Touched {
+    /// Whether `account` was touched.
+    pub fn has_account(&self, account: AccountId) -> bool {
+        self.accounts.binary_search(&account).is_ok()
+    }
+    /// Whether `asset` was touched.
+    pub fn has_asset(&self, asset: AssetId) -> bool {
+        self.assets.binary_search(&asset).is_ok()
+    }
+    /// Whether nothing was touched.
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty() && self.assets.is_empty()
+    }
 }
 
 impl Ledger {
@@ -116,6 +152,7 @@ impl Ledger {
         });
         self.asset_by_symbol.insert(symbol.to_string(), id);
         self.supply.push(U256::ZERO);
+        self.holder_count.push(0);
         if self.depth > 0 {
             self.journal.push(Undo::NewAsset);
         }
@@ -148,6 +185,11 @@ impl Ledger {
     /// All assets in registration order.
     pub fn assets(&self) -> impl Iterator<Item = (AssetId, &AssetInfo)> {
         self.assets.iter().enumerate().map(|(i, a)| (AssetId(i as u16), a))
+    }
+
+    /// Number of accounts holding a non-zero balance of `asset`. O(1).
+    pub fn holder_count(&self, asset: AssetId) -> u64 {
+        self.holder_count.get(asset.0 as usize).copied().unwrap_or(0)
     }
 
     /// Total supply of an asset (sum of all holdings, in ledger units).
@@ -246,10 +288,25 @@ impl Ledger {
         let slot = self.slot(account, asset)?;
         let prev = *slot;
         *slot = value;
+        self.count_holder(asset, prev, value);
         if journaling {
             self.journal.push(Undo::Balance { account, asset, prev });
         }
+        if self.auditing {
+            self.touched.push((account, asset, prev));
+        }
         Ok(())
+    }
+
+    /// Keeps [`Ledger::holder_count`] in step with a balance going from `prev` to `value`.
+    fn count_holder(&mut self, asset: AssetId, prev: U256, value: U256) {
+        if let Some(n) = self.holder_count.get_mut(asset.0 as usize) {
+            match (prev == U256::ZERO, value == U256::ZERO) {
+                (true, false) => *n += 1,
+                (false, true) => *n = n.saturating_sub(1),
+                _ => {}
+            }
+        }
     }
 
     fn set_supply(&mut self, asset: AssetId, value: U256) {
@@ -258,6 +315,9 @@ impl Ledger {
         self.supply[i] = value;
         if self.depth > 0 {
             self.journal.push(Undo::Supply { asset, prev });
+        }
+        if self.auditing {
+            self.touched_supply.push((asset, prev));
         }
     }
 
@@ -349,20 +409,37 @@ impl Ledger {
         }
     }
 
-    /// Undoes every change since `cp`, newest first.
+    /// Undoes every change since `cp`, newest first. Costs what the rolled-back changes touched,
+    /// not the size of the ledger.
     pub fn rollback(&mut self, cp: Checkpoint) {
+        // Accounts whose holdings may keep a zero entry left by a rolled-back first credit.
+        let mut dirty: Vec<AccountId> = Vec::new();
         while self.journal.len() > cp.0 {
             match self.journal.pop() {
                 Some(Undo::Balance { account, asset, prev }) => {
+                    let mut cur = U256::ZERO;
                     if let Some(h) = self.holdings.get_mut(account.0 as usize) {
                         // An inner rollback may have dropped the entry once it held zero.
                         match h.binary_search_by_key(&asset, |(a, _)| *a) {
-                            Ok(p) => h[p].1 = prev,
+                            Ok(p) => {
+                                cur = h[p].1;
+                                h[p].1 = prev;
+                            }
                             Err(p) => h.insert(p, (asset, prev)),
                         }
+                        dirty.push(account);
+                    }
+                    self.count_holder(asset, cur, prev);
+                    if self.auditing {
+                        self.touched.push((account, asset, cur));
                     }
                 }
-                Some(Undo::Supply { asset, prev }) => self.supply[asset.0 as usize] = prev,
+                Some(Undo::Supply { asset, prev }) => {
+                    if self.auditing {
+                        self.touched_supply.push((asset, self.supply[asset.0 as usize]));
+                    }
+                    self.supply[asset.0 as usize] = prev;
+                }
                 Some(Undo::NewAccount) => {
                     if let Some(name) = self.accounts.pop() {
                         self.account_by_name.remove(&name);
@@ -373,6 +450,7 @@ impl Ledger {
                     if let Some(a) = self.assets.pop() {
                         self.asset_by_symbol.remove(&a.symbol);
                         self.supply.pop();
+                        self.holder_count.pop();
                     }
                 }
                 None => break,
@@ -383,9 +461,19 @@ impl Ledger {
             self.journal.clear();
         }
         // Zero entries left by rolled-back first credits are harmless to balances but would
-        // change the canonical encoding: drop them.
-        for h in &mut self.holdings {
-            h.retain(|(_, b)| *b != U256::ZERO);
+        // change the canonical encoding: drop them, in the accounts the rollback touched only.
+        dirty.sort_unstable();
+        dirty.dedup();
+        for a in dirty {
+            if let Some(h) = self.holdings.get_mut(a.0 as usize) {
+                h.retain(|(_, b)| *b != U256::ZERO);
+            }
+        }
+        if self.auditing {
+            // Writes to accounts and assets that no longer exist are gone with them.
+            let (na, ns) = (self.accounts.len(), self.assets.len());
+            self.touched.retain(|(acc, asset, _)| (acc.0 as usize) < na && (asset.0 as usize) < ns);
+            self.touched_supply.retain(|(asset, _)| (asset.0 as usize) < ns);
         }
     }
 
@@ -402,6 +490,86 @@ impl Ledger {
                 Err(e)
             }
         }
+    }
+
+    /// Starts (or stops) recording writes for [`Ledger::audit`]. Recording costs one push per
+    /// write; [`Ledger::audit`] drains it.
+    pub fn set_auditing(&mut self, on: bool) {
+        self.auditing = on;
+        self.touched.clear();
+        self.touched_supply.clear();
+    }
+
+    /// Whether writes are being recorded for [`Ledger::audit`].
+    pub fn is_auditing(&self) -> bool {
+        self.auditing
+    }
+
+    /// Incremental conservation (SPEC §1.4) over what was written since the last audit, then
+    /// forgets those writes. For every touched asset, the change in supply must equal the
+    /// change in the touched balances: Σ now + supply before = Σ before + supply now. Costs
+    /// O(w log w) in the number of writes w, independent of the number of accounts. Returns
+    /// what was touched, for the protocols' own incremental checks.
+    pub fn audit(&mut self) -> Result<Touched, LedgerError> {
+        let mut writes = std::mem::take(&mut self.touched);
+        let mut supplies = std::mem::take(&mut self.touched_supply);
+        // Oldest write first within a slot: its `prev` is the value before the audited span.
+        writes.sort_by_key(|(acc, asset, _)| (*asset, *acc));
+        supplies.sort_by_key(|(asset, _)| *asset);
+        let mut touched = Touched::default();
+        let mut i = 0;
+        let mut s = 0;
+        let mut result = Ok(());
+        while i < writes.len() || s < supplies.len() {
+            // The next asset to settle: the smaller of the two heads.
+            let asset = match (writes.get(i), supplies.get(s)) {
+                (Some(w), Some(p)) => w.1.min(p.0),
+                (Some(w), None) => w.1,
+                (None, Some(p)) => p.0,
+                (None, None) => break,
+            };
+            touched.assets.push(asset);
+            let (mut before, mut now) = (U256::ZERO, U256::ZERO);
+            let mut overflow = false;
+            while let Some(&(acc, a, prev)) = writes.get(i) {
+                if a != asset {
+                    break;
+                }
+                touched.accounts.push(acc);
+                match (before.checked_add(prev), now.checked_add(self.balance(acc, a))) {
+                    (Some(b), Some(n)) => (before, now) = (b, n),
+                    _ => overflow = true,
+                }
+                // Later writes to the same slot only matter through its current value.
+                while writes.get(i).is_some_and(|w| w.0 == acc && w.1 == a) {
+                    i += 1;
+                }
+            }
+            let mut supply_before = self.supply(asset);
+            if let Some(&(a, prev)) = supplies.get(s) {
+                if a == asset {
+                    supply_before = prev;
+                }
+            }
+            while supplies.get(s).is_some_and(|p| p.0 == asset) {
+                s += 1;
+            }
+            let supply_now = self.supply(asset);
+            let balanced = match (now.checked_add(supply_before), before.checked_add(supply_now)) {
+                (Some(l), Some(r)) => !overflow && l == r,
+                _ => false,
+            };
+            if !balanced && result.is_ok() {
+                result = Err(LedgerError::ConservationBroken {
+                    asset: self.symbol(asset).to_string(),
+                    supply: supply_now,
+                    held: supply_before.saturating_add(now).saturating_sub(before),
+                });
+            }
+        }
+        touched.accounts.sort_unstable();
+        touched.accounts.dedup();
+        result.map(|()| touched)
     }
 
     /// Conservation (SPEC §1.4): for every asset, supply = Σ holdings.

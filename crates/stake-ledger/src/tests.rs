@@ -126,3 +126,61 @@ fn an_outer_rollback_restores_a_balance_emptied_before_an_inner_rollback() {
     assert_eq!(state_hash(&l), before);
     l.check_conservation().unwrap();
 }
+
+#[test]
+fn the_audit_reports_what_was_touched_and_accepts_conserving_writes() {
+    let (mut l, eth, a, b) = setup();
+    l.set_auditing(true);
+    let steth = l.register_asset("stETH", 18, "lido", AssetKind::Shares).unwrap();
+    let c = l.account("carol");
+    l.transfer(a, b, eth, u(10)).unwrap();
+    l.transfer(b, c, eth, u(3)).unwrap();
+    l.mint(c, steth, u(5)).unwrap();
+    l.burn(c, steth, u(2)).unwrap();
+    // A rolled-back span leaves values as they were; the audit still sees the slots.
+    let cp = l.checkpoint();
+    l.transfer(a, c, eth, u(50)).unwrap();
+    l.mint(a, steth, u(7)).unwrap();
+    l.rollback(cp);
+    let t = l.audit().unwrap();
+    assert_eq!(t.accounts, vec![a, b, c]);
+    assert_eq!(t.assets, vec![eth, steth]);
+    assert!(t.has_account(c) && t.has_asset(steth));
+    // Drained: a second audit sees nothing.
+    assert!(l.audit().unwrap().is_empty());
+    assert_eq!(l.holder_count(eth), 3);
+    assert_eq!(l.holder_count(steth), 1);
+}
+
+#[test]
+fn the_audit_catches_a_balance_written_behind_the_supply() {
+    let (mut l, eth, a, b) = setup();
+    l.set_auditing(true);
+    l.transfer(a, b, eth, u(1)).unwrap();
+    // Broken on purpose: a write that bypasses mint/burn/transfer.
+    l.set_balance(b, eth, u(2)).unwrap();
+    let err = l.audit().unwrap_err();
+    assert_eq!(
+        err,
+        LedgerError::ConservationBroken {
+            asset: "ETH".into(),
+            supply: u(100),
+            held: u(101),
+        }
+    );
+    // The full scan agrees.
+    assert!(l.check_conservation().is_err());
+}
+
+#[test]
+fn rollback_restores_holder_counts_and_drops_zero_entries_it_created() {
+    let (mut l, eth, a, b) = setup();
+    let before = state_hash(&l);
+    let cp = l.checkpoint();
+    l.transfer(a, b, eth, u(100)).unwrap();
+    assert_eq!(l.holder_count(eth), 1);
+    l.rollback(cp);
+    assert_eq!(l.holder_count(eth), 1);
+    assert_eq!(l.holdings_of(b), &[]);
+    assert_eq!(state_hash(&l), before);
+}

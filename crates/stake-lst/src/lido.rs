@@ -1568,12 +1568,18 @@ impl Lido {
 
     // ------------------------------------------------------------------ invariants
 
+    /// Every rule: ledger conservation (a full scan of the ledger) and [`Self::check_backing`].
+    pub fn check_invariants(&self, ledger: &Ledger) -> Result<(), String> {
+        ledger.check_conservation().map_err(|e| e.to_string())?;
+        self.check_backing(ledger)
+    }
+
     /// Backing rules: Σ share balances = total shares = ledger supply; `:buffer` ETH = buffered
     /// accounting; `:withdrawal_queue` ETH ≥ locked and its shares = unfinalized shares;
     /// `:wsteth` shares ≥ wstETH supply; `:bond` shares = Σ operators' bonds; deposited
     /// validators = Σ operators' and ≥ CL validators; pooled ether = buffer + CL + transient.
-    pub fn check_invariants(&self, ledger: &Ledger) -> Result<(), String> {
-        ledger.check_conservation().map_err(|e| e.to_string())?;
+    /// Costs what the protocol holds (reserves, operators, requests), never a scan of the ledger.
+    pub fn check_backing(&self, ledger: &Ledger) -> Result<(), String> {
         let supply = ledger.supply(self.steth);
         if supply != self.total_shares {
             return Err(format!(

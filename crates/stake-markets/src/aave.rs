@@ -2047,13 +2047,35 @@ impl AaveV3 {
         Ok(total)
     }
 
+    /// Every rule: ledger conservation (a full scan of the ledger) and [`Self::check_backing`].
+    pub fn check_invariants(&self, ledger: &Ledger) -> Result<(), String> {
+        ledger.check_conservation().map_err(|e| e.to_string())?;
+        self.check_backing(ledger)
+    }
+
     /// Backing rules (SPEC §1.4, §7.3), per reserve:
     /// - the ledger holds at least the virtual balance in `aave:<symbol>`;
     /// - cash + debt + deficit ≥ aToken supply (incl. treasury accruals) at current indices,
     ///   up to 1 wei of rounding per aToken/debt holder;
-    /// - every user flagged as borrowing holds debt tokens and vice versa.
-    pub fn check_invariants(&self, ledger: &Ledger) -> Result<(), String> {
-        ledger.check_conservation().map_err(|e| e.to_string())?;
+    /// - every user flagged as borrowing holds debt tokens and vice versa (all users).
+    pub fn check_backing(&self, ledger: &Ledger) -> Result<(), String> {
+        self.check_reserves(ledger)?;
+        self.users.iter().try_for_each(|(u, cfg)| self.check_user(ledger, *u, cfg))
+    }
+
+    /// [`Self::check_backing`] with the per-user rule on `accounts` only: what a transaction that
+    /// touched those accounts can have broken. O(reserves + accounts), whatever the number of users.
+    pub fn check_touched(&self, ledger: &Ledger, accounts: &[AccountId]) -> Result<(), String> {
+        self.check_reserves(ledger)?;
+        for u in accounts {
+            if let Some(cfg) = self.users.get(u) {
+                self.check_user(ledger, *u, cfg)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_reserves(&self, ledger: &Ledger) -> Result<(), String> {
         for r in &self.reserves {
             let cash = ledger.balance(r.account, r.underlying);
             if cash < r.virtual_balance {
@@ -2065,26 +2087,30 @@ impl AaveV3 {
             let debt = ray_mul_up(ledger.supply(r.debt_token), r.variable_borrow_index).map_err(|e| e.to_string())?;
             let supplied_scaled = ledger.supply(r.a_token).saturating_add(r.accrued_to_treasury);
             let supplied = ray_mul_down(supplied_scaled, r.liquidity_index).map_err(|e| e.to_string())?;
-            let holders = ledger.holders(r.a_token).count() + ledger.holders(r.debt_token).count() + 1;
+            let holders = ledger.holder_count(r.a_token) + ledger.holder_count(r.debt_token) + 1;
             let backing = r
                 .virtual_balance
                 .saturating_add(debt)
                 .saturating_add(r.deficit)
-                .saturating_add(U256::from(holders as u64));
+                .saturating_add(U256::from(holders));
             if backing < supplied {
                 return Err(format!(
                     "aave {}: cash {} + debt {debt} + deficit {} < supplied {supplied}",
                     r.symbol, r.virtual_balance, r.deficit
                 ));
             }
-            for (u, cfg) in &self.users {
-                let has_debt = ledger.balance(*u, r.debt_token) != U256::ZERO;
-                if has_debt != cfg.is_borrowing(r.id) {
-                    return Err(format!(
-                        "aave {}: borrowing flag of account #{} disagrees with its debt",
-                        r.symbol, u.0
-                    ));
-                }
+        }
+        Ok(())
+    }
+
+    fn check_user(&self, ledger: &Ledger, u: AccountId, cfg: &UserConfig) -> Result<(), String> {
+        for r in &self.reserves {
+            let has_debt = ledger.balance(u, r.debt_token) != U256::ZERO;
+            if has_debt != cfg.is_borrowing(r.id) {
+                return Err(format!(
+                    "aave {}: borrowing flag of account #{} disagrees with its debt",
+                    r.symbol, u.0
+                ));
             }
         }
         Ok(())

@@ -1346,6 +1346,29 @@ impl MorphoBlue {
         }
         Ok(())
     }
+
+    /// The per-market rules that need no scan of the positions: supply ≥ borrow, and the loan
+    /// cash covers supply − borrow. O(markets), whatever the number of positions; the position
+    /// sums are checked by [`Self::check_invariants`].
+    pub fn check_backing(&self, ledger: &Ledger) -> Result<(), String> {
+        for (i, ms) in self.markets.iter().enumerate() {
+            let m = &ms.market;
+            if m.total_supply_assets < m.total_borrow_assets {
+                return Err(format!(
+                    "morpho {i}: supply {} < borrow {}",
+                    m.total_supply_assets, m.total_borrow_assets
+                ));
+            }
+            let loan_need = m.total_supply_assets - m.total_borrow_assets;
+            let have_loan = ledger.balance(ms.account, ms.params.loan_token);
+            if have_loan < loan_need {
+                return Err(format!(
+                    "morpho {i}: loan cash {have_loan} < supply − borrow {loan_need}"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl stake_ledger::StateHash for MorphoBlue {

@@ -39,6 +39,13 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Check every invariant in full (every account, every position) after every
+        /// transaction, not only what the transaction touched.
+        #[arg(long)]
+        paranoid: bool,
+        /// Steps between full invariant checks (0: only at the end of the run).
+        #[arg(long, default_value_t = 30, value_name = "STEPS")]
+        full_check_every: u64,
     },
     /// Validate a scenario file; point at the offending line and key.
     Check {
@@ -81,7 +88,19 @@ fn dispatch(cli: Cli) -> Result<i32> {
             seed,
             json,
             quiet,
-        } => run(&scenario, out, seed, json, quiet),
+            paranoid,
+            full_check_every,
+        } => run(
+            &scenario,
+            out,
+            seed,
+            json,
+            quiet,
+            stake_engine::runner::Checks {
+                full_every: full_check_every,
+                paranoid,
+            },
+        ),
         Command::Check { scenario } => check(&scenario),
         Command::Calc { list } => calc(list),
         Command::New { name, path } => new(&name, path),
@@ -139,7 +158,14 @@ fn check(path: &Path) -> Result<i32> {
     }
 }
 
-fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, json: bool, quiet: bool) -> Result<i32> {
+fn run(
+    path: &Path,
+    out: Option<PathBuf>,
+    seed: Option<u64>,
+    json: bool,
+    quiet: bool,
+    checks: stake_engine::runner::Checks,
+) -> Result<i32> {
     let text = read_scenario(path)?;
     let data = read_data(path, &text)?;
     let mut prepared = match stake_engine::runner::prepare_with_data(&text, seed, &data) {
@@ -149,6 +175,7 @@ fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, json: bool, quiet: 
             return Ok(1);
         }
     };
+    prepared.set_checks(checks);
     let name = prepared.name().to_string();
     let bar = if quiet || json {
         indicatif::ProgressBar::hidden()

@@ -273,6 +273,18 @@ impl MarketWorld {
     /// Pendle's backing, the oracle registry, and WETH's reserve (ETH held ≤ WETH supply: WETH
     /// given to accounts at genesis is unbacked by design).
     pub fn check_invariants(&self, ledger: &Ledger) -> Result<(), String> {
+        self.check_rules(ledger, None)
+    }
+
+    /// The per-transaction subset of [`Self::check_invariants`]: pools, reserves and markets
+    /// against the ledger, and the per-user rules of the `touched` accounts only. Costs the
+    /// number of pools, reserves and markets plus the touched accounts, whatever the number of
+    /// positions.
+    pub fn check_touched(&self, ledger: &Ledger, touched: &stake_ledger::Touched) -> Result<(), String> {
+        self.check_rules(ledger, Some(touched))
+    }
+
+    fn check_rules(&self, ledger: &Ledger, touched: Option<&stake_ledger::Touched>) -> Result<(), String> {
         for p in &self.pools {
             if p.rates == [U256::ZERO; 2] {
                 p.pool.check_invariants(ledger)?;
@@ -280,13 +292,26 @@ impl MarketWorld {
                 pool_coins::check_rated_pool(&p.pool, p.rates, ledger)?;
             }
         }
-        if let Some(a) = &self.aave {
-            a.check_invariants(ledger).map_err(|e| format!("aave: {e}"))?;
+        match touched {
+            None => {
+                if let Some(a) = &self.aave {
+                    a.check_backing(ledger).map_err(|e| format!("aave: {e}"))?;
+                }
+                if let Some(p) = &self.pendle {
+                    p.check_invariants(ledger).map_err(|e| format!("pendle: {e}"))?;
+                }
+                self.morpho.blue.check_invariants(ledger)?;
+            }
+            Some(t) => {
+                if let Some(a) = &self.aave {
+                    a.check_touched(ledger, &t.accounts).map_err(|e| format!("aave: {e}"))?;
+                }
+                if let Some(p) = &self.pendle {
+                    p.check_backing(ledger).map_err(|e| format!("pendle: {e}"))?;
+                }
+                self.morpho.blue.check_backing(ledger)?;
+            }
         }
-        if let Some(p) = &self.pendle {
-            p.check_invariants(ledger).map_err(|e| format!("pendle: {e}"))?;
-        }
-        self.morpho.blue.check_invariants(ledger)?;
         self.oracles.check_invariants().map_err(|e| format!("oracles: {e}"))?;
         if let (Some(weth), Some(reserve)) = (self.weth, self.weth_reserve) {
             let backing = ledger.balance(reserve, ledger.asset("ETH").map_err(|e| e.to_string())?);

@@ -433,6 +433,23 @@ impl RestakingWorld {
         }
         self.services.check_invariants().map_err(|e| format!("services: {e}"))
     }
+    /// The per-transaction subset of [`Self::check_invariants`]: each module's backing rules,
+    /// without the sums over every staker, depositor, ticket or delegation.
+    pub fn check_backing(&self, ledger: &Ledger) -> Result<(), String> {
+        if let Some(el) = &self.el {
+            el.check_backing(ledger).map_err(|e| format!("eigenlayer: {e}"))?;
+        }
+        for v in self.symbiotic.values() {
+            v.check_backing(ledger).map_err(|e| format!("symbiotic: {e}"))?;
+        }
+        if let Some(j) = &self.jito {
+            j.check_backing(ledger).map_err(|e| format!("jito: {e}"))?;
+        }
+        if let Some(b) = &self.babylon {
+            b.check_backing(ledger).map_err(|e| format!("babylon: {e}"))?;
+        }
+        self.services.check_invariants().map_err(|e| format!("services: {e}"))
+    }
     /// Feeds the state into the world hash.
     pub fn hash_state(&self, h: &mut blake3::Hasher) {
         if let Some(el) = &self.el {
