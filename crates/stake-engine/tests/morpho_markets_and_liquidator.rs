@@ -791,3 +791,44 @@ fn a_liquidation_below_the_minimum_profit_is_undone_and_counted_as_skipped() {
     assert_eq!(w.ledger.balance(liq, weth), liq_weth);
     assert_eq!(w.markets.morpho.markets[0].liquidations, 0);
 }
+
+#[test]
+fn an_invariant_broken_on_purpose_is_caught_by_the_incremental_check() {
+    let mut w = world();
+    w.ledger.set_auditing(true);
+    let pay = |w: &mut World| {
+        let t = tx(
+            "alice",
+            Action::Transfer {
+                asset: "ETH".into(),
+                to: "whale".into(),
+                amount: U256::ONE,
+            },
+        );
+        assert!(matches!(w.apply(&t), Outcome::Applied { .. }));
+    };
+    pay(&mut w);
+    w.check_touched(false).unwrap();
+    // Morpho's books now claim 1 WETH more supply than the market holds in cash.
+    w.markets.morpho.blue.markets[0].market.total_supply_assets += WAD;
+    pay(&mut w);
+    let e = w.check_touched(false).unwrap_err();
+    assert!(e.contains("morpho 0: loan cash"), "{e}");
+    // The full check agrees.
+    assert!(w.check_invariants().is_err());
+}
+
+#[test]
+fn the_liquidation_index_follows_every_position_change() {
+    let w = world();
+    // The full check compares the index with a scan of every position; the `ok` helper runs it
+    // after every borrow, repay and liquidation in this file. Here: after genesis.
+    w.check_invariants().unwrap();
+    let ix = w.markets.morpho.blue.liquidation_index(ID).expect("index");
+    let borrowers = w.markets.morpho.blue.positions[0]
+        .values()
+        .filter(|p| p.borrow_shares > U256::ZERO)
+        .count();
+    assert_eq!(ix.len(), borrowers);
+    assert!(borrowers > 0);
+}

@@ -472,7 +472,8 @@ impl Ledger {
         if self.auditing {
             // Writes to accounts and assets that no longer exist are gone with them.
             let (na, ns) = (self.accounts.len(), self.assets.len());
-            self.touched.retain(|(acc, asset, _)| (acc.0 as usize) < na && (asset.0 as usize) < ns);
+            self.touched
+                .retain(|(acc, asset, _)| (acc.0 as usize) < na && (asset.0 as usize) < ns);
             self.touched_supply.retain(|(asset, _)| (asset.0 as usize) < ns);
         }
     }

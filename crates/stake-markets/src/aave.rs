@@ -789,7 +789,7 @@ pub struct AaveV3 {
     /// E-mode categories by id (1..=255).
     pub emodes: BTreeMap<u8, EModeCategory>,
     /// User flags.
-    pub users: BTreeMap<AccountId, UserConfig>,
+    pub users: imbl::OrdMap<AccountId, UserConfig>,
     /// Treasury account.
     pub treasury: Option<AccountId>,
     /// Counters.
@@ -2060,7 +2060,9 @@ impl AaveV3 {
     /// - every user flagged as borrowing holds debt tokens and vice versa (all users).
     pub fn check_backing(&self, ledger: &Ledger) -> Result<(), String> {
         self.check_reserves(ledger)?;
-        self.users.iter().try_for_each(|(u, cfg)| self.check_user(ledger, *u, cfg))
+        self.users
+            .iter()
+            .try_for_each(|(u, cfg)| self.check_user(ledger, *u, cfg))
     }
 
     /// [`Self::check_backing`] with the per-user rule on `accounts` only: what a transaction that

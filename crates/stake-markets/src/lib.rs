@@ -2,6 +2,7 @@
 
 pub mod aave;
 pub mod morpho;
+pub mod morpho_index;
 pub mod oracle;
 pub mod pendle;
 pub mod stableswap;

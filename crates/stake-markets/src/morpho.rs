@@ -610,11 +610,15 @@ pub struct MorphoBlue {
     /// Markets by id.
     pub markets: Vec<MarketState>,
     /// Positions per market (index = market id), by account.
-    pub positions: Vec<BTreeMap<AccountId, Position>>,
+    pub positions: Vec<imbl::OrdMap<AccountId, Position>>,
     /// Receiver of fee shares (`morpho:fees` by default).
     pub fee_recipient: Option<AccountId>,
     /// Counters.
     pub stats: MorphoStats,
+    /// Per market, the borrowers by closeness to liquidation (derived from `positions`, kept in
+    /// step by every operation; not part of the state).
+    #[serde(skip)]
+    pub index: Vec<crate::morpho_index::LiquidationIndex>,
 }
 
 fn fit128(v: U256) -> MathResult<U256> {
@@ -680,7 +684,7 @@ impl MorphoBlue {
             },
             account,
         });
-        self.positions.push(BTreeMap::new());
+        self.positions.push(imbl::OrdMap::new());
         Ok((id, vec![MorphoEvent::CreateMarket { id, params }]))
     }
 
@@ -726,6 +730,24 @@ impl MorphoBlue {
         self.transact(id, &[fr], |mb| mb.accrue(id, now))
     }
 
+    /// Brings the liquidation index of market `id` up to date for `users`.
+    fn reindex(&mut self, id: MarketId, users: &[AccountId]) {
+        let i = id.0 as usize;
+        if self.index.len() < self.positions.len() {
+            self.index.resize_with(self.positions.len(), Default::default);
+        }
+        if let (Some(map), Some(ix)) = (self.positions.get(i), self.index.get_mut(i)) {
+            for u in users {
+                ix.update(*u, &map.get(u).copied().unwrap_or_default());
+            }
+        }
+    }
+
+    /// The liquidation index of market `id` (empty if none).
+    pub fn liquidation_index(&self, id: MarketId) -> Option<&crate::morpho_index::LiquidationIndex> {
+        self.index.get(id.0 as usize)
+    }
+
     /// Runs `f`; on `Err` restores market `id`, the positions of `users` and the counters.
     fn transact<T>(
         &mut self,
@@ -740,7 +762,10 @@ impl MorphoBlue {
             .collect();
         let saved_stats = self.stats.clone();
         match f(self) {
-            Ok(v) => Ok(v),
+            Ok(v) => {
+                self.reindex(id, users);
+                Ok(v)
+            }
             Err(e) => {
                 if let Some(m) = saved_market {
                     self.markets[id.0 as usize] = m;
@@ -1307,6 +1332,13 @@ impl MorphoBlue {
                 supply_shares[i] = supply_shares[i].saturating_add(p.supply_shares);
                 borrow_shares[i] = borrow_shares[i].saturating_add(p.borrow_shares);
                 collateral[i] = collateral[i].saturating_add(p.collateral);
+            }
+            let indexed = match self.index.get(i) {
+                Some(ix) => ix.matches(map.iter().map(|(u, p)| (*u, *p))),
+                None => map.values().all(|p| p.borrow_shares == U256::ZERO),
+            };
+            if !indexed {
+                return Err(format!("morpho {i}: liquidation index disagrees with the positions"));
             }
         }
         for (i, ms) in self.markets.iter().enumerate() {

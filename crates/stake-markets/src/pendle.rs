@@ -22,7 +22,6 @@ use serde::{Deserialize, Serialize};
 use stake_ledger::{hash_serde, AccountId, AssetId, AssetKind, Ledger, LedgerError, Reject, StateHash};
 use stake_math::signed::{to_signed, to_unsigned};
 use stake_math::{Checked, MathError, I256, U256};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// Largest interest / reward fee rate of the yield-contract factory: 20 % (wad).
@@ -324,9 +323,9 @@ pub struct RewardStream {
     /// Rewards per SY of reward shares (wad), starts at 1 so that 0 means "never seen".
     pub index: U256,
     /// Per-holder state.
-    pub users: BTreeMap<AccountId, UserReward>,
+    pub users: imbl::OrdMap<AccountId, UserReward>,
     /// Points claimed per holder (points streams only).
-    pub points_claimed: BTreeMap<AccountId, U256>,
+    pub points_claimed: imbl::OrdMap<AccountId, U256>,
     /// Rewards owed to the treasury (post-expiry income and fees; points are tallied here too).
     pub treasury_owed: U256,
 }
@@ -349,7 +348,7 @@ pub struct YieldContract {
     /// SY held (`syReserve`).
     pub sy_reserve: U256,
     /// Per-YT-holder interest.
-    pub user_interest: BTreeMap<AccountId, UserInterest>,
+    pub user_interest: imbl::OrdMap<AccountId, UserInterest>,
     /// PY index at the first interaction after expiry (`postExpiry.firstPYIndex`).
     pub first_py_index: Option<U256>,
     /// SY interest accrued after expiry, owed to the treasury.
@@ -1028,7 +1027,7 @@ impl Pendle {
             account,
             py_index_stored: U256::ZERO,
             sy_reserve: U256::ZERO,
-            user_interest: BTreeMap::new(),
+            user_interest: imbl::OrdMap::new(),
             first_py_index: None,
             total_sy_interest_for_treasury: U256::ZERO,
             rewards: Vec::new(),
@@ -1050,8 +1049,8 @@ impl Pendle {
             name: name.to_string(),
             token,
             index: U256::ONE,
-            users: BTreeMap::new(),
-            points_claimed: BTreeMap::new(),
+            users: imbl::OrdMap::new(),
+            points_claimed: imbl::OrdMap::new(),
             treasury_owed: U256::ZERO,
         });
         Ok(c.rewards.len() - 1)

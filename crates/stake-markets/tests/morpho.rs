@@ -369,3 +369,92 @@ fn repay_in_full_by_shares_closes_the_position() {
         u(3_000 * E18 * 1_000_000)
     );
 }
+
+mod liquidation_index {
+    use proptest::prelude::*;
+    use stake_ledger::AccountId;
+    use stake_markets::morpho::{mul_div_down, to_assets_up, w_mul_down, Position, ORACLE_PRICE_SCALE};
+    use stake_markets::morpho_index::LiquidationIndex;
+    use stake_math::U256;
+
+    /// `_isHealthy` false, exactly as the contract computes it.
+    fn unhealthy(p: &Position, price: U256, lltv: U256, tba: U256, tbs: U256) -> bool {
+        let borrowed = to_assets_up(p.borrow_shares, tba, tbs).expect("borrowed");
+        match mul_div_down(p.collateral, price, ORACLE_PRICE_SCALE).and_then(|x| w_mul_down(x, lltv)) {
+            Ok(max) => max < borrowed,
+            Err(_) => false,
+        }
+    }
+
+    fn position(collateral: u128, shares: u128) -> Position {
+        Position {
+            collateral: U256::new(collateral),
+            borrow_shares: U256::new(shares),
+            ..Position::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        /// A price move visits only what it crossed, and misses nothing: every position the
+        /// exact health check finds unhealthy is a candidate of the index, dust included.
+        #[test]
+        fn candidates_contain_every_unhealthy_position(
+            raw in prop::collection::vec((0u32..40, 1u64..1_000_000_000, 0u32..30, 1u64..1_000_000_000), 1..80),
+            growth_ppm in 1_000_000u64..3_000_000,
+            price_exp in 30u32..40,
+            price_mant in 1u64..10_000,
+            lltv_bp in 5_000u64..9_900,
+        ) {
+            let mut ix = LiquidationIndex::new();
+            let mut positions = Vec::new();
+            let mut tbs = U256::ZERO;
+            for (i, (ce, cm, se, sm)) in raw.iter().enumerate() {
+                let c = u128::from(*cm) * 10u128.pow(*ce % 16);
+                let s = u128::from(*sm) * 10u128.pow(*se % 22);
+                let p = position(c, s);
+                tbs += p.borrow_shares;
+                ix.update(AccountId(i as u32), &p);
+                positions.push(p);
+            }
+            // Borrow assets ≈ shares / 1e6 grown by interest.
+            let tba = tbs / U256::new(1_000_000) * U256::from(growth_ppm) / U256::new(1_000_000);
+            let price = U256::from(price_mant) * U256::from(10u8).pow(price_exp) / U256::new(1000);
+            let lltv = U256::from(lltv_bp) * U256::new(100_000_000_000_000);
+            let cands = ix.candidates(price, lltv, tba, tbs);
+            for (i, p) in positions.iter().enumerate() {
+                if unhealthy(p, price, lltv, tba, tbs) {
+                    prop_assert!(cands.contains(&AccountId(i as u32)), "position {i} {p:?} missed");
+                }
+            }
+            prop_assert!(ix.matches(positions.iter().enumerate().map(|(i, p)| (AccountId(i as u32), *p))));
+        }
+    }
+
+    #[test]
+    fn a_price_drop_visits_only_the_positions_it_crossed() {
+        // 1,000 positions with 1 wstETH each and debts of 0.500 … 0.999 ETH (in shares at 1e6
+        // shares per wei), LLTV 94.5 %, no interest yet.
+        let mut ix = LiquidationIndex::new();
+        let mut tbs = U256::ZERO;
+        let one = 1_000_000_000_000_000_000u128;
+        for i in 0..1000u128 {
+            let debt = one / 2 + i * one / 2000;
+            let p = position(one, debt * 1_000_000);
+            tbs += p.borrow_shares;
+            ix.update(AccountId(i as u32), &p);
+        }
+        let tba = tbs / U256::new(1_000_000);
+        let lltv = U256::new(945_000_000_000_000_000);
+        // At a price of 1.0 (1e36) max borrow is 0.945: debts above it (i ≥ 890) are unhealthy.
+        let c = ix.candidates(ORACLE_PRICE_SCALE, lltv, tba, tbs);
+        assert!(c.len() >= 110 && c.len() <= 112, "{} candidates", c.len());
+        // At 0.8 everything above 0.756 ETH: i ≥ 512.
+        let price = ORACLE_PRICE_SCALE / U256::new(10) * U256::new(8);
+        let c = ix.candidates(price, lltv, tba, tbs);
+        assert!(c.len() >= 488 && c.len() <= 490, "{} candidates", c.len());
+        // Removing a position's debt takes it out of the index.
+        ix.update(AccountId(999), &position(one, 0));
+        assert_eq!(ix.len(), 999);
+    }
+}

@@ -1487,9 +1487,12 @@ fn candidates(world: &mut World) -> Vec<(String, Candidate)> {
         let price = match oracle_price(&world.markets, k, now, Some(world.markets.max_price_age)) {
             Ok(p) => p,
             Err(message) => {
-                if world.markets.morpho.blue.positions[e.id.0 as usize]
-                    .values()
-                    .any(|p| p.borrow_shares > U256::ZERO)
+                if world
+                    .markets
+                    .morpho
+                    .blue
+                    .liquidation_index(e.id)
+                    .is_some_and(|ix| !ix.is_empty())
                 {
                     let err = proto(stake_markets::morpho::MorphoError::Oracle { id: e.id, message });
                     reject_hook(world, format!("liquidator {}", e.name), err);
@@ -1497,18 +1500,28 @@ fn candidates(world: &mut World) -> Vec<(String, Candidate)> {
                 continue;
             }
         };
+        // Only the positions the price can have made liquidatable (the liquidation index), each
+        // decided by the contract's exact health check.
         let blue = &world.markets.morpho.blue;
-        let mut v: Vec<(String, Candidate)> = blue.positions[e.id.0 as usize]
-            .iter()
-            .filter(|(_, p)| p.borrow_shares > U256::ZERO)
-            .filter(|(u, _)| blue.health(e.id, **u, price).map(|(b, m)| m < b).unwrap_or(false))
-            .map(|(u, _)| {
-                (
-                    world.ledger.account_name(*u).to_string(),
-                    Candidate::Morpho { k, user: *u },
+        let mut v: Vec<(String, Candidate)> = match (blue.market(e.id), blue.liquidation_index(e.id)) {
+            (Ok(ms), Some(ix)) => ix
+                .candidates(
+                    price,
+                    ms.params.lltv,
+                    ms.market.total_borrow_assets,
+                    ms.market.total_borrow_shares,
                 )
-            })
-            .collect();
+                .into_iter()
+                .filter(|u| blue.health(e.id, *u, price).map(|(b, m)| m < b).unwrap_or(false))
+                .map(|u| {
+                    (
+                        world.ledger.account_name(u).to_string(),
+                        Candidate::Morpho { k, user: u },
+                    )
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         v.sort_by(|a, b| a.0.cmp(&b.0));
         out.extend(v);
     }
@@ -1698,7 +1711,10 @@ fn fdec(v: U256, dec: u8) -> f64 {
     v.as_f64() / 10f64.powi(i32::from(dec))
 }
 
-pub(crate) fn view(world: &World, k: usize) -> Option<MorphoView> {
+/// A market's report. `all`: the health factor of every borrower (for the summary); otherwise
+/// only of the borrowers nearest to liquidation, found through the index (enough for the
+/// per-step minimum health factor, without visiting every position).
+pub(crate) fn view(world: &World, k: usize, all: bool) -> Option<MorphoView> {
     let e = world.markets.morpho.markets.get(k)?;
     let blue = &world.markets.morpho.blue;
     let ms = blue.market(e.id).ok()?;
@@ -1718,11 +1734,19 @@ pub(crate) fn view(world: &World, k: usize) -> Option<MorphoView> {
     let price = oracle_price(&world.markets, k, world.now, None).ok();
     let mut hfs = Vec::new();
     if let Some(price) = price {
-        for (u, p) in &blue.positions[e.id.0 as usize] {
-            if p.borrow_shares == U256::ZERO {
-                continue;
-            }
-            if let Ok((b, mx)) = blue.health(e.id, *u, price) {
+        let users: Vec<AccountId> = if all {
+            blue.positions[e.id.0 as usize]
+                .iter()
+                .filter(|(_, p)| p.borrow_shares != U256::ZERO)
+                .map(|(u, _)| *u)
+                .collect()
+        } else {
+            blue.liquidation_index(e.id)
+                .map(|ix| ix.nearest(price, ms.params.lltv))
+                .unwrap_or_default()
+        };
+        for u in users {
+            if let Ok((b, mx)) = blue.health(e.id, u, price) {
                 if b > U256::ZERO {
                     hfs.push(mx.as_f64() / b.as_f64());
                 }
@@ -1770,7 +1794,7 @@ pub(crate) fn sample(world: &World) -> Vec<f64> {
     let m = &world.markets;
     let mut v = Vec::new();
     for k in 0..m.morpho.markets.len() {
-        match view(world, k) {
+        match view(world, k, false) {
             Some(x) => v.extend([
                 x.supply,
                 x.borrow,
@@ -1818,7 +1842,7 @@ pub(crate) fn summary(world: &World, j: &mut serde_json::Map<String, serde_json:
         ));
         let mut out = Vec::new();
         for (k, e) in m.morpho.markets.iter().enumerate() {
-            let Some(x) = view(world, k) else { continue };
+            let Some(x) = view(world, k, true) else { continue };
             let Ok(ms) = m.morpho.blue.market(e.id) else { continue };
             text.push_str(&format!(
                 "  {:<16} {:>12.2} {:>12.2} {:>7.2}% {:>8.3}% {:>8.3}% {:>8.3}% {:>10.4}\n",
