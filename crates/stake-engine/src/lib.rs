@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod amount;
+pub mod bench;
 pub mod calc;
 mod calc_fns;
 pub mod error;

@@ -130,6 +130,10 @@ impl Prepared {
     pub fn world(&self) -> &World {
         &self.built.world
     }
+    /// The metric row of `world` (one step of `steps.csv`).
+    pub fn sample_row(&self, world: &World) -> StepRow {
+        self.sample(world)
+    }
     /// Sets how thoroughly the run checks invariants.
     pub fn set_checks(&mut self, checks: Checks) {
         self.checks = checks;

@@ -3,6 +3,8 @@
 //! Exit codes: 0 success; 1 the scenario or a request was invalid (the message says where);
 //! 2 usage error (clap); 3 the run broke an invariant (a bug: the message names the seed).
 
+mod bench;
+
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use std::io::{BufRead, Write};
@@ -46,6 +48,16 @@ enum Command {
         /// Steps between full invariant checks (0: only at the end of the run).
         #[arg(long, default_value_t = 30, value_name = "STEPS")]
         full_check_every: u64,
+    },
+    /// Measure the engine: per-operation costs at the protocol and engine levels with 10³–10⁵
+    /// accounts, full-stack daily steps with 10³–10⁵ Morpho positions, Ethereum's daily step.
+    Bench {
+        /// A short smoke run (sizes 10³ and 10⁴, small batches).
+        #[arg(long)]
+        quick: bool,
+        /// World sizes, comma-separated (default 1000,10000,100000).
+        #[arg(long, value_delimiter = ',')]
+        sizes: Option<Vec<u64>>,
     },
     /// Validate a scenario file; point at the offending line and key.
     Check {
@@ -102,6 +114,9 @@ fn dispatch(cli: Cli) -> Result<i32> {
             },
         ),
         Command::Check { scenario } => check(&scenario),
+        Command::Bench { quick, sizes } => {
+            bench::run(quick, sizes, include_str!("../../../scenarios/eth-staking-basics.toml"))
+        }
         Command::Calc { list } => calc(list),
         Command::New { name, path } => new(&name, path),
     }

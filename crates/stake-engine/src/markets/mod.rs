@@ -31,7 +31,7 @@ pub use pool_coins::{CoinUnit, PoolCoins};
 pub use price_paths::{data_files, parse_price_csv, JumpsCfg, PathModel};
 
 /// LP tokens are valued at their pool's virtual price (restaking strategies reuse it).
-pub(crate) use morpho::token_rate;
+pub(crate) use morpho::{token_rate, MorphoPrices};
 pub use morpho::{
     AgentCfg, Liquidator, LiquidatorStats, MorphoAction, MorphoBorrowerCfg, MorphoCfg, MorphoEntry, MorphoWiringError,
     MorphoWorld,

@@ -1,0 +1,73 @@
+//! `stakestack bench`: the macro benchmark. The engine measures (`stake_engine::bench`); this
+//! module supplies the clock and prints the figures side by side.
+
+use anyhow::{anyhow, Result};
+use stake_engine::bench::{self, Figure, Options};
+
+/// Runs the benchmark and prints it. `quick`: small batches and sizes 10³–10⁴ (a smoke run).
+pub(crate) fn run(quick: bool, sizes: Option<Vec<u64>>, scenario: &str) -> Result<i32> {
+    // A benchmark measures wall time by definition; the engine itself never reads a clock.
+    #[allow(clippy::disallowed_methods)]
+    let origin = std::time::Instant::now();
+    let clock = move || u64::try_from(origin.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    let mut o = Options::default();
+    if quick {
+        o = Options {
+            sizes: vec![1_000, 10_000],
+            batch: 200,
+            batches: 3,
+            steps: 3,
+        };
+    }
+    if let Some(s) = sizes {
+        o.sizes = s;
+    }
+    println!(
+        "stakestack bench — {} build, {} logical CPU(s); medians of {} batches of {} operations, {} daily steps",
+        if cfg!(debug_assertions) { "debug" } else { "release" },
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        o.batches,
+        o.batch,
+        o.steps
+    );
+    println!();
+    println!(
+        "{:<44} {:>8} {:>13} {:>13} {:>9} {:>14}",
+        "operation", "accounts", "protocol ns", "engine ns", "engine/p", "engine ops/s"
+    );
+    println!("{}", "-".repeat(106));
+    for &n in &o.sizes {
+        let figs = bench::operation_figures(&clock, &o, n).map_err(|e| anyhow!(e))?;
+        for pair in figs.chunks(2) {
+            if let [p, e] = pair {
+                println!(
+                    "{:<44} {:>8} {:>13.0} {:>13.0} {:>8.1}× {:>14.0}",
+                    p.what,
+                    n,
+                    p.ns,
+                    e.ns,
+                    e.ns / p.ns.max(1.0),
+                    e.per_second()
+                );
+            }
+        }
+    }
+    println!();
+    println!("{:<44} {:>8} {:>13} {:>13}", "step", "positions", "ms", "steps/s");
+    println!("{}", "-".repeat(81));
+    let mut steps: Vec<Figure> = Vec::new();
+    for &n in &o.sizes {
+        steps.extend(bench::step_figures(&clock, &o, n).map_err(|e| anyhow!(e))?);
+    }
+    steps.push(bench::ethereum_step(&clock, &o, scenario).map_err(|e| anyhow!(e))?);
+    for f in &steps {
+        println!(
+            "{:<44} {:>8} {:>13.3} {:>13.0}",
+            f.what,
+            f.size,
+            f.ns / 1e6,
+            f.per_second()
+        );
+    }
+    Ok(0)
+}
