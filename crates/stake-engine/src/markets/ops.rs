@@ -1,6 +1,6 @@
 //! Market actions, events and the frame hook.
 
-use super::{coins_of, FeedPrices, FeedSource, MarketError, MarketWorld};
+use super::{coins_of, FeedPrices, FeedSource, MarketError, MarketWorld, PoolEntry};
 use crate::action::Action;
 use crate::error::{proto, EngineError};
 use crate::event::Event;
@@ -622,14 +622,81 @@ fn price_of(world: &World, asset: AssetId) -> Result<U256, EngineError> {
         .map_err(|e| me(MarketError::NoFeed { what: e }))
 }
 
-/// Applies an action of this layer. Composite actions restore the market state and the LSTs on
-/// error (the world rolls the ledger back).
+/// What an action can change besides the ledger (which the world rolls back), kept to undo it:
+/// only the part it touches. An action that is one atomic protocol call (an Aave or Morpho
+/// operation, a wrap) keeps nothing: the protocol leaves its own state unchanged when it rejects.
+/// Composite actions keep the pool, the protocol or — for loops, sell-offs and oracle controls —
+/// the markets and the LSTs. Every rejection path is tested with an unchanged state hash.
+enum Backup {
+    Nothing,
+    Pool(usize, Box<PoolEntry>),
+    Morpho(Box<super::morpho::MorphoWorld>),
+    Pendle(Box<(Option<stake_markets::pendle::Pendle>, Vec<super::PendleEntry>)>),
+    All(Box<(MarketWorld, Vec<crate::lst::LstEntry>)>),
+}
+
+impl Backup {
+    fn for_action(world: &World, action: &MarketAction) -> Backup {
+        let m = &world.markets;
+        match action {
+            MarketAction::Swap { pool, .. }
+            | MarketAction::AddLiquidity { pool, .. }
+            | MarketAction::RemoveLiquidity { pool, .. } => match m.pool_index(pool) {
+                Ok(p) => Backup::Pool(p, Box::new(m.pools[p].clone())),
+                Err(_) => Backup::Nothing,
+            },
+            MarketAction::Supply { .. }
+            | MarketAction::Withdraw { .. }
+            | MarketAction::Borrow { .. }
+            | MarketAction::Repay { .. }
+            | MarketAction::SetEmode { .. }
+            | MarketAction::WrapEth { .. }
+            | MarketAction::UnwrapEth { .. } => Backup::Nothing,
+            // One call into Morpho Blue, which restores itself on error.
+            MarketAction::Morpho(
+                super::morpho::MorphoAction::Supply { .. }
+                | super::morpho::MorphoAction::Withdraw { .. }
+                | super::morpho::MorphoAction::Borrow { .. }
+                | super::morpho::MorphoAction::SupplyCollateral { .. }
+                | super::morpho::MorphoAction::WithdrawCollateral { .. },
+            ) => Backup::Nothing,
+            // Accrual, then the operation.
+            MarketAction::Morpho(a) if !matches!(a, super::morpho::MorphoAction::Loop { .. }) => {
+                Backup::Morpho(Box::new(m.morpho.clone()))
+            }
+            MarketAction::SellPt { .. } | MarketAction::Pendle(_) => {
+                Backup::Pendle(Box::new((m.pendle.clone(), m.pendle_markets.clone())))
+            }
+            _ => Backup::All(Box::new((m.clone(), world.lsts.clone()))),
+        }
+    }
+
+    fn restore(self, world: &mut World) {
+        match self {
+            Backup::Nothing => {}
+            Backup::Pool(p, e) => world.markets.pools[p] = *e,
+            Backup::Morpho(m) => world.markets.morpho = *m,
+            Backup::Pendle(b) => {
+                let (p, entries) = *b;
+                world.markets.pendle = p;
+                world.markets.pendle_markets = entries;
+            }
+            Backup::All(b) => {
+                let (m, l) = *b;
+                world.markets = m;
+                world.lsts = l;
+            }
+        }
+    }
+}
+
+/// Applies an action of this layer, restoring what it touched on error (the world rolls the
+/// ledger back).
 pub fn apply(world: &mut World, sender: &str, action: &MarketAction) -> Result<Vec<Event>, EngineError> {
-    let backup = (world.markets.clone(), world.lsts.clone());
+    let backup = Backup::for_action(world, action);
     let r = apply_inner(world, sender, action);
     if r.is_err() {
-        world.markets = backup.0;
-        world.lsts = backup.1;
+        backup.restore(world);
     }
     // Prices moved: the liquidator agent acts at once.
     if matches!(
