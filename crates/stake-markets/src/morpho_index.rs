@@ -35,6 +35,8 @@ const WAD: U256 = U256::new(1_000_000_000_000_000_000);
 /// A position that can borrow less than this many base units at the current price is visited
 /// through the dust index.
 const DUST: U256 = U256::new(1_000_000_000_000);
+/// How many of the top borrowers [`LiquidationIndex::nearest`] visits.
+pub const NEAREST: usize = 64;
 /// 2⁶⁴: the fixed-point scale of keys.
 const KEY_ONE: U256 = U256::new(1 << 64);
 
@@ -137,9 +139,10 @@ impl LiquidationIndex {
         out
     }
 
-    /// The borrowers closest to liquidation: those whose key is within `1/2²⁰` of the highest
-    /// (at least one), and every dust position at `price`. The smallest health factor of the
-    /// market is among them (up to the index's rounding), for metrics sampled each step.
+    /// The borrowers closest to liquidation: up to [`NEAREST`] of those whose key is within
+    /// `1/2²⁰` of the highest (at least one), and every dust position at `price`. Positions with
+    /// the same key have the same health factor up to a wei of rounding, so the smallest health
+    /// factor of the market is among them (up to that rounding), for metrics sampled each step.
     pub fn nearest(&self, price: U256, lltv: U256) -> Vec<AccountId> {
         let Some((top, _)) = self.by_key.get_max() else {
             return Vec::new();
@@ -149,6 +152,7 @@ impl LiquidationIndex {
             .by_key
             .range((floor, AccountId(0))..)
             .rev()
+            .take(NEAREST)
             .map(|(_, u)| *u)
             .collect();
         let bound = dust_bound(price, lltv);
