@@ -131,21 +131,32 @@ impl World {
     /// and every protocol's rules including the sums over all holders and positions.
     pub fn check_invariants(&self) -> Result<(), String> {
         self.ledger.check_conservation().map_err(|e| e.to_string())?;
-        self.eth
-            .check_invariants(&self.ledger)
-            .map_err(|e| format!("ethereum: {e}"))?;
+        self.check_protocols(true, None)
+    }
+
+    /// Ethereum's rules (when `eth`), every LST's backing, and restaking's and the markets'
+    /// rules: in full without `touched`, else their per-transaction subsets.
+    fn check_protocols(&self, eth: bool, touched: Option<&stake_ledger::Touched>) -> Result<(), String> {
+        if eth {
+            self.eth
+                .check_invariants(&self.ledger)
+                .map_err(|e| format!("ethereum: {e}"))?;
+        }
         for l in &self.lsts {
             l.model
                 .check_backing(&self.ledger)
                 .map_err(|e| format!("{}: {e}", l.symbol))?;
         }
-        self.restaking
-            .check_invariants(&self.ledger)
-            .map_err(|e| format!("restaking: {e}"))?;
-        self.markets
-            .check_invariants(&self.ledger)
-            .map_err(|e| format!("markets: {e}"))?;
-        Ok(())
+        match touched {
+            None => self.restaking.check_invariants(&self.ledger),
+            Some(_) => self.restaking.check_backing(&self.ledger),
+        }
+        .map_err(|e| format!("restaking: {e}"))?;
+        match touched {
+            None => self.markets.check_invariants(&self.ledger),
+            Some(t) => self.markets.check_touched(&self.ledger, t),
+        }
+        .map_err(|e| format!("markets: {e}"))
     }
 
     /// The per-transaction invariant check (SPEC §1.4), on what the writes since the previous
@@ -164,23 +175,8 @@ impl World {
         } else {
             stake_ledger::Touched::default()
         };
-        if system || touched.has_account(self.eth.beacon_account()) {
-            self.eth
-                .check_invariants(&self.ledger)
-                .map_err(|e| format!("ethereum: {e}"))?;
-        }
-        for l in &self.lsts {
-            l.model
-                .check_backing(&self.ledger)
-                .map_err(|e| format!("{}: {e}", l.symbol))?;
-        }
-        self.restaking
-            .check_backing(&self.ledger)
-            .map_err(|e| format!("restaking: {e}"))?;
-        self.markets
-            .check_touched(&self.ledger, &touched)
-            .map_err(|e| format!("markets: {e}"))?;
-        Ok(())
+        let eth = system || touched.has_account(self.eth.beacon_account());
+        self.check_protocols(eth, Some(&touched))
     }
 
     /// Applies a transaction atomically: `Applied` with its events, or `Rejected` with the state

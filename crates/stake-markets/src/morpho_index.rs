@@ -127,15 +127,7 @@ impl LiquidationIndex {
             .map(|(_, u)| *u)
             .collect();
         // Dust: M = c·price·lltv/1e54 < D ⇔ c < D·1e54/(price·lltv); list c ≤ that bound.
-        let bound = dust_bound(price, lltv);
-        for (c, u) in self.by_collateral.iter() {
-            if *c > bound {
-                break;
-            }
-            if self.entry_of.get(u).is_some_and(|(k, _)| *k < threshold) {
-                out.push(*u);
-            }
-        }
+        out.extend(self.dust_below(price, lltv, threshold));
         out
     }
 
@@ -155,16 +147,19 @@ impl LiquidationIndex {
             .take(NEAREST)
             .map(|(_, u)| *u)
             .collect();
-        let bound = dust_bound(price, lltv);
-        for (c, u) in self.by_collateral.iter() {
-            if *c > bound {
-                break;
-            }
-            if self.entry_of.get(u).is_some_and(|(k, _)| *k < floor) {
-                out.push(*u);
-            }
-        }
+        out.extend(self.dust_below(price, lltv, floor));
         out
+    }
+
+    /// The dust positions at `price` (collateral up to [`dust_bound`]) whose key is below
+    /// `key` (those at or above it are listed from the key index already).
+    fn dust_below(&self, price: U256, lltv: U256, key: U256) -> impl Iterator<Item = AccountId> + '_ {
+        let bound = dust_bound(price, lltv);
+        self.by_collateral
+            .iter()
+            .take_while(move |(c, _)| *c <= bound)
+            .filter(move |(_, u)| self.entry_of.get(u).is_some_and(|(k, _)| *k < key))
+            .map(|(_, u)| *u)
     }
 
     /// Whether the index holds exactly the borrowing positions of `positions` with their
