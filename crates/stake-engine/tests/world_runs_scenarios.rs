@@ -248,3 +248,29 @@ fn staked_eth_waits_in_the_activation_queue_then_earns() {
     w.check_invariants().unwrap();
     let _ = alice;
 }
+
+#[test]
+fn a_paranoid_run_checks_everything_after_every_transaction_and_ends_where_a_normal_run_does() {
+    use stake_engine::runner::Checks;
+    let run = |checks: Checks| {
+        let mut p = prepare(SMALL, None).unwrap();
+        p.set_checks(checks);
+        assert_eq!(p.checks(), checks);
+        p.run(&mut |_, _| {}).unwrap().summary.final_state_hash
+    };
+    let normal = run(Checks::default());
+    assert_eq!(
+        run(Checks {
+            full_every: 0,
+            paranoid: true
+        }),
+        normal
+    );
+    assert_eq!(
+        run(Checks {
+            full_every: 1,
+            paranoid: false
+        }),
+        normal
+    );
+}

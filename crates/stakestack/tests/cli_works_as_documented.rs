@@ -98,3 +98,25 @@ fn check_points_at_the_offending_line_and_key() {
     assert!(bin().arg("check").arg(&new_path).status().unwrap().success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn bench_prints_both_levels_and_the_steps() {
+    // A smoke run of the macro benchmark on a tiny world (the figures themselves are not
+    // asserted: benchmarks measure, tests don't time).
+    let out = bin()
+        .args(["bench", "--quick", "--sizes", "30"])
+        .output()
+        .expect("bench runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "transfer (simple)",
+        "aave borrow with HF check (complex)",
+        "pendle swap PT→SY (complex)",
+        "full-stack daily step",
+        "full invariant check",
+        "ethereum daily step",
+    ] {
+        assert!(text.contains(line), "missing {line}:\n{text}");
+    }
+}
