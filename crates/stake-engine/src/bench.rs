@@ -70,6 +70,8 @@ const E18: u128 = 1_000_000_000_000_000_000;
 /// funded benchmark account.
 pub fn world_text(n: u64) -> String {
     let third = (n / 3).max(1);
+    // Enough WETH for every borrower (each borrows at most ≈ 0.55 WETH).
+    let supply = n.max(200_000);
     format!(
         r#"name = "bench-{n}"
 [clock]
@@ -123,7 +125,7 @@ collateral     = "wstETH"
 lltv           = "94.5%"
 oracle         = "market"
 pool           = "steth-eth"
-initial_supply = "200_000 WETH"
+initial_supply = "{supply} WETH"
 borrowers = [
   {{ account = "tight", count = {third}, collateral = "0.5 wstETH", ltv = "90%" }},
   {{ account = "mid",   count = {third}, collateral = "0.5 wstETH", ltv = "70%" }},
