@@ -417,36 +417,47 @@ pub struct RestakingWorld {
 }
 
 impl RestakingWorld {
-    /// Invariants of every restaking module.
+    /// Invariants of every restaking module, in full.
     pub fn check_invariants(&self, ledger: &Ledger) -> Result<(), String> {
-        if let Some(el) = &self.el {
-            el.check_invariants(ledger).map_err(|e| format!("eigenlayer: {e}"))?;
-        }
-        for v in self.symbiotic.values() {
-            v.check_invariants(ledger).map_err(|e| format!("symbiotic: {e}"))?;
-        }
-        if let Some(j) = &self.jito {
-            j.check_invariants(ledger).map_err(|e| format!("jito: {e}"))?;
-        }
-        if let Some(b) = &self.babylon {
-            b.check_invariants(ledger).map_err(|e| format!("babylon: {e}"))?;
-        }
-        self.services.check_invariants().map_err(|e| format!("services: {e}"))
+        self.check_rules(ledger, true)
     }
     /// The per-transaction subset of [`Self::check_invariants`]: each module's backing rules,
     /// without the sums over every staker, depositor, ticket or delegation.
     pub fn check_backing(&self, ledger: &Ledger) -> Result<(), String> {
+        self.check_rules(ledger, false)
+    }
+    fn check_rules(&self, ledger: &Ledger, full: bool) -> Result<(), String> {
         if let Some(el) = &self.el {
-            el.check_backing(ledger).map_err(|e| format!("eigenlayer: {e}"))?;
+            if full {
+                el.check_invariants(ledger)
+            } else {
+                el.check_backing(ledger)
+            }
+            .map_err(|e| format!("eigenlayer: {e}"))?;
         }
         for v in self.symbiotic.values() {
-            v.check_backing(ledger).map_err(|e| format!("symbiotic: {e}"))?;
+            if full {
+                v.check_invariants(ledger)
+            } else {
+                v.check_backing(ledger)
+            }
+            .map_err(|e| format!("symbiotic: {e}"))?;
         }
         if let Some(j) = &self.jito {
-            j.check_backing(ledger).map_err(|e| format!("jito: {e}"))?;
+            if full {
+                j.check_invariants(ledger)
+            } else {
+                j.check_backing(ledger)
+            }
+            .map_err(|e| format!("jito: {e}"))?;
         }
         if let Some(b) = &self.babylon {
-            b.check_backing(ledger).map_err(|e| format!("babylon: {e}"))?;
+            if full {
+                b.check_invariants(ledger)
+            } else {
+                b.check_backing(ledger)
+            }
+            .map_err(|e| format!("babylon: {e}"))?;
         }
         self.services.check_invariants().map_err(|e| format!("services: {e}"))
     }
