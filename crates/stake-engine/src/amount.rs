@@ -16,7 +16,10 @@ pub struct Amount {
 /// Parses an amount. `decimals_of(symbol)` gives an asset's decimals (None if unknown).
 pub fn parse_amount(s: &str, decimals_of: &dyn Fn(&str) -> Option<u8>) -> Result<Amount, String> {
     let (num, unit) = split_unit(s);
-    let err = |e: stake_math::MathError| format!("`{}`: {e}", s.trim());
+    let err = |e: stake_math::MathError| match e {
+        stake_math::MathError::Overflow => format!("`{}`: too large (does not fit in 256 bits)", clip(s.trim())),
+        e => format!("`{}`: {e}", clip(s.trim())),
+    };
     match unit {
         None => Ok(Amount {
             base: parse_scaled(num, 0).map_err(err)?,
@@ -35,7 +38,7 @@ pub fn parse_amount(s: &str, decimals_of: &dyn Fn(&str) -> Option<u8>) -> Result
                 base: parse_scaled(num, d as u32).map_err(err)?,
                 asset: Some(sym.to_string()),
             }),
-            None => Err(format!("`{}`: unknown unit or asset `{sym}`", s.trim())),
+            None => Err(format!("`{}`: unknown unit or asset `{}`", clip(s.trim()), clip(sym))),
         },
     }
 }
@@ -49,13 +52,15 @@ pub fn parse_amount_of(s: &str, asset: &str, decimals: u8) -> Result<U256, Strin
 
 /// A fraction as basis points (`"10%"` → 1000).
 pub fn parse_bps(s: &str) -> Result<U256, String> {
-    parse_fraction(s, u(10_000)).map_err(|e| format!("`{}`: {e} (expected e.g. 10%, 25 bps)", s.trim()))
+    parse_fraction(s, u(10_000)).map_err(|e| format!("`{}`: {e} (expected e.g. 10%, 25 bps)", clip(s.trim())))
 }
 
 /// A fraction as a wad (`"10%"` → 1e17).
 pub fn parse_wad_fraction(s: &str) -> Result<U256, String> {
-    parse_fraction(s, WAD).map_err(|e| format!("`{}`: {e} (expected e.g. 10%, 25 bps, 2/3)", s.trim()))
+    parse_fraction(s, WAD).map_err(|e| format!("`{}`: {e} (expected e.g. 10%, 25 bps, 2/3)", clip(s.trim())))
 }
+
+pub use stake_math::clip;
 
 /// Formats base units as a decimal with `decimals` places, trimmed, e.g. `1.5`.
 pub fn format_units(v: U256, decimals: u8) -> String {

@@ -83,8 +83,8 @@ impl Args<'_> {
 
 fn math_msg(e: MathError, s: &str) -> String {
     match e {
-        MathError::Overflow => format!("`{s}` does not fit in 256 bits"),
-        _ => format!("`{s}` is not a decimal integer"),
+        MathError::Overflow => format!("`{}` does not fit in 256 bits", crate::amount::clip(s)),
+        _ => format!("`{}` is not a decimal integer", crate::amount::clip(s)),
     }
 }
 
@@ -119,8 +119,21 @@ pub fn functions() -> Vec<(&'static str, &'static str, CalcFn)> {
 pub fn answer(line: &str) -> Value {
     match eval(line) {
         Ok(v) => json!({ "ok": v }),
-        Err(e) => json!({ "err": { "code": e.code, "message": e.message } }),
+        Err(e) => error_answer(e.code, &e.message),
     }
+}
+
+/// The longest message an `err` answer carries: every message names what was wrong, but never
+/// repeats a huge request back in full.
+pub const MAX_MESSAGE: usize = 512;
+
+/// An `err` answer line.
+pub fn error_answer(code: u32, message: &str) -> Value {
+    let message = match message.char_indices().nth(MAX_MESSAGE) {
+        None => message.to_string(),
+        Some((i, _)) => format!("{}…", &message[..i]),
+    };
+    json!({ "err": { "code": code, "message": message } })
 }
 
 fn eval(line: &str) -> Result<Value, CalcError> {
@@ -149,7 +162,10 @@ fn eval(line: &str) -> Result<Value, CalcError> {
         .map(|(_, _, f)| f)
         .ok_or_else(|| CalcError {
             code: 9101,
-            message: format!("unknown function `{name}` (see `stakestack calc --list`)"),
+            message: format!(
+                "unknown function `{}` (see `stakestack calc --list`)",
+                crate::amount::clip(name)
+            ),
         })?;
     f(&Args(args))
 }

@@ -35,10 +35,10 @@ pub(crate) fn protocol_functions() -> Vec<(&'static str, &'static str, CalcFn)> 
         (
             "eth.activation_exit_churn",
             "{total_active_balance_gwei} -> {value}",
-            |a| Ok(json!({ "value": d(spec::activation_exit_churn_limit(tab(a)?)) })),
+            |a| Ok(json!({ "value": d(spec::activation_exit_churn_limit(a.u64("total_active_balance_gwei")?)) })),
         ),
         ("eth.balance_churn", "{total_active_balance_gwei} -> {value}", |a| {
-            Ok(json!({ "value": d(spec::balance_churn_limit(tab(a)?)) }))
+            Ok(json!({ "value": d(spec::balance_churn_limit(a.u64("total_active_balance_gwei")?)) }))
         }),
         (
             "eth.ideal_issuance_apr_ppm",
@@ -49,10 +49,13 @@ pub(crate) fn protocol_functions() -> Vec<(&'static str, &'static str, CalcFn)> 
             "lido.shares_by_pooled_eth",
             "{total_pooled_ether, total_shares, amount} -> {shares}",
             |a| {
-                let v = lido::shares_by_pooled_eth(
-                    a.u256("total_pooled_ether")?,
-                    a.u256("total_shares")?,
+                // Specification: `StETH.getSharesByPooledEth` is `amount · totalShares /
+                // totalPooledEther`: it reverts when no ether is pooled (the model's 1:1 rule
+                // before a bootstrap deposit is not the contract's).
+                let v = stake_math::mul_div_down(
                     a.u256("amount")?,
+                    a.u256("total_shares")?,
+                    a.u256("total_pooled_ether")?,
                 )?;
                 Ok(json!({ "shares": d(v) }))
             },
@@ -61,10 +64,12 @@ pub(crate) fn protocol_functions() -> Vec<(&'static str, &'static str, CalcFn)> 
             "lido.pooled_eth_by_shares",
             "{total_pooled_ether, total_shares, shares} -> {amount}",
             |a| {
-                let v = lido::pooled_eth_by_shares(
+                // Specification: `StETH.getPooledEthByShares` is `shares · totalPooledEther /
+                // totalShares`: it reverts when no share exists.
+                let v = stake_math::mul_div_down(
+                    a.u256("shares")?,
                     a.u256("total_pooled_ether")?,
                     a.u256("total_shares")?,
-                    a.u256("shares")?,
                 )?;
                 Ok(json!({ "amount": d(v) }))
             },

@@ -144,8 +144,8 @@ impl LstModel {
                 let frames = missing
                     .div_up_c(per_frame)
                     .unwrap_or(U256::ZERO)
-                    .min(U256::from(100_000u32))
-                    .as_u64();
+                    .min(U256::from(100_000u32));
+                let frames = u64::try_from(frames).unwrap_or(100_000);
                 const EXIT_DELAY: u64 = (5 + 256) * 384;
                 frame
                     .saturating_mul(frames + 1)
@@ -250,7 +250,7 @@ impl LstEntry {
                     let ids: Vec<u64> = (1..=q.last_finalized_request_id)
                         .filter(|id| {
                             q.requests
-                                .get(*id as usize)
+                                .get(usize::try_from(*id).unwrap_or(usize::MAX))
                                 .map(|r| r.owner == Some(sender) && !r.claimed)
                                 .unwrap_or(false)
                         })

@@ -34,6 +34,36 @@ impl Default for Checks {
     }
 }
 
+/// Why a run stopped before its horizon.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunError {
+    /// Time could not advance (an `AdvanceTime` was rejected, e.g. an overflow in a model): the
+    /// run cannot go on, and a run that did not reach its horizon is not a success.
+    Stalled(String),
+    /// An invariant broke: a bug in the engine or a model; the message names the seed.
+    Invariant(String),
+}
+
+impl RunError {
+    fn at_step(self, k: u64, total: u64) -> Self {
+        match self {
+            RunError::Stalled(m) => RunError::Stalled(format!("step {k} of {total}: {m}")),
+            e => e,
+        }
+    }
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Stalled(m) => write!(f, "the run stopped: {m}"),
+            RunError::Invariant(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
 /// A scenario ready to run.
 #[derive(Clone, Debug)]
 pub struct Prepared {
@@ -185,9 +215,11 @@ impl Prepared {
         }
     }
 
-    /// Runs to the horizon. `progress(done, total)` is called after each step. Fails (with the
-    /// seed in the message) only if an invariant breaks — a bug, never a rejected transaction.
-    pub fn run(&mut self, progress: &mut dyn FnMut(u64, u64)) -> Result<RunResult, String> {
+    /// Runs to the horizon. `progress(done, total)` is called after each step. A rejected user
+    /// transaction is recorded and the run goes on; the run fails when time cannot advance
+    /// ([`RunError::Stalled`], naming the step) or an invariant breaks ([`RunError::Invariant`], a
+    /// bug, with the seed to reproduce it).
+    pub fn run(&mut self, progress: &mut dyn FnMut(u64, u64)) -> Result<RunResult, RunError> {
         let total = self.total_steps();
         let mut world = self.built.world.clone();
         world.ledger.set_auditing(true);
@@ -201,19 +233,31 @@ impl Prepared {
         let mut rows = vec![self.sample(&world)];
         let seed = self.seed;
         let checks = self.checks;
-        let fail = |what: String| format!("invariant broken ({what}); reproduce with seed {seed}");
+        let fail = |what: String| RunError::Invariant(format!("invariant broken ({what}); reproduce with seed {seed}"));
         let exec = |world: &mut World,
                     tx: Tx,
                     rejected: &mut Vec<RejectedTx>,
                     applied: &mut u64,
                     events: &mut u64|
-         -> Result<(), String> {
+         -> Result<(), RunError> {
             // `World::apply` restores the state on rejection (tested per rejection path with the
             // state hash); the run does not re-hash the world per step.
             match world.apply(&tx) {
                 Outcome::Applied { events: ev } => {
                     *applied += 1;
                     *events += ev.len() as u64;
+                }
+                Outcome::Rejected(r) if matches!(tx.action, Action::AdvanceTime { .. }) => {
+                    return Err(RunError::Stalled(format!(
+                        "time cannot advance from {} to {}: {} (code {}); reproduce with seed {seed}",
+                        format_date(world.now),
+                        match &tx.action {
+                            Action::AdvanceTime { to } => format_date(*to),
+                            _ => String::new(),
+                        },
+                        world.name_assets(&r.message),
+                        r.code
+                    )));
                 }
                 Outcome::Rejected(r) => {
                     rejected.push(RejectedTx {
@@ -236,7 +280,10 @@ impl Prepared {
             Ok(())
         };
         for k in 1..=total {
-            let t = (start + k * step).min(end);
+            let t = k
+                .checked_mul(step)
+                .and_then(|d| start.checked_add(d))
+                .map_or(end, |t| t.min(end));
             while next < schedule.len() && schedule[next].at <= t {
                 let s = &schedule[next];
                 if s.at > world.now {
@@ -249,7 +296,8 @@ impl Prepared {
                         &mut rejected,
                         &mut applied,
                         &mut events,
-                    )?;
+                    )
+                    .map_err(|e| e.at_step(k, total))?;
                 }
                 let tx = self.resolve(&world, s);
                 exec(&mut world, tx, &mut rejected, &mut applied, &mut events)?;
@@ -264,7 +312,8 @@ impl Prepared {
                 &mut rejected,
                 &mut applied,
                 &mut events,
-            )?;
+            )
+            .map_err(|e| e.at_step(k, total))?;
             if checks.full_every > 0 && k % checks.full_every == 0 && k != total {
                 world
                     .check_invariants()

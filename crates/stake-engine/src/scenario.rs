@@ -308,11 +308,22 @@ impl Scenario {
     }
 }
 
-/// 1-based line and column of a byte offset.
+/// Narrows a count computed from a user's amount to `u64`, or says why it cannot be (never
+/// truncates: 2^69 ETH of validators must not become 32 ETH).
+pub(crate) fn to_u64(v: stake_math::U256, path: &str, what: &str) -> Result<u64, ScenarioError> {
+    u64::try_from(v).map_err(|_| ScenarioError::at(path, format!("{what}: {v} is too large (at most {})", u64::MAX)))
+}
+
+/// 1-based line and column (in characters, as a caret under the line needs) of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
     let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map(|i| offset - i).unwrap_or(offset + 1);
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].chars().count() + 1;
     (line, col)
 }
 

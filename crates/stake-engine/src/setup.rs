@@ -4,7 +4,7 @@
 use crate::action::{Action, SYSTEM};
 use crate::amount::{parse_amount, parse_bps, parse_wad_fraction};
 use crate::lst::{LstEntry, LstModel};
-use crate::scenario::{LstCfg, Scenario, ScenarioError};
+use crate::scenario::{to_u64, LstCfg, Scenario, ScenarioError};
 use crate::time::{parse_at, parse_date, parse_duration, EPOCH};
 use crate::world::{World, DEPOSIT};
 use stake_l0::EthParams;
@@ -97,6 +97,15 @@ impl Built {
         if horizon == 0 {
             return Err(err("clock.horizon", "must be positive"));
         }
+        if step > horizon {
+            return Err(err(
+                "clock.step",
+                format!(
+                    "`{}` is longer than the horizon `{}`",
+                    scn.clock.step, scn.clock.horizon
+                ),
+            ));
+        }
         if horizon / step > 1_000_000 {
             return Err(err(
                 "clock.step",
@@ -111,7 +120,9 @@ impl Built {
                 ));
             }
         }
-        let end = start + horizon;
+        let end = start
+            .checked_add(horizon)
+            .ok_or_else(|| err("clock.horizon", "ends too far in the future"))?;
 
         // L0
         let mut eth_params = EthParams::default();
@@ -135,7 +146,14 @@ impl Built {
                 let others = world.ledger.account("eth:others");
                 world
                     .eth
-                    .add_genesis_validators(&mut world.ledger, count.as_u64(), "others", others, others, perf)
+                    .add_genesis_validators(
+                        &mut world.ledger,
+                        to_u64(count, "chains.ethereum.staked", "validators")?,
+                        "others",
+                        others,
+                        others,
+                        perf,
+                    )
                     .map_err(setup_err("chains.ethereum.staked"))?;
             }
         }
@@ -165,7 +183,7 @@ impl Built {
             };
             world.lsts.push(entry);
         }
-        world.next_frame = start + world.frame_seconds;
+        world.next_frame = start.saturating_add(world.frame_seconds);
         crate::restaking::build(&mut world, scn, start)?;
         crate::markets::build(&mut world, scn, start)?;
 
@@ -297,7 +315,7 @@ fn build_lido(
             if v > u(10_000) {
                 return Err(err(format!("{path}.fee"), "must be at most 100%"));
             }
-            v.as_u64()
+            to_u64(v, &format!("{path}.fee"), "fee")?
         }
         None => 1_000,
     };
@@ -638,6 +656,90 @@ fn build_exchange_rate(
     Ok(entry)
 }
 
+/// An account a transaction names must exist when the run starts (declared in `[[accounts]]`, or
+/// an operator's; a role such as a Symbiotic vault's resolver may send too): a misspelt name is an error at its line, with the closest known name, rather
+/// than a transfer to nobody or an "insufficient balance" at run time.
+fn known_account(world: &World, name: &str, path: &str) -> Result<(), ScenarioError> {
+    if world.ledger.find_account(name).is_ok() {
+        return Ok(());
+    }
+    let users = world.ledger.account_names().filter(|n| !n.contains(':'));
+    Err(err(
+        path,
+        format!(
+            "unknown account `{}`{}",
+            crate::amount::clip(name),
+            did_you_mean(name, users)
+        ),
+    ))
+}
+
+/// An operator a transaction or event names must run validators, be a restaking operator (an
+/// EigenLayer/Symbiotic/Jito operator, a Babylon finality provider), or be an account that may
+/// run validators of its own later (an EigenPod owner restaking natively).
+fn known_operator(world: &World, scn: &Scenario, name: &str, path: &str) -> Result<(), ScenarioError> {
+    let r = &world.restaking;
+    let symbiotic = scn.restaking.symbiotic.iter().flat_map(|s| &s.vaults);
+    let names = || {
+        let symbiotic = symbiotic.clone().flat_map(|v| {
+            v.operators
+                .iter()
+                .map(|o| o.operator.as_str())
+                .chain(v.operator.as_deref())
+        });
+        world
+            .eth
+            .cohorts()
+            .iter()
+            .map(|c| c.operator.as_str())
+            .chain(r.operators.iter().map(String::as_str))
+            .chain(r.babylon.iter().flat_map(|b| b.providers.keys().map(String::as_str)))
+            .chain(r.jito.iter().flat_map(|j| j.operators.iter().map(String::as_str)))
+            .chain(symbiotic)
+    };
+    if names().any(|n| n == name) || world.ledger.find_account(name).is_ok() {
+        return Ok(());
+    }
+    Err(err(
+        path,
+        format!(
+            "unknown operator `{}`{}",
+            crate::amount::clip(name),
+            did_you_mean(name, names())
+        ),
+    ))
+}
+
+/// ` (did you mean `x`?)` for the closest candidate within a few edits, else nothing.
+pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> String {
+    let limit = (name.chars().count() / 3).max(2);
+    let best = candidates
+        .filter(|c| *c != name)
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min();
+    match best {
+        Some((_, c)) => format!(" (did you mean `{c}`?)"),
+        None => String::new(),
+    }
+}
+
+/// Levenshtein distance in characters (short names only: inputs are clipped to 64 characters).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().take(64).collect();
+    let b: Vec<char> = b.chars().take(64).collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 fn build_schedule(scn: &Scenario, world: &World, start: u64, end: u64) -> Result<Vec<Scheduled>, ScenarioError> {
     let ledger = &world.ledger;
     let mut out = Vec::new();
@@ -660,6 +762,21 @@ fn build_schedule(scn: &Scenario, world: &World, start: u64, end: u64) -> Result
                 format!("{path}.account"),
                 format!("`{}` is not a user account", a.account),
             ));
+        }
+        let is_role = scn
+            .restaking
+            .symbiotic
+            .iter()
+            .flat_map(|s| &s.vaults)
+            .any(|v| v.resolver.as_deref() == Some(a.account.as_str()));
+        if !is_role {
+            known_account(world, &a.account, &format!("{path}.account"))?;
+        }
+        if let Some(to) = &a.to {
+            known_account(world, to, &format!("{path}.to"))?;
+        }
+        if let Some(op) = &a.operator {
+            known_operator(world, scn, op, &format!("{path}.operator"))?;
         }
         let amount_path = format!("{path}.amount");
         let need_amount = |expect: &[&str]| -> Result<(U256, Option<String>), ScenarioError> {
@@ -774,6 +891,12 @@ fn build_schedule(scn: &Scenario, world: &World, start: u64, end: u64) -> Result
         let at = parse_at(&e.at, start).map_err(|x| err(format!("{path}.at"), x))?;
         if at > end {
             return Err(err(format!("{path}.at"), "is after the horizon"));
+        }
+        if let Some(acct) = &e.account {
+            known_account(world, acct, &format!("{path}.account"))?;
+        }
+        if let Some(op) = &e.operator {
+            known_operator(world, scn, op, &format!("{path}.operator"))?;
         }
         let (sender, action, all_of) = match e.kind.as_str() {
             "slash_validators" => {

@@ -19,6 +19,8 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 }
 
 /// Civil date of a day count since 1970-01-01.
+// doy ∈ [0, 365] and mp ∈ [0, 11] by construction, so the day and month casts cannot truncate.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
@@ -40,7 +42,7 @@ pub fn parse_date(s: &str) -> Result<u64, String> {
         None => (s, None),
     };
     let parts: Vec<&str> = date.split('-').collect();
-    let bad = || format!("`{s}` is not a date (expected YYYY-MM-DD)");
+    let bad = || format!("`{}` is not a date (expected YYYY-MM-DD)", crate::amount::clip(s));
     if parts.len() != 3 {
         return Err(bad());
     }
@@ -52,9 +54,9 @@ pub fn parse_date(s: &str) -> Result<u64, String> {
     }
     let days = days_from_civil(y, m, d);
     if civil_from_days(days) != (y, m, d) {
-        return Err(format!("`{s}` is not a valid calendar date"));
+        return Err(format!("`{}` is not a valid calendar date", crate::amount::clip(s)));
     }
-    let mut secs = days as u64 * DAY;
+    let mut secs = u64::try_from(days).map_err(|_| bad())? * DAY;
     if let Some(t) = time {
         let hms: Vec<&str> = t.split(':').collect();
         let v = |i: usize| -> Result<u64, String> {
@@ -71,7 +73,8 @@ pub fn parse_date(s: &str) -> Result<u64, String> {
 
 /// Formats Unix seconds as `YYYY-MM-DD`.
 pub fn format_date(t: u64) -> String {
-    let (y, m, d) = civil_from_days((t / DAY) as i64);
+    // t / DAY < 2^47, so it always fits an i64.
+    let (y, m, d) = civil_from_days(i64::try_from(t / DAY).unwrap_or(i64::MAX / 2));
     format!("{y:04}-{m:02}-{d:02}")
 }
 
@@ -84,7 +87,8 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
     let n: u64 = if num.is_empty() {
         1
     } else {
-        num.parse().map_err(|_| format!("`{s}` is not a duration"))?
+        num.parse()
+            .map_err(|_| format!("`{}` is not a duration", crate::amount::clip(s)))?
     };
     let unit_secs = match unit.trim() {
         "s" | "sec" | "secs" | "second" | "seconds" => 1,
@@ -98,11 +102,13 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
         "frame" | "frames" => 225 * EPOCH,
         _ => {
             return Err(format!(
-                "`{s}` is not a duration (use e.g. 365d, 12h, 30m, 384s, 1y, 2w, 3 epochs, 10 blocks)"
+                "`{}` is not a duration (use e.g. 365d, 12h, 30m, 384s, 1y, 2w, 3 epochs, 10 blocks)",
+                crate::amount::clip(s)
             ))
         }
     };
-    n.checked_mul(unit_secs).ok_or_else(|| format!("`{s}` is too long"))
+    n.checked_mul(unit_secs)
+        .ok_or_else(|| format!("`{}` is too long", crate::amount::clip(s)))
 }
 
 /// Parses an "at" expression relative to the scenario start: `start`, `day 30`, `+30d`,
@@ -113,22 +119,40 @@ pub fn parse_at(s: &str, start: u64) -> Result<u64, String> {
         return Ok(start);
     }
     if let Some(rest) = t.strip_prefix("day ") {
-        let n: u64 = rest.trim().parse().map_err(|_| format!("`{s}`: expected `day N`"))?;
-        return Ok(start + n * DAY);
+        let n: u64 = rest
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{}`: expected `day N`", crate::amount::clip(s)))?;
+        return n
+            .checked_mul(DAY)
+            .and_then(|d| start.checked_add(d))
+            .ok_or_else(|| too_far(s));
     }
     if let Some(rest) = t.strip_prefix('+') {
-        return Ok(start + parse_duration(rest)?);
+        return start.checked_add(parse_duration(rest)?).ok_or_else(|| too_far(s));
     }
     if t.len() >= 10 && t.as_bytes().get(4) == Some(&b'-') {
         let at = parse_date(t)?;
         if at < start {
-            return Err(format!("`{s}` is before the scenario start {}", format_date(start)));
+            return Err(format!(
+                "`{}` is before the scenario start {}",
+                crate::amount::clip(s),
+                format_date(start)
+            ));
         }
         return Ok(at);
     }
-    parse_duration(t)
-        .map(|d| start + d)
-        .map_err(|_| format!("`{s}` is not a time (use `day 30`, `+30d`, `2025-02-01` or `start`)"))
+    let d = parse_duration(t).map_err(|_| {
+        format!(
+            "`{}` is not a time (use `day 30`, `+30d`, `2025-02-01` or `start`)",
+            crate::amount::clip(s)
+        )
+    })?;
+    start.checked_add(d).ok_or_else(|| too_far(s))
+}
+
+fn too_far(s: &str) -> String {
+    format!("`{}` is too far in the future", crate::amount::clip(s))
 }
 
 #[cfg(test)]

@@ -155,7 +155,10 @@ fn lp_tokens_restake_into_a_strategy_priced_at_the_pools_virtual_price() {
     assert!(vp >= WAD && vp < WAD + WAD / u(100), "{vp}");
     let (j, _) = stake_engine::markets::summary(&w);
     let vp_f = j["pools"][0]["virtual_price"].as_f64().unwrap();
-    assert!((vp.as_u128() as f64 / 1e18 - vp_f).abs() < 1e-12, "{vp} vs {vp_f}");
+    assert!(
+        (u128::try_from(vp).unwrap() as f64 / 1e18 - vp_f).abs() < 1e-12,
+        "{vp} vs {vp_f}"
+    );
     // the strategy holds exactly the shares (virtual offsets cancel): value per share
     // = ⌊1e18·(lp+1e3)/(lp+1e3)⌋ · vp / 1e18 = vp, so stake = ⌊lp·vp / 1e18⌋
     assert_eq!(el.value_per_share(&w.ledger, LP).unwrap(), vp);
@@ -172,7 +175,10 @@ fn lp_tokens_restake_into_a_strategy_priced_at_the_pools_virtual_price() {
     let vp2 = w.restaking.el.as_ref().unwrap().strategy(LP).unwrap().price_eth_wad;
     let (j, _) = stake_engine::markets::summary(&w);
     let vp2_f = j["pools"][0]["virtual_price"].as_f64().unwrap();
-    assert!((vp2.as_u128() as f64 / 1e18 - vp2_f).abs() < 1e-12, "{vp2} vs {vp2_f}");
+    assert!(
+        (u128::try_from(vp2).unwrap() as f64 / 1e18 - vp2_f).abs() < 1e-12,
+        "{vp2} vs {vp2_f}"
+    );
 }
 
 #[test]

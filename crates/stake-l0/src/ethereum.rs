@@ -382,6 +382,24 @@ impl Ethereum {
         Ok(sum)
     }
 
+    /// Specification: consensus-specs' `Gwei` is a uint64, and so is every sum of balances
+    /// (`get_total_balance`): `count` more 32-ETH validators must keep the stake within it
+    /// (about 18.4 billion ETH), or the deposit is refused.
+    fn check_room(&self, count: u64) -> Result<(), L0Error> {
+        let added = u128::from(count) * u128::from(spec::MIN_ACTIVATION_BALANCE);
+        if self
+            .staked_gwei()?
+            .checked_add(added)
+            .is_none_or(|t| t > u128::from(u64::MAX))
+        {
+            return Err(L0Error::InvalidParameter {
+                name: "count",
+                value: format!("{count} validators: the total stake would exceed uint64 gwei (about 18.4 billion ETH)"),
+            });
+        }
+        Ok(())
+    }
+
     /// Per-epoch activation/exit churn at the current epoch (gwei).
     pub fn activation_exit_churn_gwei(&self) -> u64 {
         spec::activation_exit_churn_limit(self.total_active_balance_gwei())
@@ -555,7 +573,7 @@ impl Ethereum {
                 && c.performance_ppm == performance_ppm
                 && c.compounding == compounding
         }) {
-            return i as u32;
+            return u32::try_from(i).unwrap_or(u32::MAX);
         }
         self.cohorts.push(Cohort {
             operator: operator.to_string(),
@@ -568,12 +586,15 @@ impl Ethereum {
             withdrawn_wei: U256::ZERO,
             el_rewards_wei: U256::ZERO,
         });
-        (self.cohorts.len() - 1) as u32
+        // Cohorts are distinct (operator, credentials, fee recipient, participation) tuples of a
+        // world held in memory: far fewer than 2^32.
+        u32::try_from(self.cohorts.len() - 1).unwrap_or(u32::MAX)
     }
 
     /// `⌊count · ppm / 1e6⌋` online, the rest offline.
     fn split_online(count: u64, performance_ppm: u64) -> (u64, u64) {
-        let online = (count as u128 * performance_ppm as u128 / PPM as u128) as u64;
+        // performance_ppm ≤ 1e6, so the product over 1e6 is at most `count`.
+        let online = u64::try_from(u128::from(count) * u128::from(performance_ppm) / u128::from(PPM)).unwrap_or(count);
         (online, count - online)
     }
 
@@ -602,7 +623,8 @@ impl Ethereum {
                 value: performance_ppm.to_string(),
             });
         }
-        let amount = eth_wei(32).mul_c(u(count as u128))?;
+        self.check_room(count)?;
+        let amount = eth_wei(32).mul_c(u(u128::from(count)))?;
         ledger.mint(self.beacon, self.eth, amount)?;
         let cohort = self.cohort_id(
             operator,
@@ -698,7 +720,8 @@ impl Ethereum {
             });
         }
         self.check_time(now)?;
-        let amount = eth_wei(32).mul_c(u(count as u128))?;
+        self.check_room(count)?;
+        let amount = eth_wei(32).mul_c(u(u128::from(count)))?;
         let balance = ledger.balance(from, self.eth);
         if balance < amount {
             return Err(L0Error::InsufficientFunds {

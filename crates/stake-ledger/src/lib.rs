@@ -184,7 +184,11 @@ impl Ledger {
 
     /// All assets in registration order.
     pub fn assets(&self) -> impl Iterator<Item = (AssetId, &AssetInfo)> {
-        self.assets.iter().enumerate().map(|(i, a)| (AssetId(i as u16), a))
+        // `register_asset` refuses a 2^16-th asset, so every position fits.
+        self.assets
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (AssetId(u16::try_from(i).unwrap_or(u16::MAX)), a))
     }
 
     /// Number of accounts holding a non-zero balance of `asset`. O(1).
@@ -204,7 +208,8 @@ impl Ledger {
         if let Some(id) = self.account_by_name.get(name) {
             return *id;
         }
-        let id = AccountId(self.accounts.len() as u32);
+        // 2^32 accounts would need hundreds of GB: every position of a ledger in memory fits.
+        let id = AccountId(u32::try_from(self.accounts.len()).unwrap_or(u32::MAX));
         self.accounts.push(name.to_string());
         self.account_by_name.insert(name.to_string(), id);
         self.holdings.push(Vec::new());
@@ -225,6 +230,11 @@ impl Ledger {
     /// Name of an account (`?` for an unknown id).
     pub fn account_name(&self, id: AccountId) -> &str {
         self.accounts.get(id.0 as usize).map(String::as_str).unwrap_or("?")
+    }
+
+    /// Every account name, in creation order.
+    pub fn account_names(&self) -> impl Iterator<Item = &str> {
+        self.accounts.iter().map(String::as_str)
     }
 
     /// Number of accounts.
@@ -252,7 +262,7 @@ impl Ledger {
         self.holdings.iter().enumerate().filter_map(move |(i, h)| {
             h.iter()
                 .find(|(a, b)| *a == asset && *b != U256::ZERO)
-                .map(|(_, b)| (AccountId(i as u32), *b))
+                .map(|(_, b)| (AccountId(u32::try_from(i).unwrap_or(u32::MAX)), *b))
         })
     }
 

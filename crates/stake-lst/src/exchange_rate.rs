@@ -743,9 +743,16 @@ impl ExchangeRateLst {
             return Ok(Vec::new());
         }
         let amount = times(requested, VALIDATOR_WEI)?;
+        // Ethereum refuses deposits beyond uint64 gwei of stake, so the count fits; checked all
+        // the same, as every count reachable from input is.
+        let deposited = self
+            .deposited_validators
+            .checked_add(requested)
+            .ok_or(MathError::Overflow)?;
+        let buffered = self.buffered_wei.sub_c(amount)?;
         ledger.transfer(self.accounts.buffer, self.accounts.staging, self.eth, amount)?;
-        self.buffered_wei -= amount;
-        self.deposited_validators += requested;
+        self.buffered_wei = buffered;
+        self.deposited_validators = deposited;
         Ok(vec![ExchangeRateEvent::ValidatorsDeposited { validators: requested }])
     }
 

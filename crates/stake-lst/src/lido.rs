@@ -729,7 +729,7 @@ impl Lido {
         let req = self
             .queue
             .requests
-            .get(request_id as usize)
+            .get(stake_math::index(request_id))
             .ok_or(LidoError::RequestNotFoundOrNotFinalized { request_id })?;
         if req.claimed {
             return Err(LidoError::RequestAlreadyClaimed { request_id });
@@ -747,7 +747,7 @@ impl Lido {
         let locked = self.queue.locked_ether.sub_c(eth)?;
         ledger.transfer(self.accounts.withdrawal_queue, owner, self.eth, eth)?;
         self.queue.locked_ether = locked;
-        if let Some(r) = self.queue.requests.get_mut(request_id as usize) {
+        if let Some(r) = self.queue.requests.get_mut(stake_math::index(request_id)) {
             r.claimed = true;
         }
         Ok((
@@ -789,11 +789,10 @@ impl Lido {
                     return Ok(u64::MAX);
                 }
                 let more = (value - *bond_first_wei) / *bond_next_wei;
-                Ok(if more >= U256::from(u64::MAX - 1) {
-                    u64::MAX
-                } else {
-                    more.as_u64() + 1
-                })
+                Ok(u64::try_from(more)
+                    .ok()
+                    .and_then(|m| m.checked_add(1))
+                    .unwrap_or(u64::MAX))
             }
         }
     }
@@ -845,11 +844,7 @@ impl Lido {
     /// Returns `(operator, validators)` with non-zero counts.
     pub fn deposit_plan(&self) -> Vec<(String, u64)> {
         let count_u = self.depositable_ether() / DEPOSIT_SIZE;
-        let count = if count_u > U256::from(u64::MAX / 2) {
-            u64::MAX / 2
-        } else {
-            count_u.as_u64()
-        };
+        let count = u64::try_from(count_u).map_or(u64::MAX / 2, |c| c.min(u64::MAX / 2));
         if count == 0 {
             return Vec::new();
         }
@@ -875,7 +870,8 @@ impl Lido {
             .iter()
             .enumerate()
             .map(|(mi, m)| {
-                let target = (u128::from(m.stake_share_limit_bp) * u128::from(total_active) / 10_000) as u64;
+                let target = u64::try_from(u128::from(m.stake_share_limit_bp) * u128::from(total_active) / 10_000)
+                    .unwrap_or(u64::MAX);
                 let avail: u64 = caps[mi].iter().fold(0u64, |a, c| a.saturating_add(*c));
                 target.min(m.active().saturating_add(avail))
             })
@@ -992,7 +988,7 @@ impl Lido {
         }
         let need = (demand - covered).div_up_c(DEPOSIT_SIZE).unwrap_or(U256::MAX);
         let limit = U256::from(self.params.sanity.max_validator_exit_requests_per_report);
-        let mut n = need.min(limit).as_u64();
+        let mut n = u64::try_from(need.min(limit)).unwrap_or(self.params.sanity.max_validator_exit_requests_per_report);
         let ops: Vec<&Operator> = self.modules.iter().flat_map(|m| m.operators.iter()).collect();
         let mut left: Vec<u64> = ops
             .iter()
@@ -1188,7 +1184,12 @@ impl Lido {
                 if last > self.queue.last_request_id() || last == 0 {
                     return Err(LidoError::InvalidRequestId { request_id: last });
                 }
-                let created = self.queue.requests[last as usize].timestamp;
+                let created = self
+                    .queue
+                    .requests
+                    .get(stake_math::index(last))
+                    .ok_or(LidoError::InvalidRequestId { request_id: last })?
+                    .timestamp;
                 if r.timestamp < created.saturating_add(s.request_timestamp_margin_s) {
                     return Err(LidoError::IncorrectRequestFinalization {
                         request_timestamp: created,

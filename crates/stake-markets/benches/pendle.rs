@@ -3,6 +3,7 @@
 //!
 //! `PENDLE_CPU_TIME=1` also prints the thread CPU time per call (from `/proc/thread-self/schedstat`),
 //! which, unlike criterion's wall clock, does not grow with the load of a shared machine.
+#![allow(clippy::cast_possible_wrap)] // benchmark inputs: small constants
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};

@@ -117,7 +117,8 @@ pub fn compounded_interest(rate_ray: U256, seconds: u64) -> MathResult<U256> {
 
 /// `DefaultReserveInterestRateStrategyV2.calculateInterestRates` with no deficit:
 /// returns `(variable_rate_ray, liquidity_rate_ray)` for `debt` borrowed and `available` cash.
-/// Parameters are in bps as the strategy stores them.
+/// Parameters are in bps as the strategy stores them, and are refused as its setter
+/// (`_setInterestRateParams`) and the configurator (`setReserveFactor`) refuse them.
 pub fn rates(
     optimal_usage_bps: u32,
     base_bps: u32,
@@ -126,14 +127,20 @@ pub fn rates(
     reserve_factor_bps: u32,
     debt: U256,
     available: U256,
-) -> MathResult<(U256, U256)> {
+) -> AaveResult<(U256, U256)> {
     let strategy = RateStrategy {
         optimal_usage_bps,
         base_bps,
         slope1_bps,
         slope2_bps,
     };
-    strategy.rates(reserve_factor_bps, debt, available, U256::ZERO)
+    strategy.validate()?;
+    if reserve_factor_bps > 10_000 {
+        return Err(AaveError::InvalidConfig {
+            reason: "reserve factor above 100 %".into(),
+        });
+    }
+    Ok(strategy.rates(reserve_factor_bps, debt, available, U256::ZERO)?)
 }
 
 /// `10^decimals`.
@@ -169,6 +176,29 @@ pub struct RateStrategy {
 }
 
 impl RateStrategy {
+    /// Specification: `DefaultReserveInterestRateStrategyV2._setInterestRateParams` —
+    /// `MIN_OPTIMAL_POINT ≤ U* ≤ MAX_OPTIMAL_POINT` (1 %–99 %), `slope1 ≤ slope2`, and
+    /// `base + slope1 + slope2 ≤ MAX_BORROW_RATE` (1000 %).
+    pub fn validate(&self) -> AaveResult<()> {
+        let bad = |reason: &str| {
+            Err(AaveError::InvalidConfig {
+                reason: reason.to_string(),
+            })
+        };
+        if !(100..=9_900).contains(&self.optimal_usage_bps) {
+            return bad("optimal usage outside 1 %–99 %");
+        }
+        if self.slope1_bps > self.slope2_bps {
+            return bad("slope1 above slope2");
+        }
+        if u64::from(self.base_bps) + u64::from(self.slope1_bps) + u64::from(self.slope2_bps)
+            > u64::from(MAX_BORROW_RATE_BPS)
+        {
+            return bad("max borrow rate above 1000 %");
+        }
+        Ok(())
+    }
+
     /// Variable and liquidity rates (ray) for `debt` borrowed, `available` cash and `unbacked`
     /// (the reserve deficit, which dilutes the supply usage ratio as in v3.3+).
     pub fn rates(
@@ -838,7 +868,7 @@ impl AaveV3 {
             let t = l.account(TREASURY);
             Ok::<_, AaveError>((a, d, acct, t))
         })?;
-        let id = self.reserves.len() as u16;
+        let id = u16::try_from(self.reserves.len()).map_err(|_| AaveError::TooManyReserves)?;
         self.treasury = Some(treasury);
         self.reserves.push(Reserve {
             id,
@@ -2157,17 +2187,7 @@ fn validate_config(c: &ReserveConfig) -> AaveResult<()> {
     if c.reserve_factor_bps > 10_000 || c.liquidation_protocol_fee_bps > 10_000 {
         return bad("reserve factor or protocol fee above 100 %");
     }
-    let r = &c.rate;
-    if !(100..=9_900).contains(&r.optimal_usage_bps) {
-        return bad("optimal usage outside 1 %–99 %");
-    }
-    if r.slope1_bps > r.slope2_bps {
-        return bad("slope1 above slope2");
-    }
-    if u64::from(r.base_bps) + u64::from(r.slope1_bps) + u64::from(r.slope2_bps) > u64::from(MAX_BORROW_RATE_BPS) {
-        return bad("max borrow rate above 1000 %");
-    }
-    Ok(())
+    c.rate.validate()
 }
 
 fn check_flags(r: &Reserve, opening: bool) -> AaveResult<()> {

@@ -162,7 +162,11 @@ pub fn w_exp(x: I256) -> MathResult<I256> {
     let q = x.add_c(adj)?.div_c(LN_2_INT)?;
     let r = x.sub_c(q.mul_c(LN_2_INT)?)?;
     let exp_r = WAD_I.add_c(r)?.add_c(r.mul_c(r)?.div_c(WAD_I)?.div_c(I256::new(2))?)?;
-    let shift = q.unsigned_abs().as_u32();
+    // x is clamped to wExp's bounds above, so |q| < 256; anything else is an overflow.
+    let shift = u32::try_from(q.unsigned_abs())
+        .ok()
+        .filter(|s| *s < 255)
+        .ok_or(MathError::Overflow)?;
     Ok(if q >= 0 { exp_r << shift } else { exp_r >> shift })
 }
 
@@ -669,9 +673,11 @@ impl MorphoBlue {
             return Err(MorphoError::MaxLltvExceeded { lltv: params.lltv });
         }
         if let Some(i) = self.markets.iter().position(|m| m.params == params) {
-            return Err(MorphoError::MarketAlreadyCreated { id: MarketId(i as u32) });
+            return Err(MorphoError::MarketAlreadyCreated {
+                id: MarketId(u32::try_from(i).unwrap_or(u32::MAX)),
+            });
         }
-        let id = MarketId(self.markets.len() as u32);
+        let id = MarketId(u32::try_from(self.markets.len()).map_err(|_| MathError::Overflow)?);
         let account = ledger.account(&format!("morpho:{}", id.0));
         if self.fee_recipient.is_none() {
             self.fee_recipient = Some(ledger.account("morpho:fees"));

@@ -597,7 +597,7 @@ fn emode_looping_reaches_about_one_over_one_minus_ltv() {
             break;
         }
         // Two base units of margin for the ceil roundings of debt value and percentDivCeil.
-        let amount = (avail - 2).as_u128() * E18 / price_weth;
+        let amount = u128::try_from(avail - 2).unwrap() * E18 / price_weth;
         if amount == 0 {
             break;
         }

@@ -241,7 +241,8 @@ pub fn isqrt_u128(x: u128) -> u128 {
 
 /// Integer square root of a `u64` (consensus-spec `integer_squareroot`).
 pub fn isqrt_u64(x: u64) -> u64 {
-    isqrt_u128(x as u128) as u64
+    // √(2^64 − 1) < 2^32, so the root always fits.
+    u64::try_from(isqrt_u128(u128::from(x))).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

@@ -154,13 +154,31 @@ pub fn pow10(exp: u32) -> MathResult<U256> {
     U256::from(10u8).checked_pow(exp).ok_or(MathError::Overflow)
 }
 
+/// A `u64` id or index as a `usize` position: an index that does not fit (on a 32-bit target)
+/// is past every vector's end, so lookups answer "not found" rather than a truncated position.
+pub fn index(i: u64) -> usize {
+    usize::try_from(i).unwrap_or(usize::MAX)
+}
+
+/// How many characters of an offending input an error repeats.
+pub const CLIP: usize = 64;
+
+/// At most [`CLIP`] characters of `s`, cut at a character boundary with the full length named,
+/// so that an error never echoes a huge input back in full.
+pub fn clip(s: &str) -> String {
+    match s.char_indices().nth(CLIP) {
+        None => s.to_string(),
+        Some((i, _)) => format!("{}… ({} bytes)", &s[..i], s.len()),
+    }
+}
+
 /// Parses a decimal string (digits only, `_` allowed as separator) into a [`U256`].
 pub fn parse_u256(s: &str) -> MathResult<U256> {
     let clean: String = s.trim().chars().filter(|c| *c != '_').collect();
     if clean.is_empty() || !clean.bytes().all(|b| b.is_ascii_digit()) {
         return Err(MathError::OutOfDomain {
             func: "parse_u256",
-            value: s.to_string(),
+            value: clip(s),
         });
     }
     U256::from_str_radix(&clean, 10).map_err(|_| MathError::Overflow)

@@ -400,6 +400,7 @@ fn ln_36(x: I256) -> MathResult<I256> {
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap, clippy::cast_sign_loss)]
 mod tests {
     use super::*;
 

@@ -2,12 +2,12 @@
 //! `"25 bps"`, `"2/3"`, raw base units. Exact: a value that does not land on a base unit is an
 //! error, never silently rounded.
 
-use crate::{pow10, Checked, MathError, MathResult, U256};
+use crate::{clip, pow10, Checked, MathError, MathResult, U256};
 
 fn bad(what: &'static str, s: &str) -> MathError {
     MathError::OutOfDomain {
         func: what,
-        value: s.to_string(),
+        value: clip(s),
     }
 }
 
@@ -42,8 +42,9 @@ pub fn parse_scaled(num: &str, decimals: u32) -> MathResult<U256> {
     } else {
         U256::from_str_radix(digits, 10).map_err(|_| MathError::Overflow)?
     };
-    // value · 10^(decimals + exp10 − frac_len)
-    let shift = decimals as i64 + exp10 - frac_part.len() as i64;
+    // value · 10^(decimals + exp10 − frac_len), in i128 so that no exponent can overflow it.
+    let frac_len = i128::try_from(frac_part.len()).map_err(|_| MathError::Overflow)?;
+    let shift = i128::from(decimals) + i128::from(exp10) - frac_len;
     if shift >= 0 {
         let shift = u32::try_from(shift).map_err(|_| MathError::Overflow)?;
         if value == U256::ZERO {
@@ -51,12 +52,15 @@ pub fn parse_scaled(num: &str, decimals: u32) -> MathResult<U256> {
         }
         value.mul_c(pow10(shift)?)
     } else {
-        let shift = u32::try_from(-shift).map_err(|_| MathError::Overflow)?;
-        let d = pow10(shift).unwrap_or(U256::MAX);
+        // 10^shift beyond 256 bits divides no nonzero value exactly.
+        let d = u32::try_from(-shift)
+            .ok()
+            .and_then(|s| pow10(s).ok())
+            .unwrap_or(U256::MAX);
         if value % d != U256::ZERO {
             return Err(MathError::OutOfDomain {
                 func: "amount (finer than the smallest unit)",
-                value: num.trim().to_string(),
+                value: clip(num.trim()),
             });
         }
         Ok(value / d)
@@ -66,8 +70,8 @@ pub fn parse_scaled(num: &str, decimals: u32) -> MathResult<U256> {
 /// Splits `"32 ETH"` into `("32", Some("ETH"))`, `"1000"` into `("1000", None)`.
 pub fn split_unit(s: &str) -> (&str, Option<&str>) {
     let t = s.trim();
-    match t.rfind(|c: char| c.is_whitespace()) {
-        Some(i) => (t[..i].trim(), Some(t[i + 1..].trim())),
+    match t.char_indices().rev().find(|(_, c)| c.is_whitespace()) {
+        Some((i, c)) => (t[..i].trim(), Some(t[i + c.len_utf8()..].trim())),
         None => (t, None),
     }
 }
@@ -97,7 +101,7 @@ fn exact(r: U256, v: U256, scale: U256, p: u32, s: &str) -> MathResult<U256> {
     if r.mul_c(pow10(p)?)? != v.mul_c(scale)? {
         return Err(MathError::OutOfDomain {
             func: "fraction (finer than the scale)",
-            value: s.trim().to_string(),
+            value: clip(s.trim()),
         });
     }
     Ok(r)
@@ -122,6 +126,16 @@ mod tests {
         assert!(parse_scaled("1e80", 18).is_err());
         assert_eq!(split_unit("32 ETH"), ("32", Some("ETH")));
         assert_eq!(split_unit(" 1000 "), ("1000", None));
+        // A non-breaking space separates like a space; exponents of any size are errors.
+        assert_eq!(split_unit("1000\u{a0}ETH"), ("1000", Some("ETH")));
+        assert_eq!(split_unit("1 στETH"), ("1", Some("στETH")));
+        assert_eq!(parse_scaled("1e9223372036854775807", 18), Err(MathError::Overflow));
+        assert_eq!(
+            parse_scaled("1e-9223372036854775808", 18).map_err(|e| e.code()),
+            Err(103)
+        );
+        assert!(parse_scaled("1e99999999999999999999", 18).is_err());
+        assert!(parse_scaled("１２", 18).is_err());
     }
 
     #[test]

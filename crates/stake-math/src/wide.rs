@@ -2,6 +2,10 @@
 //! `a·b/d` helpers built on them that reproduce `a.mul_c(b)?.div_c(d)` exactly while skipping
 //! `ethnum`'s general 256-bit multiplication and division whenever the operands fit 128 bits.
 
+// Limb arithmetic: every `as u64` here keeps the low 64 bits of a word on purpose (the high bits
+// are carried separately), which is what splitting a word into limbs means.
+#![allow(clippy::cast_possible_truncation)]
+
 use crate::{Checked, MathResult, I256, U256};
 
 const M64: u128 = u64::MAX as u128;

@@ -28,7 +28,8 @@ fn world(stakers: usize) -> (Ledger, EigenLayer) {
     el.create_operator_set("avs", 1, &["stETH".into()], "avs", None)
         .unwrap();
     el.register_for_operator_sets("op", "avs", &[1], 1).unwrap();
-    el.modify_allocation("op", "avs", 1, "stETH", E18 as u64, 1).unwrap();
+    el.modify_allocation("op", "avs", 1, "stETH", u64::try_from(E18).unwrap(), 1)
+        .unwrap();
     (l, el)
 }
 

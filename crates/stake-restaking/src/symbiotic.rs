@@ -1763,7 +1763,7 @@ impl SymbioticVault {
     fn request(&self, index: u64) -> SymbioticResult<SlashRequest> {
         self.slasher
             .as_ref()
-            .and_then(|s| s.requests.get(index as usize))
+            .and_then(|s| s.requests.get(stake_math::index(index)))
             .cloned()
             .ok_or(SymbioticError::SlashRequestNotExist { index })
     }
@@ -1805,7 +1805,7 @@ impl SymbioticVault {
             return Err(SymbioticError::SlashRequestCompleted { index });
         }
         if let Some(s) = &mut self.slasher {
-            if let Some(req) = s.requests.get_mut(index as usize) {
+            if let Some(req) = s.requests.get_mut(stake_math::index(index)) {
                 req.completed = true;
             }
         }
@@ -1861,7 +1861,7 @@ impl SymbioticVault {
             requested,
             r.capture,
             now,
-            Some(index as usize),
+            Some(stake_math::index(index)),
         )?])
     }
 

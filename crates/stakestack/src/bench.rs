@@ -22,7 +22,7 @@ pub(crate) fn run(quick: bool, sizes: Option<Vec<u64>>, scenario: &str) -> Resul
     if let Some(s) = sizes {
         o.sizes = s;
     }
-    println!(
+    outln!(
         "stakestack bench — {} build, {} logical CPU(s); medians of {} batches of {} operations, {} daily steps",
         if cfg!(debug_assertions) { "debug" } else { "release" },
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
@@ -30,17 +30,22 @@ pub(crate) fn run(quick: bool, sizes: Option<Vec<u64>>, scenario: &str) -> Resul
         o.batch,
         o.steps
     );
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{:<44} {:>8} {:>13} {:>13} {:>9} {:>14}",
-        "operation", "accounts", "protocol ns", "engine ns", "engine/p", "engine ops/s"
+        "operation",
+        "accounts",
+        "protocol ns",
+        "engine ns",
+        "engine/p",
+        "engine ops/s"
     );
-    println!("{}", "-".repeat(106));
+    outln!("{}", "-".repeat(106));
     for &n in &o.sizes {
         let figs = bench::operation_figures(&clock, &o, n).map_err(|e| anyhow!(e))?;
         for pair in figs.chunks(2) {
             if let [p, e] = pair {
-                println!(
+                outln!(
                     "{:<44} {:>8} {:>13.0} {:>13.0} {:>8.1}× {:>14.0}",
                     p.what,
                     n,
@@ -52,16 +57,16 @@ pub(crate) fn run(quick: bool, sizes: Option<Vec<u64>>, scenario: &str) -> Resul
             }
         }
     }
-    println!();
-    println!("{:<44} {:>8} {:>13} {:>13}", "step", "positions", "ms", "steps/s");
-    println!("{}", "-".repeat(81));
+    outln!();
+    outln!("{:<44} {:>8} {:>13} {:>13}", "step", "positions", "ms", "steps/s");
+    outln!("{}", "-".repeat(81));
     let mut steps: Vec<Figure> = Vec::new();
     for &n in &o.sizes {
         steps.extend(bench::step_figures(&clock, &o, n).map_err(|e| anyhow!(e))?);
     }
     steps.push(bench::ethereum_step(&clock, &o, scenario).map_err(|e| anyhow!(e))?);
     for f in &steps {
-        println!(
+        outln!(
             "{:<44} {:>8} {:>13.3} {:>13.0}",
             f.what,
             f.size,

@@ -1,7 +1,29 @@
 //! `stakestack` — run, check and compute the staking stack from the command line.
 //!
-//! Exit codes: 0 success; 1 the scenario or a request was invalid (the message says where);
-//! 2 usage error (clap); 3 the run broke an invariant (a bug: the message names the seed).
+//! Exit codes: 0 success; 1 bad input — the scenario, a request or the command line was invalid
+//! (the message says where); 2 the run failed — time could not advance (the message names the
+//! step) or its outputs could not be written; 3 the run broke an invariant (a bug: the message
+//! names the seed); 141 standard output was closed (a broken pipe, as `head` does), quietly.
+
+/// `println!` that returns the write error (e.g. a closed standard output) instead of panicking.
+macro_rules! outln {
+    () => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock())?
+    }};
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($t)*)?
+    }};
+}
+
+/// `print!` that returns the write error instead of panicking.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($t)*)?
+    }};
+}
 
 mod bench;
 
@@ -80,16 +102,40 @@ enum Command {
     },
 }
 
+/// Exit code of a process whose standard output was closed under it (128 + SIGPIPE).
+const BROKEN_PIPE: i32 = 141;
+
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let code = match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+                _ => 1,
+            };
+            // A closed stream while printing help is not worth a second error.
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
     let code = match dispatch(cli) {
         Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => BROKEN_PIPE,
         Err(e) => {
             eprintln!("error: {e:#}");
             1
         }
     };
     std::process::exit(code);
+}
+
+/// Whether an error is the reader of our standard output going away.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn dispatch(cli: Cli) -> Result<i32> {
@@ -148,7 +194,9 @@ fn report_scenario_error(path: &Path, text: &str, e: &stake_engine::scenario::Sc
                 eprintln!("  key: {}", e.path);
             }
             if let Some(src) = text.lines().nth(l - 1) {
-                eprintln!("  {l:>4} | {src}");
+                let shown: String = src.chars().take(160).collect();
+                let more = if shown.len() < src.len() { " …" } else { "" };
+                eprintln!("  {l:>4} | {shown}{more}");
                 if let Some(c) = e.column {
                     eprintln!("       | {}^", " ".repeat(c.saturating_sub(1)));
                 }
@@ -163,7 +211,7 @@ fn check(path: &Path) -> Result<i32> {
     let data = read_data(path, &text)?;
     match stake_engine::runner::validate_with_data(&text, &data) {
         Ok(summary) => {
-            println!("{}: ok — {summary}", path.display());
+            outln!("{}: ok — {summary}", path.display());
             Ok(0)
         }
         Err(e) => {
@@ -208,18 +256,25 @@ fn run(
     bar.finish_and_clear();
     let result = match result {
         Ok(r) => r,
+        Err(e @ stake_engine::runner::RunError::Stalled(_)) => {
+            eprintln!("error: {e}");
+            return Ok(2);
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return Ok(3);
         }
     };
     let out_dir = out.unwrap_or_else(|| PathBuf::from("out").join(&name));
-    output::write_all(&out_dir, &result).with_context(|| format!("writing outputs to {}", out_dir.display()))?;
+    if let Err(e) = output::write_all(&out_dir, &result) {
+        eprintln!("error: writing outputs to {}: {e:#}", out_dir.display());
+        return Ok(2);
+    }
     if json {
-        println!("{}", serde_json::to_string_pretty(&result.summary)?);
+        outln!("{}", serde_json::to_string_pretty(&result.summary)?);
     } else {
-        print!("{}", output::summary_table(&result));
-        println!(
+        out!("{}", output::summary_table(&result));
+        outln!(
             "outputs: {}/{{summary.json, steps.csv, report.html}}",
             out_dir.display()
         );
@@ -230,20 +285,29 @@ fn run(
 fn calc(list: bool) -> Result<i32> {
     if list {
         for (name, sig, _) in stake_engine::calc::functions() {
-            println!("{name:<40} {sig}");
+            outln!("{name:<40} {sig}");
         }
         return Ok(0);
     }
+    // One answer per input line, whatever the line holds: a line that is not UTF-8 gets an `err`
+    // and the stream goes on. Answers are flushed per line so that a caller can converse.
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
+    let mut input = stdin.lock();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    for line in stdin.lock().lines() {
-        let line = line.context("reading stdin")?;
-        if line.trim().is_empty() {
-            continue;
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        if input.read_until(b'\n', &mut buf).context("reading stdin")? == 0 {
+            break;
         }
-        let answer = stake_engine::calc::answer(&line);
+        let answer = match std::str::from_utf8(&buf) {
+            Ok(line) if line.trim().is_empty() => continue,
+            Ok(line) => stake_engine::calc::answer(line),
+            Err(e) => stake_engine::calc::error_answer(9100, &format!("the line is not UTF-8 text ({e})")),
+        };
         writeln!(out, "{answer}")?;
+        out.flush()?;
     }
     out.flush()?;
     Ok(0)
@@ -263,7 +327,7 @@ fn new(name: &str, path: Option<PathBuf>) -> Result<i32> {
         }
     }
     std::fs::write(&path, stake_engine::runner::template(name))?;
-    println!(
+    outln!(
         "wrote {} — edit it, then `stakestack check {}`",
         path.display(),
         path.display()

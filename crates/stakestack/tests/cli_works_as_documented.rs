@@ -2,29 +2,7 @@
 //! scaffolds a scenario that `check` accepts.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_stakestack"))
-}
-
-fn calc(input: &str) -> Vec<serde_json::Value> {
-    let mut child = bin()
-        .arg("calc")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
+use crate::common::{bin, calc};
 
 #[test]
 fn calc_answers_every_line_and_survives_bad_ones() {

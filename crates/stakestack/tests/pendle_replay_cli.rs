@@ -2,11 +2,7 @@
 //! points at a bad row's line, `run` follows the series.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use std::process::Command;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_stakestack"))
-}
+use crate::common::bin;
 
 const SCENARIO: &str = r#"name = "replay"
 [clock]

@@ -283,9 +283,16 @@ impl MarketAction {
             }
             MarketAction::OracleLag { asset, lag } => format!("lag the {asset} oracle by {lag} s"),
             MarketAction::OracleManipulate { asset, price, .. } => match price {
-                PriceSet::UsdWad(v) => format!("manipulate the {asset} oracle to ${}", v.as_u128() as f64 / 1e18),
+                PriceSet::UsdWad(v) => {
+                    format!(
+                        "manipulate the {asset} oracle to ${}",
+                        crate::amount::format_units(*v, 18)
+                    )
+                }
                 PriceSet::Relative(c) => {
-                    format!("manipulate the {asset} oracle by {:+}%", c.as_i128() as f64 / 1e16)
+                    let sign = if c.is_negative() { "-" } else { "+" };
+                    let pct = crate::amount::format_units(c.unsigned_abs(), 16);
+                    format!("manipulate the {asset} oracle by {sign}{pct}%")
                 }
             },
             MarketAction::OracleRestore { asset } => format!("restore the {asset} oracle"),
@@ -992,7 +999,7 @@ fn apply_inner(world: &mut World, sender: &str, action: &MarketAction) -> Result
             let key = feed_key_of(world, asset)?;
             let ev = world.markets.oracles.freeze(key, *frozen).map_err(proto)?;
             if *frozen && *duration > 0 {
-                world.markets.unfreeze.push((now + duration, key));
+                world.markets.unfreeze.push((now.saturating_add(*duration), key));
             }
             Ok(ev.into_iter().map(|e| Event::Market(MarketEvent::Oracle(e))).collect())
         }
@@ -1021,7 +1028,7 @@ fn apply_inner(world: &mut World, sender: &str, action: &MarketAction) -> Result
             }
             let ev = world.markets.oracles.manipulate(key, Some(value), now).map_err(proto)?;
             if *duration > 0 {
-                world.markets.restore.push((now + duration, key));
+                world.markets.restore.push((now.saturating_add(*duration), key));
             }
             Ok(ev.into_iter().map(|e| Event::Market(MarketEvent::Oracle(e))).collect())
         }

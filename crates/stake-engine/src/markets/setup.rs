@@ -1060,7 +1060,7 @@ fn schedule_event_inner(e: &EventCfg, path: &str, world: &World) -> Result<Marke
             };
             Ok(MarketAction::SellOff {
                 pool,
-                fraction_bps: bps.as_u64(),
+                fraction_bps: crate::scenario::to_u64(bps, &format!("{path}.fraction"), "fraction")?,
                 seller,
                 acquire: buy,
             })

@@ -1276,7 +1276,8 @@ fn stake_from(world: &mut World, op: &str, sf: &StakeFromCfg, path: &str, start:
                 return Err(err(&npath, format!("`{n}` is not a positive multiple of 32 ETH")));
             }
             world.ledger.mint(acct, eth, a.base).map_err(setup_err(&npath))?;
-            native(world, op, count.as_u64(), start).map_err(|e| err(&npath, format!("setting up failed: {e}")))?;
+            let count = crate::scenario::to_u64(count, &npath, "validators")?;
+            native(world, op, count, start).map_err(|e| err(&npath, format!("setting up failed: {e}")))?;
         }
         _ => {
             return Err(err(
@@ -1550,7 +1551,9 @@ fn schedule_action_inner(a: &ActionCfg, path: &str, world: &World) -> Result<Res
             if n == U256::ZERO || n * DEPOSIT != v.base {
                 return Err(err(&apath, format!("`{s}` is not a positive multiple of 32 ETH")));
             }
-            RestakingAction::RestakeNative { validators: n.as_u64() }
+            RestakingAction::RestakeNative {
+                validators: crate::scenario::to_u64(n, &apath, "validators")?,
+            }
         }
         "delegate" => {
             let op = need(&a.operator, path, "operator", "to which operator?")?;

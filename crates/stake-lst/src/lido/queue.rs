@@ -101,7 +101,7 @@ impl WithdrawalQueue {
 
     fn req(&self, id: u64) -> Result<&WithdrawalRequest, LidoError> {
         self.requests
-            .get(id as usize)
+            .get(stake_math::index(id))
             .ok_or(LidoError::InvalidRequestId { request_id: id })
     }
 
@@ -110,7 +110,7 @@ impl WithdrawalQueue {
         let last = self.requests.last().map(|r| r.cumulative_steth).unwrap_or_default();
         let fin = self
             .requests
-            .get(self.last_finalized_request_id as usize)
+            .get(stake_math::index(self.last_finalized_request_id))
             .map(|r| r.cumulative_steth)
             .unwrap_or_default();
         last.saturating_sub(fin)
@@ -121,7 +121,7 @@ impl WithdrawalQueue {
         let last = self.requests.last().map(|r| r.cumulative_shares).unwrap_or_default();
         let fin = self
             .requests
-            .get(self.last_finalized_request_id as usize)
+            .get(stake_math::index(self.last_finalized_request_id))
             .map(|r| r.cumulative_shares)
             .unwrap_or_default();
         last.saturating_sub(fin)

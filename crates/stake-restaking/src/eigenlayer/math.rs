@@ -88,7 +88,15 @@ pub fn calc_slashed_amount(shares: U256, prev_max_magnitude: u64, new_max_magnit
 }
 
 /// Magnitude slashed from an allocation: `⌈current·wad / WAD⌉` (`mulWadRoundUp`).
+/// Specification: `AllocationManager.slashOperator` requires every `wadsToSlash[i]` in
+/// (0, 1e18] (`InvalidWadToSlash`); outside that range this is an out-of-domain error.
 pub fn slash_magnitude(current: u64, wad: U256) -> MathResult<u64> {
+    if wad == U256::ZERO || wad > U256::from(WAD_U64) {
+        return Err(MathError::OutOfDomain {
+            func: "slash_magnitude (wad must be in (0, 1e18])",
+            value: wad.to_string(),
+        });
+    }
     let s = mul_wad_round_up(U256::from(current), wad)?;
     u64::try_from(s).map_err(|_| MathError::Overflow)
 }

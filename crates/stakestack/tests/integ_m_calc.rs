@@ -2,25 +2,7 @@
 //! §7.4 Pendle) and an `err` line where the contract would revert.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-fn calc(input: &str) -> Vec<serde_json::Value> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stakestack"))
-        .arg("calc")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
+use crate::common::calc;
 
 const B: &str = r#""balances":["100000000000000000000000","120000000000000000000000"],"a_precise":"5000""#;
 
@@ -71,6 +53,10 @@ fn aave_functions_reproduce_the_spec_and_mathutils_vectors() {
         r#"{"fn":"aave.compounded_interest","args":{"rate_ray":"1000000000000000000000000000000","seconds":"315360000000"}}"#.into(),
         r#"{"fn":"aave.compounded_interest","args":{"rate_ray":"5","seconds":"0"}}"#.into(),
         r#"{"fn":"aave.rates","args":{"optimal_usage_bps":"9000","base_bps":"0","slope1_bps":"270","slope2_bps":"8000","reserve_factor_bps":"20000","debt":"1","available":"1"}}"#.into(),
+        r#"{"fn":"aave.rates","args":{"optimal_usage_bps":"0","base_bps":"0","slope1_bps":"270","slope2_bps":"8000","reserve_factor_bps":"1000","debt":"1","available":"1"}}"#.into(),
+        r#"{"fn":"aave.rates","args":{"optimal_usage_bps":"20000","base_bps":"0","slope1_bps":"270","slope2_bps":"8000","reserve_factor_bps":"1000","debt":"1","available":"1"}}"#.into(),
+        r#"{"fn":"aave.rates","args":{"optimal_usage_bps":"9000","base_bps":"0","slope1_bps":"9000","slope2_bps":"8000","reserve_factor_bps":"1000","debt":"1","available":"1"}}"#.into(),
+        r#"{"fn":"aave.rates","args":{"optimal_usage_bps":"9000","base_bps":"5000","slope1_bps":"50000","slope2_bps":"50000","reserve_factor_bps":"1000","debt":"1","available":"1"}}"#.into(),
     ]
     .join("\n");
     let out = calc(&input);
@@ -84,8 +70,19 @@ fn aave_functions_reproduce_the_spec_and_mathutils_vectors() {
         "166666716666676666667666666666666600000000000000"
     );
     assert_eq!(out[4]["ok"]["factor_ray"], "1000000000000000000000000000");
-    // A reserve factor above 100 % underflows, as the contract reverts.
-    assert!(out[5]["err"]["code"].as_u64().unwrap() < 200, "{}", out[5]);
+    // Parameters the strategy's and the configurator's setters refuse are refused here too.
+    let refused = |i: usize, reason: &str| {
+        assert_eq!(out[i]["err"]["code"], 6226, "{}", out[i]);
+        assert_eq!(
+            out[i]["err"]["message"],
+            format!("aave: invalid configuration: {reason}")
+        );
+    };
+    refused(5, "reserve factor above 100 %");
+    refused(6, "optimal usage outside 1 %–99 %");
+    refused(7, "optimal usage outside 1 %–99 %");
+    refused(8, "slope1 above slope2");
+    refused(9, "max borrow rate above 1000 %");
 }
 
 #[test]
