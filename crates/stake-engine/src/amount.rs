@@ -60,24 +60,7 @@ pub fn parse_wad_fraction(s: &str) -> Result<U256, String> {
     parse_fraction(s, WAD).map_err(|e| format!("`{}`: {e} (expected e.g. 10%, 25 bps, 2/3)", clip(s.trim())))
 }
 
-pub use stake_math::clip;
-
-/// Formats base units as a decimal with `decimals` places, trimmed, e.g. `1.5`.
-pub fn format_units(v: U256, decimals: u8) -> String {
-    let s = v.to_string();
-    let d = decimals as usize;
-    let (int, frac) = if s.len() > d {
-        (s[..s.len() - d].to_string(), s[s.len() - d..].to_string())
-    } else {
-        ("0".to_string(), format!("{s:0>d$}"))
-    };
-    let frac = frac.trim_end_matches('0');
-    if frac.is_empty() {
-        int
-    } else {
-        format!("{int}.{frac}")
-    }
-}
+pub use stake_math::{clip, format_units};
 
 /// Formats base units with a fixed number of decimals (rounded down), with thousands separators.
 pub fn format_fixed(v: U256, decimals: u8, places: usize) -> String {

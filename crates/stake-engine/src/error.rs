@@ -59,7 +59,12 @@ impl fmt::Display for EngineError {
                 write!(f, "{lst} ({model} model) has no `{op}` operation")
             }
             EngineError::TimeInPast { now, to } => {
-                write!(f, "cannot advance time to {to}: it is already {now}")
+                write!(
+                    f,
+                    "cannot advance time to {} ({to}): it is already {} ({now})",
+                    crate::time::format_date(*to),
+                    crate::time::format_date(*now)
+                )
             }
             EngineError::NothingToClaim { lst, account } => {
                 write!(f, "{account} has no finalised {lst} withdrawal to claim")

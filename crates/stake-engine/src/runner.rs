@@ -457,3 +457,31 @@ impl Prepared {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run whose `AdvanceTime` is rejected stops as a failed run naming the step, instead of
+    /// reporting success with its end date equal to its start. (No scenario input reaches this
+    /// any more — the inputs that did are refused at setup — so the world is put out of order
+    /// by hand: its clock ahead of the first step.)
+    #[test]
+    fn a_rejected_time_step_stalls_the_run() {
+        let text = "[clock]\nstart = \"2025-01-01\"\nhorizon = \"3d\"\nstep = \"1d\"\n";
+        let mut p = prepare(text, None).unwrap();
+        p.built.world.now = p.built.start + 10 * DAY;
+        let e = p.run(&mut |_, _| {}).unwrap_err();
+        let RunError::Stalled(m) = &e else {
+            panic!("{e}");
+        };
+        assert!(
+            m.starts_with(
+                "step 1 of 3: time cannot advance from 2025-01-11 to 2025-01-02: cannot advance time to 2025-01-02"
+            ),
+            "{m}"
+        );
+        assert!(m.contains("(code 9003)"), "{m}");
+        assert!(e.to_string().starts_with("the run stopped: step 1 of 3"), "{e}");
+    }
+}

@@ -116,7 +116,7 @@ impl Built {
             if p != 1 {
                 return Err(err(
                     "clock.paths",
-                    "Monte Carlo paths are not supported by this scenario's features yet (use 1)",
+                    "Monte Carlo paths are not built yet: this version runs one path (use 1)",
                 ));
             }
         }

@@ -20,5 +20,6 @@ mod pendle_actions;
 mod pendle_oracles_depth_and_paths;
 mod restaking_wired_into_the_world;
 mod rs_restaking_protocols;
+mod scenario_parser_props;
 mod seed_override;
 mod world_runs_scenarios;

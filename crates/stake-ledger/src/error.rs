@@ -69,6 +69,8 @@ pub enum LedgerError {
         balance: U256,
         /// What was needed.
         required: U256,
+        /// The asset's decimals (for the message).
+        decimals: u8,
     },
     /// Minting would push the supply past 2^256 − 1.
     SupplyOverflow {
@@ -106,9 +108,12 @@ impl fmt::Display for LedgerError {
                 asset,
                 balance,
                 required,
+                decimals,
             } => write!(
                 f,
-                "insufficient balance: {account} holds {balance} {asset} (base units), {required} required"
+                "insufficient balance: {account} holds {}, {} required",
+                stake_math::human(*balance, *decimals, asset),
+                stake_math::human(*required, *decimals, asset)
             ),
             LedgerError::SupplyOverflow { asset } => write!(f, "supply of {asset} would overflow"),
             LedgerError::ConservationBroken { asset, supply, held } => {

@@ -337,6 +337,7 @@ impl Ledger {
             asset: self.symbol(asset).to_string(),
             balance,
             required,
+            decimals: self.asset_info(asset).map_or(0, |i| i.decimals),
         }
     }
 

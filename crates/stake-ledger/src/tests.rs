@@ -31,8 +31,14 @@ fn overdraft_is_rejected_with_the_values_and_changes_nothing() {
             account: "alice".into(),
             asset: "ETH".into(),
             balance: u(100),
-            required: u(101)
+            required: u(101),
+            decimals: 18,
         }
+    );
+    assert_eq!(
+        err.to_string(),
+        "insufficient balance: alice holds 0.0000000000000001 ETH (100 base units), \
+         0.000000000000000101 ETH (101 base units) required"
     );
     assert_eq!(err.code(), 1004);
     assert_eq!(state_hash(&l), before);

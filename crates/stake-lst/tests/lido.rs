@@ -795,6 +795,7 @@ fn submit_rejections_change_nothing() {
             asset: "ETH".into(),
             balance: U256::ZERO,
             required: ether(1),
+            decimals: 18,
         })),
     );
     // Staking limit: 150,000 ETH, then 10 blocks regenerate 234.375 ETH.

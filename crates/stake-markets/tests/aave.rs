@@ -253,6 +253,7 @@ fn rejections_leave_state_unchanged() {
             asset: "wstETH".into(),
             balance: U256::ZERO,
             required: u(E18),
+            decimals: 18,
         })),
     );
     let mut empty = StaticPrices::new();

@@ -174,6 +174,7 @@ fn mint_gives_sy_to_asset_pt_and_yt_and_redeem_before_expiry_needs_both() {
             asset: wd.ledger.symbol(yt).to_string(),
             balance: U256::ZERO,
             required: w(10 * E18),
+            decimals: 18,
         }))
     );
     assert_eq!(snapshot(&wd), before);

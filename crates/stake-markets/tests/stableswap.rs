@@ -736,6 +736,7 @@ fn exchange_rejections_are_exact_and_change_nothing() {
             asset: "stETH".into(),
             balance: U256::ZERO,
             required: e(1),
+            decimals: 18,
         })),
         |p, l| p.exchange(l, &PlainCoins, carol, 1, 0, e(1), U256::ZERO, 0),
     );
@@ -805,6 +806,7 @@ fn liquidity_rejections_are_exact_and_change_nothing() {
             asset: "steCRV".into(),
             balance: U256::ZERO,
             required: e(1),
+            decimals: 18,
         })),
         |p, l| p.remove_liquidity(l, &PlainCoins, bob, e(1), [U256::ZERO; 2]),
     );
@@ -835,6 +837,7 @@ fn liquidity_rejections_are_exact_and_change_nothing() {
             asset: "steCRV".into(),
             balance: U256::ZERO,
             required: e(1000),
+            decimals: 18,
         })),
         |p, l| p.remove_liquidity_one_coin(l, &PlainCoins, bob, e(1000), 0, U256::ZERO, 0),
     );

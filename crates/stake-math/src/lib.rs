@@ -160,6 +160,31 @@ pub fn index(i: u64) -> usize {
     usize::try_from(i).unwrap_or(usize::MAX)
 }
 
+/// Formats base units as a decimal with `decimals` places, trimmed, e.g. `1.5`.
+pub fn format_units(v: U256, decimals: u8) -> String {
+    let s = v.to_string();
+    let d = decimals as usize;
+    let (int, frac) = if s.len() > d {
+        (s[..s.len() - d].to_string(), s[s.len() - d..].to_string())
+    } else {
+        ("0".to_string(), format!("{s:0>d$}"))
+    };
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() {
+        int
+    } else {
+        format!("{int}.{frac}")
+    }
+}
+
+/// An amount for people: `12.5 stETH (12500000000000000000 base units)`.
+pub fn human(v: U256, decimals: u8, symbol: &str) -> String {
+    if decimals == 0 {
+        return format!("{v} {symbol}");
+    }
+    format!("{} {symbol} ({v} base units)", format_units(v, decimals))
+}
+
 /// How many characters of an offending input an error repeats.
 pub const CLIP: usize = 64;
 

@@ -577,6 +577,7 @@ fn rejections_leave_state_unchanged_with_exact_errors() {
             asset: "stETH".into(),
             balance: steth_bal,
             required: steth_bal + 1,
+            decimals: 18,
         })),
         1004,
         |l, el| el.deposit(l, "bob", "stETH", steth_bal + 1, b),

@@ -13,6 +13,7 @@
 
 mod cli_works_as_documented;
 mod common;
+mod hardening;
 mod integ_m_calc;
 mod pendle_replay_cli;
 mod restaking_calc;
