@@ -740,6 +740,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// The most times one `[[actions]]` entry may repeat (as many as the most steps a run may have).
+const MAX_REPEATS: u64 = 1_000_000;
+
 fn build_schedule(scn: &Scenario, world: &World, start: u64, end: u64) -> Result<Vec<Scheduled>, ScenarioError> {
     let ledger = &world.ledger;
     let mut out = Vec::new();
@@ -865,6 +868,15 @@ fn build_schedule(scn: &Scenario, world: &World, start: u64, end: u64) -> Result
         if a.times == Some(0) {
             return Err(err(format!("{path}.times"), "must be positive"));
         }
+        if let Some(e) = every {
+            let repeats = a.times.unwrap_or(u64::MAX).min((end - at) / e + 1);
+            if repeats > MAX_REPEATS {
+                return Err(err(
+                    format!("{path}.every"),
+                    format!("repeats {repeats} times (max {MAX_REPEATS}; set `times` or a longer `every`)"),
+                ));
+            }
+        }
         let mut t = at;
         let mut n = 0u64;
         loop {
@@ -881,7 +893,7 @@ fn build_schedule(scn: &Scenario, world: &World, start: u64, end: u64) -> Result
                 break;
             }
             match every {
-                Some(e) if t + e <= end => t += e,
+                Some(e) if t.checked_add(e).is_some_and(|next| next <= end) => t += e,
                 _ => break,
             }
         }

@@ -358,7 +358,7 @@ impl World {
             events.extend(self.run_frame(t));
             events.extend(crate::restaking::on_frame(self, t));
             events.extend(crate::markets::on_frame(self, t));
-            self.next_frame = t + self.frame_seconds;
+            self.next_frame = t.saturating_add(self.frame_seconds);
         }
         let ev = self.eth.advance_to(&mut self.ledger, to).map_err(proto)?;
         events.extend(ev.into_iter().map(Event::Ethereum));

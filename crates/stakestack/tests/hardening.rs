@@ -29,7 +29,17 @@ fn check(text: &str) -> (i32, String) {
 /// message at this line.
 #[test]
 fn edge_inputs_are_refused_at_their_line() {
-    let cases: [(&str, &str, &str, &str); 12] = [
+    // Found by the `scenario_mutations` fuzz target: computing the next repetition overflowed.
+    // An action repeated every 2^64 − 1 s simply happens once.
+    let once = BASICS.replacen(r#"every = "30d""#, r#"every = "18446744073709551615s""#, 1);
+    assert_eq!(check(&once).0, 0);
+    let cases: [(&str, &str, &str, &str); 13] = [
+        (
+            r#"every = "30d""#,
+            r#"every = "1s""#,
+            "96: repeats 31536001 times (max 1000000; set `times` or a longer `every`)",
+            "actions[4].every",
+        ),
         (
             r#"at = "day 30""#,
             r#"at = "day 18446744073709551615""#,
@@ -227,12 +237,10 @@ fn calc_refuses_what_the_contracts_refuse() {
 {"fn":"eth.balance_churn","args":{"total_active_balance_gwei":"0"}}
 "#,
     );
-    for i in 0..2 {
-        assert_eq!(out[i]["err"]["code"], 103, "{}", out[i]);
-        assert!(out[i]["err"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("wad must be in (0, 1e18]"));
+    for answer in &out[..2] {
+        assert_eq!(answer["err"]["code"], 103, "{answer}");
+        let message = answer["err"]["message"].as_str().unwrap();
+        assert!(message.contains("wad must be in (0, 1e18]"), "{message}");
     }
     assert_eq!(out[2]["err"]["code"], 102, "{}", out[2]);
     assert_eq!(out[3]["err"]["code"], 102, "{}", out[3]);

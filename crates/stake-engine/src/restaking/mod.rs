@@ -1712,7 +1712,7 @@ fn apply_inner(world: &mut World, sender: &str, action: &RestakingAction) -> Res
             let ids: Vec<u64> = el
                 .withdrawals
                 .values()
-                .filter(|w| w.staker == sender && block > w.start_block + delay)
+                .filter(|w| w.staker == sender && block > w.start_block.saturating_add(delay))
                 .map(|w| w.id)
                 .collect();
             if ids.is_empty() {
