@@ -256,6 +256,24 @@ impl World {
                     continue;
                 }
             }
+            // `N wei` reads as `X ETH (N wei)`: protocol messages name raw base units, people
+            // read ether. Only a whole number standing alone (not the tail of a word or id).
+            let at_word_start = !out.chars().last().is_some_and(|c| c.is_alphanumeric() || c == '#');
+            if at_word_start && rest.starts_with(|c: char| c.is_ascii_digit()) {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                let after = &rest[digits.len()..];
+                let unit_ends = after
+                    .strip_prefix(" wei")
+                    .filter(|r| !r.starts_with(|c: char| c.is_alphanumeric()));
+                if let (Some(r), Ok(v)) = (unit_ends, stake_math::parse_u256(&digits)) {
+                    out.push_str(&format!("{} ETH ({digits} wei)", crate::amount::format_units(v, 18)));
+                    rest = r;
+                    continue;
+                }
+                out.push_str(&digits);
+                rest = after;
+                continue;
+            }
             let mut chars = rest.chars();
             if let Some(c) = chars.next() {
                 out.push(c);
@@ -430,5 +448,10 @@ mod tests {
             "aave: price of wstETH unavailable: stale price for wstETH/USD: age 5 s; #999 and #x stay"
         );
         assert_eq!(w.name_assets("ünïcode # ok #"), "ünïcode # ok #");
+        assert_eq!(
+            w.name_assets("STAKE_LIMIT: 12500000000000000000 wei offered, limit 7 wei; 3 weird, x1 wei"),
+            "STAKE_LIMIT: 12.5 ETH (12500000000000000000 wei) offered, limit 0.000000000000000007 ETH (7 wei); \
+             3 weird, x1 wei"
+        );
     }
 }
