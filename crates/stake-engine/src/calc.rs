@@ -39,6 +39,10 @@ impl Args<'_> {
     fn raw(&self, name: &str) -> Result<&Value, CalcError> {
         self.0.get(name).ok_or_else(|| arg_err(name, "missing"))
     }
+    /// An argument as raw JSON (for structured arguments such as a graph).
+    pub fn value(&self, name: &str) -> Result<&Value, CalcError> {
+        self.raw(name)
+    }
     /// An unsigned 256-bit integer given as a decimal string (or a JSON integer).
     pub fn u256(&self, name: &str) -> Result<U256, CalcError> {
         match self.raw(name)? {
@@ -93,7 +97,8 @@ pub fn d<T: ToString>(v: T) -> Value {
     Value::String(v.to_string())
 }
 
-type CalcFn = fn(&Args) -> Result<Value, CalcError>;
+/// A calc function.
+pub type CalcFn = fn(&Args) -> Result<Value, CalcError>;
 
 /// Every calc function: name, argument names (for `--list`), implementation.
 pub fn functions() -> Vec<(&'static str, &'static str, CalcFn)> {
@@ -117,7 +122,13 @@ pub fn functions() -> Vec<(&'static str, &'static str, CalcFn)> {
 
 /// Answers one request line.
 pub fn answer(line: &str) -> Value {
-    match eval(line) {
+    answer_with(line, &[])
+}
+
+/// Answers one request line, with functions of outer crates (e.g. the risk analytics) beside the
+/// engine's.
+pub fn answer_with(line: &str, extra: &[(&'static str, &'static str, CalcFn)]) -> Value {
+    match eval(line, extra) {
         Ok(v) => json!({ "ok": v }),
         Err(e) => error_answer(e.code, &e.message),
     }
@@ -136,7 +147,7 @@ pub fn error_answer(code: u32, message: &str) -> Value {
     json!({ "err": { "code": code, "message": message } })
 }
 
-fn eval(line: &str) -> Result<Value, CalcError> {
+fn eval(line: &str, extra: &[(&'static str, &'static str, CalcFn)]) -> Result<Value, CalcError> {
     let req: Value = serde_json::from_str(line).map_err(|e| CalcError {
         code: 9100,
         message: format!("not a JSON object: {e}"),
@@ -158,6 +169,7 @@ fn eval(line: &str) -> Result<Value, CalcError> {
     };
     let f = functions()
         .into_iter()
+        .chain(extra.iter().copied())
         .find(|(n, _, _)| *n == name)
         .map(|(_, _, f)| f)
         .ok_or_else(|| CalcError {

@@ -284,7 +284,10 @@ fn run(
 
 fn calc(list: bool) -> Result<i32> {
     if list {
-        for (name, sig, _) in stake_engine::calc::functions() {
+        for (name, sig, _) in stake_engine::calc::functions()
+            .into_iter()
+            .chain(stake_risk::calc::functions())
+        {
             outln!("{name:<40} {sig}");
         }
         return Ok(0);
@@ -296,6 +299,7 @@ fn calc(list: bool) -> Result<i32> {
     let mut input = stdin.lock();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut buf = Vec::new();
+    let risk = stake_risk::calc::functions();
     loop {
         buf.clear();
         if input.read_until(b'\n', &mut buf).context("reading stdin")? == 0 {
@@ -303,7 +307,7 @@ fn calc(list: bool) -> Result<i32> {
         }
         let answer = match std::str::from_utf8(&buf) {
             Ok(line) if line.trim().is_empty() => continue,
-            Ok(line) => stake_engine::calc::answer(line),
+            Ok(line) => stake_engine::calc::answer_with(line, &risk),
             Err(e) => stake_engine::calc::error_answer(9100, &format!("the line is not UTF-8 text ({e})")),
         };
         writeln!(out, "{answer}")?;
