@@ -8,6 +8,9 @@ use serde_json::{json, Value};
 use stake_engine::calc::{d, Args, CalcError};
 use stake_math::{parse_u256, U256};
 
+/// Search nodes a calc request may spend before it answers "undecided" (a few seconds).
+pub const BUDGET: u64 = 20_000_000;
+
 /// A calc function.
 pub type CalcFn = fn(&Args) -> Result<Value, CalcError>;
 
@@ -87,7 +90,7 @@ pub fn functions() -> Vec<(&'static str, &'static str, CalcFn)> {
             "{operators, services} -> {attack, profit, services, operators}",
             |a| {
                 let g = graph(a)?;
-                Ok(match g.best_attack() {
+                Ok(match g.best_attack_within(BUDGET)? {
                     Some(at) => json!({
                         "attack": true,
                         "profit": d(at.profit),
@@ -112,10 +115,10 @@ pub fn functions() -> Vec<(&'static str, &'static str, CalcFn)> {
                 .iter()
                 .map(|v| index(v, "shock"))
                 .collect::<Result<_, _>>()?;
-            Ok(json!({ "loss": d(g.cascade_loss(&shock)?) }))
+            Ok(json!({ "loss": d(g.cascade_loss_within(&shock, BUDGET)?) }))
         }),
         ("risk.gamma_slack", "{operators, services} -> {gamma_wad}", |a| {
-            Ok(json!({ "gamma_wad": graph(a)?.gamma_slack()?.gamma_wad() }))
+            Ok(json!({ "gamma_wad": graph(a)?.gamma_slack_within(BUDGET)?.gamma_wad() }))
         }),
     ]
 }

@@ -11,8 +11,8 @@ use stake_math::{U256, WAD};
 /// A graph of `operators` × `services`, deterministic in `seed`. Stakes are whole ETH in wei:
 /// Pareto with shape 1.16 (the "80/20" tail) from 32 ETH, capped at 10⁷ ETH. Each service draws
 /// 20–300 operators (at most all), weighted by √stake; its threshold is one of ⅓, ½, ⅔ or 1 and
-/// its profit from corruption 0.1 %–40 % of the stake securing it.
-pub fn eigenlayer_like(operators: usize, services: usize, seed: u64) -> Graph {
+/// its profit from corruption between 0.1 % and `max_profit_ppm` (ppm) of the stake securing it.
+pub fn eigenlayer_like(operators: usize, services: usize, max_profit_ppm: u64, seed: u64) -> Graph {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let stakes_eth: Vec<u64> = (0..operators)
         .map(|_| {
@@ -44,7 +44,7 @@ pub fn eigenlayer_like(operators: usize, services: usize, seed: u64) -> Graph {
         }
         let ops: Vec<usize> = chosen.into_iter().collect();
         let secured: u64 = ops.iter().map(|v| stakes_eth[*v]).sum();
-        let share_ppm = rng.gen_range(1_000..400_000u64);
+        let share_ppm = rng.gen_range(1_000..max_profit_ppm.max(1_001));
         let profit_eth = u128::from(secured) * u128::from(share_ppm) / 1_000_000;
         svcs.push(Service {
             profit: U256::from(profit_eth) * WAD,

@@ -84,7 +84,21 @@ pub enum RiskError {
         /// The index named.
         operator: usize,
     },
+    /// An exact search stopped at its node budget: the answer is unknown (never guessed).
+    Undecided {
+        /// Nodes visited.
+        nodes: u64,
+    },
 }
+
+impl From<search::Exhausted> for RiskError {
+    fn from(e: search::Exhausted) -> Self {
+        RiskError::Undecided { nodes: e.0 }
+    }
+}
+
+/// No limit on an exact search's nodes.
+pub const UNLIMITED: u64 = u64::MAX;
 
 impl fmt::Display for RiskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -110,6 +124,10 @@ impl fmt::Display for RiskError {
             RiskError::ShockOutOfRange { operator } => {
                 write!(f, "the shock names operator {operator}, which does not exist")
             }
+            RiskError::Undecided { nodes } => write!(
+                f,
+                "the exact search stopped undecided after {nodes} nodes (its budget): too large for an exact answer within it"
+            ),
         }
     }
 }
@@ -310,42 +328,65 @@ impl Graph {
     }
 
     /// The most profitable attack (max `π(A) − σ(B)`), or `None` when the network is secure.
+    /// Exact and unbounded: see [`Graph::best_attack_within`] for a node budget.
     pub fn best_attack(&self) -> Option<Attack> {
+        self.best_attack_within(UNLIMITED).ok().flatten()
+    }
+
+    /// [`Graph::best_attack`], stopping with [`RiskError::Undecided`] after `budget` search nodes.
+    /// The answer is re-checked against the definition in exact integers.
+    pub fn best_attack_within(&self, budget: u64) -> Result<Option<Attack>, RiskError> {
         let removed = vec![false; self.stakes.len()];
-        let a = search::best_attack(self, &removed)?;
-        debug_assert!(self.is_attack(&a.coalition));
-        Some(a)
+        let a = search::best_attack(self, &removed, budget)?;
+        Ok(a.filter(|a| self.is_attack(&a.coalition)))
     }
 
     /// The EigenLayer sufficient condition `Σ_{s ∋ v} (σ_v/σ(N(s)))·(π_s/α_s) ≤ σ_v`, per operator,
     /// in exact rationals. A service with `π > 0` whose operators hold no stake makes it fail for
     /// each of them.
     pub fn eigenlayer_condition(&self) -> Condition {
-        let none = vec![false; self.stakes.len()];
         let totals: Vec<U256> = (0..self.services.len())
             .map(|s| self.stake_of(&self.services[s].operators))
             .collect();
-        let _ = none;
+        // Dividing by σ_v > 0, the condition reads Σ_{s ∋ v} π_s·1e18 / (σ(N(s))·α_wad) ≤ 1.
+        // A floating-point filter decides it when the sum is clearly away from 1 — each term is
+        // within 8 ulps of its exact value and the sum within (8 + n) ulps, far inside the 1e-9
+        // margin — and exact rationals decide everything near the boundary, so the verdict is
+        // the exact one either way.
         let mut failing = Vec::new();
         for (v, services) in self.by_operator.iter().enumerate() {
             let sv = self.stakes[v];
-            let mut sum = BigRational::from_integer(0.into());
-            let mut fails = false;
-            for &s in services {
-                let svc = &self.services[s];
-                if svc.profit == U256::ZERO {
-                    continue;
-                }
-                if totals[s] == U256::ZERO {
-                    fails = true;
-                    break;
-                }
-                // (σ_v/σN)·(π/α) with α = α_wad/1e18: σ_v·π·1e18 / (σN·α_wad).
-                let num = big(sv) * big(svc.profit) * big(WAD);
-                let den = big(totals[s]) * big(svc.threshold_wad);
-                sum += BigRational::new(num.into(), den.into());
+            let terms = services.iter().filter(|s| self.services[**s].profit > U256::ZERO);
+            if terms.clone().any(|s| totals[*s] == U256::ZERO) {
+                failing.push(v);
+                continue;
             }
-            if fails || sum > BigRational::from_integer(big(sv).into()) {
+            if sv == U256::ZERO {
+                continue;
+            }
+            let approx: f64 = terms
+                .clone()
+                .map(|s| {
+                    let svc = &self.services[*s];
+                    svc.profit.as_f64() * 1e18 / (totals[*s].as_f64() * svc.threshold_wad.as_f64())
+                })
+                .sum();
+            let fails = if approx < 1.0 - 1e-9 {
+                false
+            } else if approx > 1.0 + 1e-9 {
+                true
+            } else {
+                let sum: BigRational = terms
+                    .map(|s| {
+                        let svc = &self.services[*s];
+                        let num = big(svc.profit) * big(WAD);
+                        let den = big(totals[*s]) * big(svc.threshold_wad);
+                        BigRational::new(num.into(), den.into())
+                    })
+                    .fold(BigRational::from_integer(0.into()), |a, t| a + t);
+                sum > BigRational::from_integer(1.into())
+            };
+            if fails {
                 failing.push(v);
             }
         }
@@ -357,11 +398,16 @@ impl Graph {
 
     /// γ-slack: `min` over non-empty sets `A` of services with `π > 0` of `c(A)/π(A) − 1`.
     pub fn gamma_slack(&self) -> Result<GammaSlack, RiskError> {
+        self.gamma_slack_within(UNLIMITED)
+    }
+
+    /// [`Graph::gamma_slack`] within a node budget.
+    pub fn gamma_slack_within(&self, budget: u64) -> Result<GammaSlack, RiskError> {
         if self.services.iter().all(|s| s.profit == U256::ZERO) {
             return Err(RiskError::NoProfit);
         }
         let removed = vec![false; self.stakes.len()];
-        search::min_ratio(self, &removed).ok_or(RiskError::NoProfit)
+        search::min_ratio(self, &removed, budget)?.ok_or(RiskError::NoProfit)
     }
 
     /// Theorem 1's bound on the worst total loss after a shock `ψ` on a γ-slack network:
@@ -386,14 +432,20 @@ impl Graph {
     }
 
     /// The worst total loss after `shock`: `σ(shock)` plus the largest `σ(B)` of an attack on the
-    /// graph without the shocked operators (thresholds against each service's remaining stake).
+    /// graph without the shocked operators (thresholds against each service's remaining stake;
+    /// only operators securing a corrupted service are in `B`).
     pub fn cascade_loss(&self, shock: &[usize]) -> Result<U256, RiskError> {
+        self.cascade_loss_within(shock, UNLIMITED)
+    }
+
+    /// [`Graph::cascade_loss`] within a node budget.
+    pub fn cascade_loss_within(&self, shock: &[usize], budget: u64) -> Result<U256, RiskError> {
         let removed = self.removed(shock)?;
         let lost: U256 = (0..self.stakes.len())
             .filter(|v| removed[*v])
             .fold(U256::ZERO, |a, v| a.saturating_add(self.stakes[v]));
-        let worst = search::max_attack_stake(self, &removed).map_or(U256::ZERO, |c| self.stake_of(&c.operators));
-        Ok(lost.saturating_add(worst))
+        let worst = search::max_attack_stake(self, &removed, budget)?;
+        Ok(lost.saturating_add(worst.map_or(U256::ZERO, |c| self.stake_of(&c.operators))))
     }
 
     /// A cascade played out: remove the shocked operators, find the attack on what is left that
@@ -404,7 +456,7 @@ impl Graph {
     pub fn cascade_steps(&self, shock: &[usize]) -> Result<Vec<Coalition>, RiskError> {
         let mut removed = self.removed(shock)?;
         let mut steps = Vec::new();
-        while let Some(c) = search::max_attack_stake(self, &removed) {
+        while let Some(c) = search::max_attack_stake(self, &removed, UNLIMITED)? {
             if self.stake_of(&c.operators) == U256::ZERO {
                 break;
             }
@@ -430,15 +482,18 @@ impl Graph {
         Some(BigRational::new(sold.into(), big(total).into()))
     }
 
-    /// Cost of corruption against profit from corruption, per service.
-    pub fn service_security(&self) -> Vec<ServiceSecurity> {
+    /// Cost of corruption against profit from corruption, per service (each cost an exact
+    /// covering search within `budget` nodes).
+    pub fn service_security(&self, budget: u64) -> Result<Vec<ServiceSecurity>, RiskError> {
         let none = vec![false; self.stakes.len()];
         (0..self.services.len())
-            .map(|s| ServiceSecurity {
-                service: s,
-                stake: self.stake_of(&self.services[s].operators),
-                cost_of_corruption: search::cheapest_cover(self, s, &none),
-                profit_from_corruption: self.services[s].profit,
+            .map(|s| {
+                Ok(ServiceSecurity {
+                    service: s,
+                    stake: self.stake_of(&self.services[s].operators),
+                    cost_of_corruption: search::cheapest_cover(self, s, &none, budget)?,
+                    profit_from_corruption: self.services[s].profit,
+                })
             })
             .collect()
     }

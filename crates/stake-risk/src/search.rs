@@ -28,12 +28,18 @@ struct Ctx<'g> {
     sum_inc: U256,
     rem_total: U256,
     chosen: Vec<bool>,
+    /// Decision positions of each local service's operators.
+    svc_ops: Vec<Vec<usize>>,
+    /// Scratch: per decision position, how many uncorrupted corruptible services it serves.
+    deg: Vec<u32>,
+    /// Nodes visited, and the most allowed (`u64::MAX`: no limit).
+    nodes: u64,
+    budget: u64,
 }
 
 impl<'g> Ctx<'g> {
-    /// `svcs`: candidate services; `all_ops`: decide every remaining operator, not only those
-    /// securing a candidate.
-    fn new(g: &'g Graph, removed: &[bool], svcs: Vec<usize>, all_ops: bool) -> Ctx<'g> {
+    /// `svcs`: the candidate services; the operators decided are those securing one of them.
+    fn new(g: &'g Graph, removed: &[bool], svcs: Vec<usize>) -> Ctx<'g> {
         let n = g.stakes.len();
         let mut local = vec![usize::MAX; g.services.len()];
         for (i, s) in svcs.iter().enumerate() {
@@ -41,7 +47,7 @@ impl<'g> Ctx<'g> {
         }
         let mut ops: Vec<usize> = (0..n)
             .filter(|v| !removed[*v])
-            .filter(|v| all_ops || g.services_of(*v).iter().any(|s| local[*s] != usize::MAX))
+            .filter(|v| g.services_of(*v).iter().any(|s| local[*s] != usize::MAX))
             .collect();
         ops.sort_by(|a, b| g.stakes[*b].cmp(&g.stakes[*a]).then(a.cmp(b)));
         let op_svcs: Vec<Vec<usize>> = ops
@@ -60,6 +66,13 @@ impl<'g> Ctx<'g> {
         for (i, v) in ops.iter().enumerate() {
             for &s in &op_svcs[i] {
                 rem[s] = rem[s].saturating_add(g.stakes[*v]);
+            }
+        }
+        let op_count = ops.len();
+        let mut svc_ops = vec![Vec::new(); svcs.len()];
+        for (i, ss) in op_svcs.iter().enumerate() {
+            for &s in ss {
+                svc_ops[s].push(i);
             }
         }
         let sat: Vec<bool> = t.iter().map(|t| *t == U256::ZERO).collect();
@@ -84,7 +97,46 @@ impl<'g> Ctx<'g> {
             pi_sat,
             sum_inc: U256::ZERO,
             rem_total,
+            deg: vec![0; op_count],
+            svc_ops,
+            nodes: 0,
+            budget: u64::MAX,
         }
+    }
+
+    /// An upper bound on the profit still to gain, by splitting each undecided operator's stake
+    /// evenly over the uncorrupted services it could help corrupt (a Lagrangian bound): a service
+    /// newly corrupted costs at least its deficit over the largest split among its operators, so
+    /// it adds at most `max(0, π_s − ⌊deficit / max degree⌋)`.
+    ///
+    /// In weighted units: profits count `q` each, stake `p` each (`p = q = 1` for attacks).
+    fn split_bound(&mut self, from: usize, p: U256, q: U256) -> U256 {
+        let open: Vec<usize> = (0..self.t.len()).filter(|s| self.alive[*s] && !self.sat[*s]).collect();
+        for &s in &open {
+            for &i in &self.svc_ops[s] {
+                if i >= from {
+                    self.deg[i] += 1;
+                }
+            }
+        }
+        let mut gain = U256::ZERO;
+        for &s in &open {
+            let maxdeg = self.svc_ops[s]
+                .iter()
+                .filter(|i| **i >= from)
+                .map(|i| self.deg[*i])
+                .max()
+                .unwrap_or(1)
+                .max(1);
+            let share = (self.t[s] - self.inc[s]) / U256::from(maxdeg);
+            gain = gain.saturating_add((q.saturating_mul(self.pi[s])).saturating_sub(p.saturating_mul(share)));
+        }
+        for &s in &open {
+            for &i in &self.svc_ops[s] {
+                self.deg[i] = 0;
+            }
+        }
+        gain
     }
 
     fn stake(&self, i: usize) -> U256 {
@@ -185,22 +237,36 @@ impl<'g> Ctx<'g> {
 
 /// What a search maximises or minimises.
 trait Objective {
-    /// Whether no node below can beat the best found.
-    fn prune(&self, c: &Ctx) -> bool;
+    /// Whether no node below can beat the best found (`pos`: the next decision).
+    fn prune(&self, c: &mut Ctx, pos: usize) -> bool;
     /// Records the node's `B` if it is better.
     fn visit(&mut self, c: &Ctx);
-    /// Whether including an operator that corrupts nothing new can still help.
-    fn wants_every_operator(&self) -> bool {
-        false
+    /// Whether including the operator at decision `i` can help.
+    fn may_include(&self, c: &Ctx, i: usize) -> bool {
+        c.helps(i)
     }
 }
 
+/// A search stopped at its node budget: the answer is unknown, never guessed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Exhausted(pub(crate) u64);
+
+fn run<O: Objective>(c: &mut Ctx, o: &mut O, budget: u64) -> Result<(), Exhausted> {
+    c.budget = budget;
+    dfs(c, 0, o);
+    if c.nodes > c.budget {
+        return Err(Exhausted(c.nodes));
+    }
+    Ok(())
+}
+
 fn dfs<O: Objective>(c: &mut Ctx, pos: usize, o: &mut O) {
+    c.nodes += 1;
     o.visit(c);
-    if pos == c.ops.len() || o.prune(c) {
+    if pos == c.ops.len() || c.nodes > c.budget || o.prune(c, pos) {
         return;
     }
-    if o.wants_every_operator() || c.helps(pos) {
+    if o.may_include(c, pos) {
         let newly = c.include(pos);
         dfs(c, pos + 1, o);
         c.undo_include(pos, newly);
@@ -212,8 +278,9 @@ fn dfs<O: Objective>(c: &mut Ctx, pos: usize, o: &mut O) {
 
 /// Services that can be in a profitable attack: a service whose corruption alone costs at least
 /// the total profit of the candidates cannot, and removing it lowers the total — to a fixed point.
-fn candidates(g: &Graph, removed: &[bool]) -> Vec<usize> {
-    let mut svcs: Vec<usize> = (0..g.services.len()).collect();
+/// In weighted units (`p` per unit of stake, `q` per unit of profit): `p·t_s ≥ q·Π` excludes `s`.
+fn candidates(g: &Graph, removed: &[bool], from: Vec<usize>, p: U256, q: U256) -> Vec<usize> {
+    let mut svcs = from;
     loop {
         let total = svcs
             .iter()
@@ -221,7 +288,7 @@ fn candidates(g: &Graph, removed: &[bool]) -> Vec<usize> {
         let keep: Vec<usize> = svcs
             .iter()
             .copied()
-            .filter(|s| g.threshold_stake(*s, removed) < total)
+            .filter(|s| p.saturating_mul(g.threshold_stake(*s, removed)) < q.saturating_mul(total))
             .collect();
         if keep.len() == svcs.len() {
             return svcs;
@@ -230,22 +297,34 @@ fn candidates(g: &Graph, removed: &[bool]) -> Vec<usize> {
     }
 }
 
+/// Maximises `q·π(Sat(B)) − p·σ(B)` (strictly positive): `p = q = 1` is the best attack; other
+/// weights are a Dinkelbach step of the γ-slack ratio.
 struct MaxProfit {
+    p: U256,
+    q: U256,
     best: U256,
     found: Option<Coalition>,
 }
 
 impl Objective for MaxProfit {
-    fn prune(&self, c: &Ctx) -> bool {
+    fn prune(&self, c: &mut Ctx, pos: usize) -> bool {
+        let (p, q) = (self.p, self.q);
+        let cost = p.saturating_mul(c.sum_inc);
         let with_more = match c.min_deficit() {
-            Some(d) => c.pi_alive.saturating_sub(d),
+            Some(d) => q.saturating_mul(c.pi_alive).saturating_sub(p.saturating_mul(d)),
             None => U256::ZERO,
         };
-        c.pi_sat.max(with_more).saturating_sub(c.sum_inc) <= self.best
+        let sat = q.saturating_mul(c.pi_sat);
+        if sat.max(with_more).saturating_sub(cost) <= self.best {
+            return true;
+        }
+        let split = sat.saturating_add(c.split_bound(pos, p, q));
+        split.saturating_sub(cost) <= self.best
     }
     fn visit(&mut self, c: &Ctx) {
-        if c.pi_sat > c.sum_inc && c.pi_sat - c.sum_inc > self.best {
-            self.best = c.pi_sat - c.sum_inc;
+        let (gain, cost) = (self.q.saturating_mul(c.pi_sat), self.p.saturating_mul(c.sum_inc));
+        if gain > cost && gain - cost > self.best {
+            self.best = gain - cost;
             self.found = Some(c.coalition());
         }
     }
@@ -253,32 +332,37 @@ impl Objective for MaxProfit {
 
 /// The most profitable attack on the graph without `removed`, thresholds against the remaining
 /// stake; the min-cut closure when every threshold is 100 %.
-pub(crate) fn best_attack(g: &Graph, removed: &[bool]) -> Option<Attack> {
-    let svcs = candidates(g, removed);
+pub(crate) fn best_attack(g: &Graph, removed: &[bool], budget: u64) -> Result<Option<Attack>, Exhausted> {
+    let svcs = candidates(g, removed, (0..g.services.len()).collect(), U256::ONE, U256::ONE);
     if svcs.is_empty() {
-        return None;
+        return Ok(None);
     }
     let wad = stake_math::WAD;
     let found = if svcs.iter().all(|s| g.services[*s].threshold_wad == wad) {
         crate::flow::max_closure(g, removed, &svcs)
     } else {
-        let mut c = Ctx::new(g, removed, svcs, false);
+        let mut c = Ctx::new(g, removed, svcs);
         let mut o = MaxProfit {
+            p: U256::ONE,
+            q: U256::ONE,
             best: U256::ZERO,
             found: None,
         };
-        dfs(&mut c, 0, &mut o);
+        run(&mut c, &mut o, budget)?;
         o.found
-    }?;
+    };
+    let Some(found) = found else {
+        return Ok(None);
+    };
     let profit = found
         .services
         .iter()
         .fold(U256::ZERO, |a, s| a.saturating_add(g.services[*s].profit))
         .saturating_sub(g.stake_of(&found.operators));
-    (profit > U256::ZERO).then_some(Attack {
+    Ok((profit > U256::ZERO).then_some(Attack {
         profit,
         coalition: found,
-    })
+    }))
 }
 
 struct MaxStake {
@@ -287,7 +371,7 @@ struct MaxStake {
 }
 
 impl Objective for MaxStake {
-    fn prune(&self, c: &Ctx) -> bool {
+    fn prune(&self, c: &mut Ctx, _pos: usize) -> bool {
         if c.pi_alive == U256::ZERO {
             return true;
         }
@@ -295,95 +379,96 @@ impl Objective for MaxStake {
         self.best.is_some_and(|b| cap <= b) || cap < c.sum_inc
     }
     fn visit(&mut self, c: &Ctx) {
-        if c.pi_sat > c.sum_inc && self.best.is_none_or(|b| c.sum_inc > b) {
+        // Only operators securing a corrupted service can be slashed for it: B ⊆ N(A).
+        let within = (0..c.ops.len())
+            .filter(|i| c.chosen[*i])
+            .all(|i| c.op_svcs[i].iter().any(|s| c.sat[*s]));
+        if c.pi_sat > c.sum_inc && self.best.is_none_or(|b| c.sum_inc > b) && within {
             self.best = Some(c.sum_inc);
             self.found = Some(c.coalition());
         }
     }
-    fn wants_every_operator(&self) -> bool {
-        true
+    fn may_include(&self, c: &Ctx, i: usize) -> bool {
+        c.op_svcs[i].iter().any(|s| c.alive[*s])
     }
 }
 
-/// The attack losing the most stake on the graph without `removed` (any operator may join `B`
-/// while the coalition still profits).
-pub(crate) fn max_attack_stake(g: &Graph, removed: &[bool]) -> Option<Coalition> {
-    let svcs = candidates(g, removed);
+/// The attack losing the most stake on the graph without `removed`: any operators securing the
+/// corrupted services may join `B` while the coalition still profits.
+pub(crate) fn max_attack_stake(g: &Graph, removed: &[bool], budget: u64) -> Result<Option<Coalition>, Exhausted> {
+    let svcs = candidates(g, removed, (0..g.services.len()).collect(), U256::ONE, U256::ONE);
     if svcs.is_empty() {
-        return None;
+        return Ok(None);
     }
-    let mut c = Ctx::new(g, removed, svcs, true);
+    let mut c = Ctx::new(g, removed, svcs);
     let mut o = MaxStake {
         best: None,
         found: None,
     };
-    dfs(&mut c, 0, &mut o);
-    o.found
+    run(&mut c, &mut o, budget)?;
+    Ok(o.found)
 }
 
-struct MinRatio {
-    /// Best (σ(B), π(Sat(B))).
-    best: (U256, U256),
-    found: Option<Coalition>,
-}
-
-impl MinRatio {
-    /// a/b < c/d, exactly.
-    fn less(a: U256, b: U256, c: U256, d: U256) -> bool {
-        big(a) * big(d) < big(c) * big(b)
-    }
-}
-
-impl Objective for MinRatio {
-    fn prune(&self, c: &Ctx) -> bool {
-        if c.pi_alive == U256::ZERO {
-            return true;
-        }
-        let extra = if c.pi_sat == U256::ZERO {
-            c.min_deficit().unwrap_or(U256::ZERO)
-        } else {
-            U256::ZERO
-        };
-        // σ can only grow and π is at most the corruptible profit.
-        let lb = c.sum_inc.saturating_add(extra);
-        !Self::less(lb, c.pi_alive, self.best.0, self.best.1)
-    }
-    fn visit(&mut self, c: &Ctx) {
-        if c.pi_sat > U256::ZERO && Self::less(c.sum_inc, c.pi_sat, self.best.0, self.best.1) {
-            self.best = (c.sum_inc, c.pi_sat);
-            self.found = Some(c.coalition());
-        }
-    }
-}
-
-/// `min_B σ(B)/π(Sat(B))` over services with `π > 0`: γ-slack + 1.
-pub(crate) fn min_ratio(g: &Graph, removed: &[bool]) -> Option<GammaSlack> {
-    let svcs: Vec<usize> = (0..g.services.len())
+/// `min_B σ(B)/π(Sat(B))` over services with `π > 0` — γ-slack + 1 — by Dinkelbach's method:
+/// from the ratio `σ*/π*` of a known `B`, find the `B` maximising `σ*·π(Sat(B)) − π*·σ(B)`; if it
+/// is positive its ratio is smaller, so repeat from it; if no `B` is, `σ*/π*` is the minimum. Each
+/// step is the exact best-attack search with weights, so the answer is exact.
+pub(crate) fn min_ratio(g: &Graph, removed: &[bool], budget: u64) -> Result<Option<GammaSlack>, Exhausted> {
+    let positive: Vec<usize> = (0..g.services.len())
         .filter(|s| g.services[*s].profit > U256::ZERO)
         .collect();
-    if svcs.is_empty() {
-        return None;
+    if positive.is_empty() {
+        return Ok(None);
     }
-    let mut c = Ctx::new(g, removed, svcs, false);
-    // Start from B = every operator: it corrupts every service.
-    let all: Vec<usize> = c.ops.clone();
-    let start = (g.stake_of(&all), c.pi_alive);
-    let mut start_coalition = Coalition {
-        services: c.svcs.clone(),
-        operators: all,
+    // Start from every operator securing them: it corrupts every one.
+    let start = Ctx::new(g, removed, positive.clone());
+    let mut operators = start.ops.clone();
+    operators.sort_unstable();
+    let mut best = GammaSlack {
+        cost: g.stake_of(&operators),
+        profit: start.pi_alive,
+        coalition: Coalition {
+            services: positive.clone(),
+            operators,
+        },
     };
-    start_coalition.operators.sort_unstable();
-    let mut o = MinRatio {
-        best: start,
-        found: None,
-    };
-    dfs(&mut c, 0, &mut o);
-    let coalition = o.found.unwrap_or(start_coalition);
-    Some(GammaSlack {
-        cost: o.best.0,
-        profit: o.best.1,
-        coalition,
-    })
+    let mut spent = 0u64;
+    loop {
+        // r = σ*/π*: maximise σ*·π(Sat(B)) − π*·σ(B), positive iff σ(B)/π(Sat(B)) < r.
+        let (p, q) = (best.profit, best.cost);
+        let svcs = candidates(g, removed, positive.clone(), p, q);
+        if svcs.is_empty() {
+            return Ok(Some(best));
+        }
+        let mut c = Ctx::new(g, removed, svcs);
+        let mut o = MaxProfit {
+            p,
+            q,
+            best: U256::ZERO,
+            found: None,
+        };
+        let left = budget.saturating_sub(spent);
+        let r = run(&mut c, &mut o, left);
+        spent = spent.saturating_add(c.nodes);
+        r.map_err(|_| Exhausted(spent))?;
+        let Some(found) = o.found else {
+            return Ok(Some(best));
+        };
+        let cost = g.stake_of(&found.operators);
+        let profit = found
+            .services
+            .iter()
+            .fold(U256::ZERO, |a, s| a.saturating_add(g.services[*s].profit));
+        // Strictly smaller ratio, or the search is done.
+        if big(cost) * big(best.profit) >= big(best.cost) * big(profit) {
+            return Ok(Some(best));
+        }
+        best = GammaSlack {
+            cost,
+            profit,
+            coalition: found,
+        };
+    }
 }
 
 struct MinCover {
@@ -391,7 +476,7 @@ struct MinCover {
 }
 
 impl Objective for MinCover {
-    fn prune(&self, c: &Ctx) -> bool {
+    fn prune(&self, c: &mut Ctx, _pos: usize) -> bool {
         c.sum_inc >= self.best || !c.alive[0] || c.sat[0]
     }
     fn visit(&mut self, c: &Ctx) {
@@ -402,9 +487,9 @@ impl Objective for MinCover {
 }
 
 /// Cost of corruption of one service: the cheapest `σ(B)` meeting its threshold alone.
-pub(crate) fn cheapest_cover(g: &Graph, s: usize, removed: &[bool]) -> U256 {
-    let mut c = Ctx::new(g, removed, vec![s], false);
+pub(crate) fn cheapest_cover(g: &Graph, s: usize, removed: &[bool], budget: u64) -> Result<U256, Exhausted> {
+    let mut c = Ctx::new(g, removed, vec![s]);
     let mut o = MinCover { best: c.rem_total };
-    dfs(&mut c, 0, &mut o);
-    o.best
+    run(&mut c, &mut o, budget)?;
+    Ok(o.best)
 }

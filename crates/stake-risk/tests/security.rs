@@ -201,7 +201,11 @@ fn brute_cascade(g: &Graph, shock: u32) -> U256 {
             continue;
         }
         let a = sat(g, b, &removed);
-        if !a.is_empty() && profit(g, &a) > stake(g, b) {
+        // Only operators securing a corrupted service can be slashed for it: B ⊆ N(A).
+        let within = (0..n)
+            .filter(|v| b & (1 << v) != 0)
+            .all(|v| a.iter().any(|s| g.services()[*s].operators.contains(&v)));
+        if !a.is_empty() && within && profit(g, &a) > stake(g, b) {
             worst = worst.max(stake(g, b));
         }
     }

@@ -17,3 +17,4 @@ mod hardening;
 mod integ_m_calc;
 mod pendle_replay_cli;
 mod restaking_calc;
+mod risk_calc;
