@@ -1,0 +1,1 @@
+//! `etherfi` model (in progress).

@@ -1,0 +1,1 @@
+//! `kelp` model (in progress).

@@ -1,0 +1,1 @@
+//! `puffer` model (in progress).

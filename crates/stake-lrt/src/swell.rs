@@ -1,0 +1,1 @@
+//! `swell` model (in progress).
