@@ -45,7 +45,7 @@ use stake_math::{Checked, MathResult, U256, WAD};
 /// (ether.fi). Amounts are base units of ETH (value) and of the LRT.
 pub trait Lrt {
     /// The model's rejection type.
-    type Error: Reject;
+    type Error: Reject + std::fmt::Debug;
 
     /// Deposits `amount` of ETH (value) and returns the LRT minted to the depositor.
     fn deposit(&mut self, amount: U256, now: u64) -> Result<U256, Self::Error>;
