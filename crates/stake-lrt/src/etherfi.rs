@@ -327,6 +327,47 @@ pub struct ReportSummary {
     pub total_pooled_ether: U256,
 }
 
+/// The pool's totals, computed on a copy and written back only when an operation succeeds.
+#[derive(Clone, Copy)]
+struct Pool {
+    in_lp: U256,
+    out_lp: U256,
+    shares: U256,
+}
+
+impl Pool {
+    fn tpe(&self) -> EtherFiResult<U256> {
+        Ok(self.in_lp.add_c(self.out_lp)?)
+    }
+
+    /// `_deposit` under `nonDecreasingRate`.
+    fn deposit(&mut self, add_in: U256, add_out: U256) -> EtherFiResult<U256> {
+        let (p0, s0) = (self.tpe()?, self.shares);
+        let in_lp = self.in_lp.add_c(add_in)?;
+        let out_lp = self.out_lp.add_c(add_out)?;
+        if in_lp > u128_max() || out_lp > u128_max() {
+            return Err(MathError::Overflow.into());
+        }
+        let amount = add_in.add_c(add_out)?;
+        let p1 = in_lp.add_c(out_lp)?;
+        let share = shares_for_deposit(p1, self.shares, amount)?;
+        if amount > u128_max() || amount == U256::ZERO || share == U256::ZERO {
+            return Err(EtherFiError::InvalidAmount);
+        }
+        let s1 = self.shares.add_c(share)?;
+        // `_checkRateNonDec`: P1·S0 ≥ P0·S1 unless bootstrapping.
+        if s0 != U256::ZERO && s1 != U256::ZERO && p1.mul_c(s0)? < p0.mul_c(s1)? {
+            return Err(EtherFiError::EethRateDeflation);
+        }
+        *self = Pool {
+            in_lp,
+            out_lp,
+            shares: s1,
+        };
+        Ok(share)
+    }
+}
+
 /// The ether.fi liquidity pool, eETH, weETH and the withdrawal NFTs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EtherFi {
@@ -417,33 +458,25 @@ impl EtherFi {
         Ok(mul_div_up(WAD, self.total_pooled_ether()?, self.total_shares)?)
     }
 
-    fn check_rate_non_decreasing(&self, p0: U256, s0: U256) -> EtherFiResult<()> {
-        let p1 = self.total_pooled_ether()?;
-        let s1 = self.total_shares;
-        if s0 != U256::ZERO && s1 != U256::ZERO && p1.mul_c(s0)? < p0.mul_c(s1)? {
-            return Err(EtherFiError::EethRateDeflation);
+    fn pool(&self) -> Pool {
+        Pool {
+            in_lp: self.total_value_in_lp,
+            out_lp: self.total_value_out_of_lp,
+            shares: self.total_shares,
         }
-        Ok(())
+    }
+
+    fn set_pool(&mut self, p: Pool) {
+        self.total_value_in_lp = p.in_lp;
+        self.total_value_out_of_lp = p.out_lp;
+        self.total_shares = p.shares;
     }
 
     /// `_deposit(recipient, amountInLp, amountOutOfLp)`; returns the shares minted.
     fn deposit_split(&mut self, in_lp: U256, out_of_lp: U256) -> EtherFiResult<U256> {
-        let p0 = self.total_pooled_ether()?;
-        let s0 = self.total_shares;
-        let mut next = self.clone();
-        next.total_value_in_lp = next.total_value_in_lp.add_c(in_lp)?;
-        next.total_value_out_of_lp = next.total_value_out_of_lp.add_c(out_of_lp)?;
-        if next.total_value_in_lp > u128_max() || next.total_value_out_of_lp > u128_max() {
-            return Err(MathError::Overflow.into());
-        }
-        let amount = in_lp.add_c(out_of_lp)?;
-        let share = shares_for_deposit(next.total_pooled_ether()?, next.total_shares, amount)?;
-        if amount > u128_max() || amount == U256::ZERO || share == U256::ZERO {
-            return Err(EtherFiError::InvalidAmount);
-        }
-        next.total_shares = next.total_shares.add_c(share)?;
-        next.check_rate_non_decreasing(p0, s0)?;
-        *self = next;
+        let mut p = self.pool();
+        let share = p.deposit(in_lp, out_of_lp)?;
+        self.set_pool(p);
         Ok(share)
     }
 
@@ -557,29 +590,29 @@ impl EtherFi {
             });
         }
         // LiquidityPool.rebase
-        let mut next = self.clone();
+        let mut pool = self.pool();
         if accrued_rewards > I256::ZERO {
             let cap = mul_div_down(tvl, U256::from(MAX_POSITIVE_REBASE_BPS), U256::from(10_000u32))?;
             let r = stake_math::signed::abs_u(accrued_rewards);
             if r > cap {
                 return Err(EtherFiError::RebaseExceedsPositiveCap { rewards: r, cap });
             }
-            next.total_value_out_of_lp = next.total_value_out_of_lp.add_c(r)?;
-            if next.total_value_out_of_lp > u128_max() {
+            pool.out_lp = pool.out_lp.add_c(r)?;
+            if pool.out_lp > u128_max() {
                 return Err(MathError::Overflow.into());
             }
         } else if accrued_rewards < I256::ZERO {
             let loss = stake_math::signed::abs_u(accrued_rewards);
-            next.total_value_out_of_lp =
-                next.total_value_out_of_lp.checked_sub(loss).ok_or(EtherFiError::RebaseBelowZero)?;
+            pool.out_lp = pool.out_lp.checked_sub(loss).ok_or(EtherFiError::RebaseBelowZero)?;
         }
         let mut fee_shares = U256::ZERO;
         if protocol_fees > U256::ZERO {
-            fee_shares = next.deposit_split(U256::ZERO, protocol_fees)?;
-            next.fee_shares_minted = next.fee_shares_minted.add_c(fee_shares)?;
+            fee_shares = pool.deposit(U256::ZERO, protocol_fees)?;
         }
-        let total_pooled_ether = next.total_pooled_ether()?;
-        *self = next;
+        let minted = self.fee_shares_minted.add_c(fee_shares)?;
+        let total_pooled_ether = pool.tpe()?;
+        self.set_pool(pool);
+        self.fee_shares_minted = minted;
         Ok(ReportSummary {
             fee_shares,
             total_pooled_ether,
@@ -655,16 +688,18 @@ impl EtherFi {
             });
         }
         let rate = self.amount_per_share_ceil()?;
-        let mut next = self.clone();
-        if id > next.last_finalized_request_id {
-            next.finalization_rates.push((id, rate));
+        let in_lp = self.total_value_in_lp.sub_c(lock)?;
+        let out_lp = self.total_value_out_of_lp.add_c(lock)?;
+        let nft_eth = self.nft_eth.add_c(lock)?;
+        let locked = self.eth_locked_for_withdrawal.add_c(lock)?;
+        if id > self.last_finalized_request_id {
+            self.finalization_rates.push((id, rate));
         }
-        next.last_finalized_request_id = id;
-        next.total_value_in_lp = next.total_value_in_lp.sub_c(lock)?;
-        next.total_value_out_of_lp = next.total_value_out_of_lp.add_c(lock)?;
-        next.nft_eth = next.nft_eth.add_c(lock)?;
-        next.eth_locked_for_withdrawal = next.eth_locked_for_withdrawal.add_c(lock)?;
-        *self = next;
+        self.last_finalized_request_id = id;
+        self.total_value_in_lp = in_lp;
+        self.total_value_out_of_lp = out_lp;
+        self.nft_eth = nft_eth;
+        self.eth_locked_for_withdrawal = locked;
         Ok(lock)
     }
 
@@ -708,42 +743,49 @@ impl EtherFi {
     /// - fails with `InvalidAmount` if the claimable amount is zero;
     /// - fails with `Math(Underflow)` if `totalValueOutOfLp` is below the payout.
     pub fn claim_withdraw(&mut self, owner: &str, id: u64) -> EtherFiResult<U256> {
-        let r = self.requests.get(&id).ok_or(EtherFiError::RequestNotFound { id })?.clone();
+        let r = self.requests.get(&id).ok_or(EtherFiError::RequestNotFound { id })?;
         if r.owner != owner {
             return Err(EtherFiError::NotOwner { id });
         }
         if !r.is_valid {
             return Err(EtherFiError::RequestNotValid { id });
         }
+        let (amount, share) = (r.amount_of_eeth, r.share_of_eeth);
         let pay = self.claimable_amount(id)?;
-        if self.eth_locked_for_withdrawal < r.amount_of_eeth {
+        if self.eth_locked_for_withdrawal < amount {
             return Err(EtherFiError::InsufficientEscrow {
-                needed: r.amount_of_eeth,
+                needed: amount,
                 locked: self.eth_locked_for_withdrawal,
             });
         }
-        if pay > u128_max() || pay == U256::ZERO || r.share_of_eeth == U256::ZERO {
+        if pay > u128_max() || pay == U256::ZERO || share == U256::ZERO {
             return Err(EtherFiError::InvalidAmount);
         }
-        let mut next = self.clone();
-        next.requests.remove(&id);
-        next.eth_locked_for_withdrawal = next.eth_locked_for_withdrawal.sub_c(r.amount_of_eeth)?;
-        next.total_value_out_of_lp = next.total_value_out_of_lp.sub_c(pay)?;
-        next.total_shares = next.total_shares.sub_c(r.share_of_eeth)?;
-        next.nft_shares = next.nft_shares.sub_c(r.share_of_eeth)?;
-        next.nft_eth = next.nft_eth.sub_c(pay)?;
-        if next.nft_eth > next.eth_locked_for_withdrawal {
-            let stranded = next.nft_eth.sub_c(next.eth_locked_for_withdrawal)?;
-            next.nft_eth = next.eth_locked_for_withdrawal;
-            next.receive_eth(stranded)?;
+        let locked = self.eth_locked_for_withdrawal.sub_c(amount)?;
+        // LiquidityPool.withdraw(amount, share): burn the full share, unwind the payout.
+        let mut pool = self.pool();
+        pool.out_lp = pool.out_lp.sub_c(pay)?;
+        pool.shares = pool.shares.sub_c(share)?;
+        let nft_shares = self.nft_shares.sub_c(share)?;
+        let mut nft_eth = self.nft_eth.sub_c(pay)?;
+        if nft_eth > locked {
+            // Stranded escrow goes back to the pool (`receive()`: out-of-LP → in-LP).
+            let stranded = nft_eth.sub_c(locked)?;
+            nft_eth = locked;
+            pool.out_lp = pool.out_lp.sub_c(stranded)?;
+            pool.in_lp = pool.in_lp.add_c(stranded)?;
         }
-        if next.nft_eth < next.eth_locked_for_withdrawal {
+        if nft_eth < locked {
             return Err(EtherFiError::InsufficientEscrow {
-                needed: next.eth_locked_for_withdrawal,
-                locked: next.nft_eth,
+                needed: locked,
+                locked: nft_eth,
             });
         }
-        *self = next;
+        self.requests.remove(&id);
+        self.set_pool(pool);
+        self.eth_locked_for_withdrawal = locked;
+        self.nft_shares = nft_shares;
+        self.nft_eth = nft_eth;
         Ok(pay)
     }
 

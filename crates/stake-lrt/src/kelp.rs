@@ -564,8 +564,7 @@ impl Kelp {
     pub fn unlock_queue(&mut self, asset: &str, first_excluded: u64, block: u64) -> KelpResult<(U256, U256)> {
         let rseth_price = self.price;
         let delay = self.params.withdrawal_delay_blocks;
-        let mut next = self.clone();
-        let a = next.asset_mut(asset)?;
+        let a = self.asset(asset)?;
         if a.unstaking_vault == U256::ZERO {
             return Err(KelpError::AmountMustBeGreaterThanZero);
         }
@@ -574,35 +573,47 @@ impl Kelp {
         if nonce >= first_excluded {
             return Err(KelpError::NoPendingWithdrawals);
         }
+        // Plan on reads, then write: a failure leaves the state as it was.
         let mut available = a.unstaking_vault;
+        let mut committed = a.committed;
         let mut burned = U256::ZERO;
         let mut unlocked = U256::ZERO;
+        let mut payouts = Vec::new();
         while nonce < first_excluded {
-            let asset_price = a.price;
-            let Some(r) = a.requests.get_mut(&nonce) else {
+            let Some(r) = a.requests.get(&nonce) else {
                 break;
             };
             if block < r.start_block.saturating_add(delay) {
                 break;
             }
-            let current = sol_mul_div(r.rseth_unstaked, rseth_price, asset_price)?;
+            let current = sol_mul_div(r.rseth_unstaked, rseth_price, a.price)?;
             let payout = r.expected_asset_amount.min(current);
             if available < payout {
                 break;
             }
-            a.committed = a.committed.sub_c(r.expected_asset_amount)?;
-            r.expected_asset_amount = payout;
+            committed = committed.sub_c(r.expected_asset_amount)?;
             burned = burned.add_c(r.rseth_unstaked)?;
             available = available.sub_c(payout)?;
             unlocked = unlocked.add_c(payout)?;
+            payouts.push((nonce, payout));
             nonce += 1;
         }
+        let vault = a.unstaking_vault.sub_c(unlocked)?;
+        let total = a.total.sub_c(unlocked)?;
+        let manager = a.manager_balance.add_c(unlocked)?;
+        let supply = self.supply.sub_c(burned)?;
+        let a = self.asset_mut(asset)?;
+        for (n, payout) in payouts {
+            if let Some(r) = a.requests.get_mut(&n) {
+                r.expected_asset_amount = payout;
+            }
+        }
+        a.committed = committed;
         a.next_locked_nonce = nonce;
-        a.unstaking_vault = a.unstaking_vault.sub_c(unlocked)?;
-        a.total = a.total.sub_c(unlocked)?;
-        a.manager_balance = a.manager_balance.add_c(unlocked)?;
-        next.supply = next.supply.sub_c(burned)?;
-        *self = next;
+        a.unstaking_vault = vault;
+        a.total = total;
+        a.manager_balance = manager;
+        self.supply = supply;
         Ok((burned, unlocked))
     }
 
@@ -615,12 +626,11 @@ impl Kelp {
     /// - fails with `WithdrawalDelayNotPassed` if `block < start + delay`.
     pub fn complete_withdrawal(&mut self, owner: &str, asset: &str, block: u64) -> KelpResult<(u64, U256)> {
         let delay = self.params.withdrawal_delay_blocks;
-        let mut next = self.clone();
-        let a = next.asset_mut(asset)?;
+        let a = self.asset(asset)?;
         let nonce = a
             .user_nonces
-            .get_mut(owner)
-            .and_then(VecDeque::pop_front)
+            .get(owner)
+            .and_then(|q| q.front().copied())
             .ok_or_else(|| KelpError::NoWithdrawalRequest { owner: owner.into() })?;
         if nonce >= a.next_locked_nonce {
             return Err(KelpError::WithdrawalLocked {
@@ -628,7 +638,7 @@ impl Kelp {
                 next_locked: a.next_locked_nonce,
             });
         }
-        let r = a.requests.remove(&nonce).ok_or(KelpError::NoPendingWithdrawals)?;
+        let r = a.requests.get(&nonce).ok_or(KelpError::NoPendingWithdrawals)?;
         if block < r.start_block.saturating_add(delay) {
             return Err(KelpError::WithdrawalDelayNotPassed {
                 start_block: r.start_block,
@@ -636,12 +646,18 @@ impl Kelp {
                 now: block,
             });
         }
-        if a.user_nonces.get(owner).is_some_and(VecDeque::is_empty) {
-            a.user_nonces.remove(owner);
+        let paid = r.expected_asset_amount;
+        let manager = a.manager_balance.sub_c(paid)?;
+        let a = self.asset_mut(asset)?;
+        a.requests.remove(&nonce);
+        if let Some(q) = a.user_nonces.get_mut(owner) {
+            q.pop_front();
+            if q.is_empty() {
+                a.user_nonces.remove(owner);
+            }
         }
-        a.manager_balance = a.manager_balance.sub_c(r.expected_asset_amount)?;
-        *self = next;
-        Ok((nonce, r.expected_asset_amount))
+        a.manager_balance = manager;
+        Ok((nonce, paid))
     }
 
     /// TVL in ETH (`⌊Σ total·price/1e18⌋`).

@@ -358,12 +358,11 @@ impl Lrt for Puffer {
     }
     /// Redeems instantly (pufETH has no queue in V5) and holds the ETH as a ticket.
     fn request_withdrawal(&mut self, owner: &str, lrt_amount: U256, _now: u64) -> PufferResult<u64> {
-        let mut next = self.clone();
-        let x = next.redeem(lrt_amount, lrt_amount)?;
-        let id = next.next_ticket;
-        next.tickets.insert(id, (owner.into(), x.assets));
-        next.next_ticket += 1;
-        *self = next;
+        let id = self.next_ticket;
+        let next_ticket = id.checked_add(1).ok_or(MathError::Overflow)?;
+        let x = self.redeem(lrt_amount, lrt_amount)?;
+        self.tickets.insert(id, (owner.into(), x.assets));
+        self.next_ticket = next_ticket;
         Ok(id)
     }
     fn claim(&mut self, owner: &str, id: u64, _now: u64) -> PufferResult<U256> {

@@ -279,6 +279,55 @@ pub struct RenzoDeposit {
     pub delegator: Option<usize>,
 }
 
+/// The ETH balances of the deposit and withdraw queues: computed on a copy, written back only
+/// when the whole operation succeeds.
+#[derive(Clone, Copy)]
+struct Cash {
+    deposit_queue: U256,
+    withdraw_queue: U256,
+    claim_reserve: U256,
+    queued_to_fill: U256,
+    queued_filled: U256,
+}
+
+impl Cash {
+    fn available(&self) -> RenzoResult<U256> {
+        Ok(self.withdraw_queue.sub_c(self.claim_reserve)?)
+    }
+
+    fn queue_deficit(&self) -> U256 {
+        self.queued_to_fill.saturating_sub(self.queued_filled)
+    }
+
+    /// `getWithdrawDeficit`: buffer shortfall against `target` plus the queue deficit.
+    fn deficit(&self, target: U256) -> RenzoResult<U256> {
+        let buffer = target.saturating_sub(self.available()?);
+        Ok(buffer.add_c(self.queue_deficit())?)
+    }
+
+    /// `fillEthWithdrawBuffer` / `_checkAndFillWithdrawQueue`: `amount` ETH enters the withdraw
+    /// queue; the part covering the queue deficit is reserved for queued claims.
+    fn fill_withdraw_buffer(&mut self, amount: U256) -> RenzoResult<()> {
+        if amount == U256::ZERO {
+            return Ok(());
+        }
+        let queue_fill = self.queue_deficit().min(amount);
+        self.claim_reserve = self.claim_reserve.add_c(queue_fill)?;
+        self.queued_filled = self.queued_filled.add_c(queue_fill)?;
+        self.withdraw_queue = self.withdraw_queue.add_c(amount)?;
+        Ok(())
+    }
+
+    /// `_checkAndFillETHWithdrawBuffer`: ETH arriving at the deposit queue fills the withdraw
+    /// deficit first and stays in the deposit queue otherwise. Returns the part sent to the buffer.
+    fn route_inflow(&mut self, amount: U256, target: U256) -> RenzoResult<U256> {
+        let to_buffer = amount.min(self.deficit(target)?);
+        self.fill_withdraw_buffer(to_buffer)?;
+        self.deposit_queue = self.deposit_queue.add_c(amount.sub_c(to_buffer)?)?;
+        Ok(to_buffer)
+    }
+}
+
 /// The Renzo protocol state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Renzo {
@@ -433,53 +482,51 @@ impl Renzo {
         Ok(0)
     }
 
+    fn cash(&self) -> Cash {
+        Cash {
+            deposit_queue: self.deposit_queue,
+            withdraw_queue: self.withdraw_queue,
+            claim_reserve: self.claim_reserve,
+            queued_to_fill: self.queued_to_fill,
+            queued_filled: self.queued_filled,
+        }
+    }
+
+    fn set_cash(&mut self, c: Cash) {
+        self.deposit_queue = c.deposit_queue;
+        self.withdraw_queue = c.withdraw_queue;
+        self.claim_reserve = c.claim_reserve;
+        self.queued_to_fill = c.queued_to_fill;
+        self.queued_filled = c.queued_filled;
+    }
+
     /// `getAvailableToWithdraw(ETH)`: withdraw-queue ETH not reserved for claims.
     pub fn available_to_withdraw(&self) -> RenzoResult<U256> {
-        Ok(self.withdraw_queue.sub_c(self.claim_reserve)?)
+        self.cash().available()
     }
 
     fn queue_deficit(&self) -> U256 {
-        self.queued_to_fill.saturating_sub(self.queued_filled)
+        self.cash().queue_deficit()
     }
 
     /// `getWithdrawDeficit(ETH)`: buffer shortfall plus queue deficit.
     pub fn withdraw_deficit(&self) -> RenzoResult<U256> {
-        let available = self.available_to_withdraw()?;
-        let buffer = self.params.withdraw_buffer_target.saturating_sub(available);
-        Ok(buffer.add_c(self.queue_deficit())?)
-    }
-
-    /// `fillEthWithdrawBuffer` / `_checkAndFillWithdrawQueue`: `amount` ETH enters the withdraw
-    /// queue; the part covering the queue deficit is reserved for queued claims.
-    fn fill_withdraw_buffer(&mut self, amount: U256) -> RenzoResult<()> {
-        let deficit = self.queue_deficit();
-        let queue_fill = deficit.min(amount);
-        self.claim_reserve = self.claim_reserve.add_c(queue_fill)?;
-        self.queued_filled = self.queued_filled.add_c(queue_fill)?;
-        self.withdraw_queue = self.withdraw_queue.add_c(amount)?;
-        Ok(())
-    }
-
-    /// The part of `amount` that goes to the withdraw buffer (`min(amount, deficit)`).
-    fn buffer_share(&self, amount: U256) -> RenzoResult<U256> {
-        Ok(amount.min(self.withdraw_deficit()?))
+        self.cash().deficit(self.params.withdraw_buffer_target)
     }
 
     /// `RestakeManager.depositETH`: mint on the TVL before the deposit; the ETH refills the
-    /// withdraw buffer first and waits in the deposit queue for validators.
+    /// withdraw buffer first (`DepositQueue.depositETHFromProtocol`) and waits in the deposit
+    /// queue for validators.
     ///
     /// Specification: fails as [`Renzo::calculate_tvls`] and [`calculate_mint_amount`].
     pub fn deposit_eth(&mut self, amount: U256, now: u64) -> RenzoResult<RenzoDeposit> {
         let (_, total) = self.calculate_tvls(now)?;
         let minted = calculate_mint_amount(total, amount, self.supply)?;
-        let mut next = self.clone();
-        let to_buffer = next.buffer_share(amount)?;
-        if to_buffer > U256::ZERO {
-            next.fill_withdraw_buffer(to_buffer)?;
-        }
-        next.deposit_queue = next.deposit_queue.add_c(amount.sub_c(to_buffer)?)?;
-        next.supply = next.supply.add_c(minted)?;
-        *self = next;
+        let mut c = self.cash();
+        let to_buffer = c.route_inflow(amount, self.params.withdraw_buffer_target)?;
+        let supply = self.supply.add_c(minted)?;
+        self.set_cash(c);
+        self.supply = supply;
         Ok(RenzoDeposit {
             minted,
             to_buffer,
@@ -497,16 +544,15 @@ impl Renzo {
         let (tvls, total) = self.calculate_tvls(now)?;
         let index = self.choose_operator_delegator_for_deposit(&tvls, total)?;
         let minted = calculate_mint_amount(total, value, self.supply)?;
-        let mut next = self.clone();
-        let to_buffer = next.buffer_share(value)?;
-        if to_buffer > U256::ZERO {
-            next.fill_withdraw_buffer(to_buffer)?;
-        }
+        let mut c = self.cash();
+        let to_buffer = value.min(c.deficit(self.params.withdraw_buffer_target)?);
+        c.fill_withdraw_buffer(to_buffer)?;
         let rest = value.sub_c(to_buffer)?;
-        let d = next.delegators.get_mut(index).ok_or(RenzoError::NotFound)?;
-        d.tvl = d.tvl.add_c(rest)?;
-        next.supply = next.supply.add_c(minted)?;
-        *self = next;
+        let d_tvl = self.delegators.get(index).ok_or(RenzoError::NotFound)?.tvl.add_c(rest)?;
+        let supply = self.supply.add_c(minted)?;
+        self.set_cash(c);
+        self.delegators[index].tvl = d_tvl;
+        self.supply = supply;
         Ok(RenzoDeposit {
             minted,
             to_buffer,
@@ -521,17 +567,15 @@ impl Renzo {
     /// queue holds less.
     pub fn stake_from_deposit_queue(&mut self, index: usize, validators: u64) -> RenzoResult<()> {
         let amount = VALIDATOR_ETH.mul_c(U256::from(validators))?;
-        if index >= self.delegators.len() {
-            return Err(RenzoError::NotFound);
-        }
+        let d = self.delegators.get(index).ok_or(RenzoError::NotFound)?;
         if amount > self.deposit_queue {
             return Err(RenzoError::InsufficientDepositQueue {
                 amount,
                 balance: self.deposit_queue,
             });
         }
-        let d = &mut self.delegators[index];
-        d.tvl = d.tvl.add_c(amount)?;
+        let tvl = d.tvl.add_c(amount)?;
+        self.delegators[index].tvl = tvl;
         self.deposit_queue = self.deposit_queue.sub_c(amount)?;
         Ok(())
     }
@@ -541,15 +585,11 @@ impl Renzo {
     /// the deposit queue. Returns the fee.
     pub fn receive_rewards(&mut self, amount: U256) -> RenzoResult<U256> {
         let fee = sol_mul_div(amount, U256::from(self.params.fee_bps), U256::from(10_000u32))?;
-        let rest = amount.sub_c(fee)?;
-        let mut next = self.clone();
-        let to_buffer = next.buffer_share(rest)?;
-        if to_buffer > U256::ZERO {
-            next.fill_withdraw_buffer(to_buffer)?;
-        }
-        next.deposit_queue = next.deposit_queue.add_c(rest.sub_c(to_buffer)?)?;
-        next.fees_paid = next.fees_paid.add_c(fee)?;
-        *self = next;
+        let mut c = self.cash();
+        c.route_inflow(amount.sub_c(fee)?, self.params.withdraw_buffer_target)?;
+        let fees_paid = self.fees_paid.add_c(fee)?;
+        self.set_cash(c);
+        self.fees_paid = fees_paid;
         Ok(fee)
     }
 
@@ -559,15 +599,11 @@ impl Renzo {
     ///
     /// Specification: fails with `NotFound` for a bad index, `Math(Underflow)` above its TVL.
     pub fn receive_withdrawn_eth(&mut self, index: usize, amount: U256) -> RenzoResult<()> {
-        let mut next = self.clone();
-        let d = next.delegators.get_mut(index).ok_or(RenzoError::NotFound)?;
-        d.tvl = d.tvl.sub_c(amount)?;
-        let to_buffer = next.buffer_share(amount)?;
-        if to_buffer > U256::ZERO {
-            next.fill_withdraw_buffer(to_buffer)?;
-        }
-        next.deposit_queue = next.deposit_queue.add_c(amount.sub_c(to_buffer)?)?;
-        *self = next;
+        let tvl = self.delegators.get(index).ok_or(RenzoError::NotFound)?.tvl.sub_c(amount)?;
+        let mut c = self.cash();
+        c.route_inflow(amount, self.params.withdraw_buffer_target)?;
+        self.set_cash(c);
+        self.delegators[index].tvl = tvl;
         Ok(())
     }
 
@@ -585,18 +621,17 @@ impl Renzo {
         }
         let (tvls, total) = self.calculate_tvls(now)?;
         let amount_to_redeem = calculate_redeem_amount(total, ez_amount, self.supply)?;
-        let available = self.available_to_withdraw()?;
-        let mut next = self.clone();
-        next.nonce += 1;
+        let mut c = self.cash();
+        let available = c.available()?;
         let mut queued = false;
         let mut fill_at = U256::ZERO;
         if amount_to_redeem > available {
             // `_checkAvailableETHCollateralValue` (every delegator TVL counts as ETH here).
-            let mut collateral = self.deposit_queue.add_c(available)?;
+            let mut collateral = c.deposit_queue.add_c(available)?;
             for t in &tvls {
                 collateral = collateral.add_c(*t)?;
             }
-            let deficit = self.queue_deficit();
+            let deficit = c.queue_deficit();
             if deficit > U256::ZERO {
                 collateral = collateral.sub_c(deficit)?;
             }
@@ -606,16 +641,19 @@ impl Renzo {
                     available: collateral,
                 });
             }
-            next.queued_filled = next.queued_filled.add_c(available)?;
-            next.queued_to_fill = next.queued_to_fill.add_c(amount_to_redeem)?;
-            next.claim_reserve = next.claim_reserve.add_c(available)?;
+            c.queued_filled = c.queued_filled.add_c(available)?;
+            c.queued_to_fill = c.queued_to_fill.add_c(amount_to_redeem)?;
+            c.claim_reserve = c.claim_reserve.add_c(available)?;
             queued = true;
-            fill_at = next.queued_to_fill;
+            fill_at = c.queued_to_fill;
         } else {
-            next.claim_reserve = next.claim_reserve.add_c(amount_to_redeem)?;
+            c.claim_reserve = c.claim_reserve.add_c(amount_to_redeem)?;
         }
-        next.requests.insert(
-            next.nonce,
+        let id = self.nonce.checked_add(1).ok_or(MathError::Overflow)?;
+        self.set_cash(c);
+        self.nonce = id;
+        self.requests.insert(
+            id,
             RenzoWithdrawRequest {
                 owner: owner.into(),
                 amount_to_redeem,
@@ -625,8 +663,6 @@ impl Renzo {
                 fill_at,
             },
         );
-        let id = next.nonce;
-        *self = next;
         Ok(id)
     }
 
@@ -641,7 +677,7 @@ impl Renzo {
     /// - fails as [`Renzo::calculate_tvls`] and [`calculate_redeem_amount`] (value at claim).
     pub fn claim(&mut self, owner: &str, id: u64, now: u64) -> RenzoResult<U256> {
         let r = match self.requests.get(&id) {
-            Some(r) if r.owner == owner => r.clone(),
+            Some(r) if r.owner == owner => r,
             _ => return Err(RenzoError::InvalidWithdrawIndex { id }),
         };
         if self.instant_withdraw_paused || !self.whitelisted.contains(owner) {
@@ -663,12 +699,13 @@ impl Renzo {
         let (_, total) = self.calculate_tvls(now)?;
         let at_claim = calculate_redeem_amount(total, r.ez_eth_locked, self.supply)?;
         let pay = r.amount_to_redeem.min(at_claim);
-        let mut next = self.clone();
-        next.claim_reserve = next.claim_reserve.sub_c(r.amount_to_redeem)?;
-        next.requests.remove(&id);
-        next.supply = next.supply.sub_c(r.ez_eth_locked)?;
-        next.withdraw_queue = next.withdraw_queue.sub_c(pay)?;
-        *self = next;
+        let claim_reserve = self.claim_reserve.sub_c(r.amount_to_redeem)?;
+        let supply = self.supply.sub_c(r.ez_eth_locked)?;
+        let withdraw_queue = self.withdraw_queue.sub_c(pay)?;
+        self.requests.remove(&id);
+        self.claim_reserve = claim_reserve;
+        self.supply = supply;
+        self.withdraw_queue = withdraw_queue;
         Ok(pay)
     }
 

@@ -297,9 +297,10 @@ impl Swell {
         if sdiff > smax {
             return Err(SwellError::RepriceRswEthDifferenceTooLarge { diff: sdiff, max: smax });
         }
-        let mut next = self.clone();
         let mut distributed = U256::ZERO;
         let mut treasury = U256::ZERO;
+        let mut shares = vec![U256::ZERO; self.operators.len()];
+        let (mut supply, mut treasury_total) = (self.supply, self.treasury_rswe);
         if rewards_rswe != U256::ZERO {
             let node_rewards = if pct_total == U256::ZERO {
                 U256::ZERO
@@ -307,26 +308,33 @@ impl Swell {
                 ud_mul(ud_div(self.params.node_operator_reward_pct, pct_total)?, rewards_rswe)?
             };
             // No active validators: the node operators' part goes to the treasury too.
-            let total_active: u64 = next.operators.iter().map(|o| o.active_validators).sum();
+            let total_active: u64 = self.operators.iter().map(|o| o.active_validators).sum();
             if total_active != 0 && node_rewards != U256::ZERO {
                 let per_validator = ud_div(node_rewards, U256::from(total_active))?;
-                for o in next.operators.iter_mut() {
+                for (o, share) in self.operators.iter().zip(shares.iter_mut()) {
                     if o.active_validators != 0 {
-                        let share = ud_mul(per_validator, U256::from(o.active_validators))?;
-                        o.rewards = o.rewards.add_c(share)?;
-                        distributed = distributed.add_c(share)?;
+                        *share = ud_mul(per_validator, U256::from(o.active_validators))?;
+                        distributed = distributed.add_c(*share)?;
                     }
                 }
             }
             treasury = rewards_rswe.sub_c(distributed)?;
-            next.supply = next.supply.add_c(rewards_rswe)?;
-            next.treasury_rswe = next.treasury_rswe.add_c(treasury)?;
+            supply = supply.add_c(rewards_rswe)?;
+            treasury_total = treasury_total.add_c(treasury)?;
         }
-        next.last_reprice_reserves = total_reserves;
-        next.last_reprice_unix = now;
-        next.rate_fixed = rate;
-        next.unreported_deposits = U256::ZERO;
-        *self = next;
+        let mut op_rewards = Vec::with_capacity(shares.len());
+        for (o, share) in self.operators.iter().zip(&shares) {
+            op_rewards.push(o.rewards.add_c(*share)?);
+        }
+        for (o, r) in self.operators.iter_mut().zip(op_rewards) {
+            o.rewards = r;
+        }
+        self.supply = supply;
+        self.treasury_rswe = treasury_total;
+        self.last_reprice_reserves = total_reserves;
+        self.last_reprice_unix = now;
+        self.rate_fixed = rate;
+        self.unreported_deposits = U256::ZERO;
         Ok(Reprice {
             rate,
             node_operator_rswe: distributed,
