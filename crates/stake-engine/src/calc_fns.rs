@@ -233,59 +233,87 @@ mod lrt_calc_tests {
         assert_eq!(r["amount"], "10");
         let r = ok(r#"{"fn":"renzo.mint_amount","args":{"tvl":"0","value":"7","supply":"100"}}"#);
         assert_eq!(r["amount"], "7");
-        assert_eq!(err(r#"{"fn":"renzo.mint_amount","args":{"tvl":"200","value":"1","supply":"100"}}"#), 5000);
+        assert_eq!(
+            err(r#"{"fn":"renzo.mint_amount","args":{"tvl":"200","value":"1","supply":"100"}}"#),
+            5000
+        );
         let r = ok(r#"{"fn":"renzo.redeem_amount","args":{"tvl":"110","burned":"10","supply":"100"}}"#);
         assert_eq!(r["amount"], "11");
-        assert_eq!(err(r#"{"fn":"renzo.redeem_amount","args":{"tvl":"1","burned":"1","supply":"0"}}"#), 102);
+        assert_eq!(
+            err(r#"{"fn":"renzo.redeem_amount","args":{"tvl":"1","burned":"1","supply":"0"}}"#),
+            102
+        );
     }
 
     #[test]
     fn etherfi_calc_uses_the_pool_including_the_deposit() {
-        let r = ok(r#"{"fn":"etherfi.shares_for_deposit","args":{"total_pooled_ether":"110","total_shares":"90","amount":"10"}}"#);
+        let r = ok(
+            r#"{"fn":"etherfi.shares_for_deposit","args":{"total_pooled_ether":"110","total_shares":"90","amount":"10"}}"#,
+        );
         assert_eq!(r["shares"], "9");
-        let r = ok(r#"{"fn":"etherfi.amount_for_share","args":{"total_pooled_ether":"110","total_shares":"90","shares":"9"}}"#);
+        let r = ok(
+            r#"{"fn":"etherfi.amount_for_share","args":{"total_pooled_ether":"110","total_shares":"90","shares":"9"}}"#,
+        );
         assert_eq!(r["amount"], "11");
         assert_eq!(
-            err(r#"{"fn":"etherfi.shares_for_deposit","args":{"total_pooled_ether":"1","total_shares":"1","amount":"2"}}"#),
+            err(
+                r#"{"fn":"etherfi.shares_for_deposit","args":{"total_pooled_ether":"1","total_shares":"1","amount":"2"}}"#
+            ),
             101
         );
     }
 
     #[test]
     fn kelp_calc_spec_vector() {
-        let r = ok(r#"{"fn":"kelp.rseth_price","args":{"tvl_e36":"1010000000000000000000000000000000000000","rseth_supply":"1000000000000000000000","old_price":"1000000000000000000","protocol_fee_bps":"1000","price_percentage_limit":"0"}}"#);
+        let r = ok(
+            r#"{"fn":"kelp.rseth_price","args":{"tvl_e36":"1010000000000000000000000000000000000000","rseth_supply":"1000000000000000000000","old_price":"1000000000000000000","protocol_fee_bps":"1000","price_percentage_limit":"0"}}"#,
+        );
         assert_eq!(r["price"], "1009000000000000000");
         assert_eq!(r["fee_rseth"], "991080277502477700");
         // A 10 % jump fails a 1 % limit.
         assert_eq!(
-            err(r#"{"fn":"kelp.rseth_price","args":{"tvl_e36":"1100000000000000000000000000000000000000","rseth_supply":"1000000000000000000000","old_price":"1000000000000000000","protocol_fee_bps":"0","price_percentage_limit":"1"}}"#),
+            err(
+                r#"{"fn":"kelp.rseth_price","args":{"tvl_e36":"1100000000000000000000000000000000000000","rseth_supply":"1000000000000000000000","old_price":"1000000000000000000","protocol_fee_bps":"0","price_percentage_limit":"1"}}"#
+            ),
             5200
         );
     }
 
     #[test]
     fn jito_calc_fees_round_up_and_u64_bounds() {
-        let r = ok(r#"{"fn":"jito.mint_with_fee","args":{"tokens_deposited":"1000","vrt_supply":"1000","amount_in":"100","deposit_fee_bps":"10","min_amount_out":"0"}}"#);
+        let r = ok(
+            r#"{"fn":"jito.mint_with_fee","args":{"tokens_deposited":"1000","vrt_supply":"1000","amount_in":"100","deposit_fee_bps":"10","min_amount_out":"0"}}"#,
+        );
         assert_eq!(r["vrt_to_depositor"], "99");
         assert_eq!(r["vrt_to_fee_wallet"], "1");
         assert_eq!(
-            err(r#"{"fn":"jito.mint_with_fee","args":{"tokens_deposited":"1000","vrt_supply":"1000","amount_in":"100","deposit_fee_bps":"10","min_amount_out":"100"}}"#),
+            err(
+                r#"{"fn":"jito.mint_with_fee","args":{"tokens_deposited":"1000","vrt_supply":"1000","amount_in":"100","deposit_fee_bps":"10","min_amount_out":"100"}}"#
+            ),
             4302
         );
         assert_eq!(
-            err(r#"{"fn":"jito.mint_with_fee","args":{"tokens_deposited":"18446744073709551616","vrt_supply":"1","amount_in":"1","deposit_fee_bps":"0","min_amount_out":"0"}}"#),
+            err(
+                r#"{"fn":"jito.mint_with_fee","args":{"tokens_deposited":"18446744073709551616","vrt_supply":"1","amount_in":"1","deposit_fee_bps":"0","min_amount_out":"0"}}"#
+            ),
             9102
         );
-        let r = ok(r#"{"fn":"jito.burn_with_fee","args":{"tokens_deposited":"1000","vrt_supply":"1000","amount_in":"100","withdrawal_fee_bps":"10","program_fee_bps":"10","min_amount_out":"0"}}"#);
+        let r = ok(
+            r#"{"fn":"jito.burn_with_fee","args":{"tokens_deposited":"1000","vrt_supply":"1000","amount_in":"100","withdrawal_fee_bps":"10","program_fee_bps":"10","min_amount_out":"0"}}"#,
+        );
         assert_eq!(r["program_fee"], "1");
         assert_eq!(r["vault_fee"], "1");
         assert_eq!(r["out"], "98");
         assert_eq!(
-            err(r#"{"fn":"jito.burn_with_fee","args":{"tokens_deposited":"1000","vrt_supply":"1000","amount_in":"100","withdrawal_fee_bps":"10","program_fee_bps":"10","min_amount_out":"99"}}"#),
+            err(
+                r#"{"fn":"jito.burn_with_fee","args":{"tokens_deposited":"1000","vrt_supply":"1000","amount_in":"100","withdrawal_fee_bps":"10","program_fee_bps":"10","min_amount_out":"99"}}"#
+            ),
             4302
         );
         assert_eq!(
-            err(r#"{"fn":"jito.burn_with_fee","args":{"tokens_deposited":"1000","vrt_supply":"1000","amount_in":"0","withdrawal_fee_bps":"10","program_fee_bps":"10","min_amount_out":"0"}}"#),
+            err(
+                r#"{"fn":"jito.burn_with_fee","args":{"tokens_deposited":"1000","vrt_supply":"1000","amount_in":"0","withdrawal_fee_bps":"10","program_fee_bps":"10","min_amount_out":"0"}}"#
+            ),
             4303
         );
     }

@@ -246,14 +246,27 @@ mod tests {
     #[test]
     fn risk_budget_caps_each_service() {
         // a (best) secures X and Y, b secures Y, c secures Z, d secures nothing; cap 40 %.
-        let cs = [c("a", 900, &["X", "Y"]), c("b", 800, &["Y", "Y"]), c("c", 100, &["Z"]), c("d", 50, &[])];
+        let cs = [
+            c("a", 900, &["X", "Y"]),
+            c("b", 800, &["Y", "Y"]),
+            c("c", 100, &["Z"]),
+            c("d", 50, &[]),
+        ];
         let p = AllocationPolicy::RiskBudgeted {
             max_service_exposure_bps: 4000,
         };
         let t = target_allocations(&p, &cs, U256::from(1000u32)).unwrap();
-        assert_eq!(t, vec![U256::from(400u32), U256::ZERO, U256::from(400u32), U256::from(200u32)]);
+        assert_eq!(
+            t,
+            vec![U256::from(400u32), U256::ZERO, U256::from(400u32), U256::from(200u32)]
+        );
         let t = target_allocations(&p, &cs[..3], U256::from(1000u32));
-        assert_eq!(t, Err(AllocationError::Infeasible { unallocated: U256::from(200u32) }));
+        assert_eq!(
+            t,
+            Err(AllocationError::Infeasible {
+                unallocated: U256::from(200u32)
+            })
+        );
     }
 
     #[test]

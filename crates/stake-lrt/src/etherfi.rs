@@ -178,14 +178,26 @@ impl fmt::Display for EtherFiError {
                 write!(f, "RebaseExceedsPositiveCap: {rewards} above {cap}")
             }
             ZeroElapsed => write!(f, "EtherFiAdmin: report spans zero slots"),
-            TvlChangedTooMuch { apr_bps, acceptable_bps } => {
-                write!(f, "EtherFiAdmin: TVL changed too much ({apr_bps} bps APR, {acceptable_bps} acceptable)")
+            TvlChangedTooMuch {
+                apr_bps,
+                acceptable_bps,
+            } => {
+                write!(
+                    f,
+                    "EtherFiAdmin: TVL changed too much ({apr_bps} bps APR, {acceptable_bps} acceptable)"
+                )
             }
             NegativeRebaseExceedsCap { drop, cap_bps } => {
-                write!(f, "EtherFiAdmin: negative rebase exceeds cap ({drop} lost, cap {cap_bps} bps)")
+                write!(
+                    f,
+                    "EtherFiAdmin: negative rebase exceeds cap ({drop} lost, cap {cap_bps} bps)"
+                )
             }
             ProtocolFeesTooHigh { fees, rewards } => {
-                write!(f, "EtherFiAdmin: protocol fees exceed 20% total rewards ({fees} on {rewards})")
+                write!(
+                    f,
+                    "EtherFiAdmin: protocol fees exceed 20% total rewards ({fees} on {rewards})"
+                )
             }
             RebaseBelowZero => write!(f, "negative rebase exceeds totalValueOutOfLp"),
             RequestNotFound { id } => write!(f, "RequestNotFound: {id}"),
@@ -547,9 +559,10 @@ impl EtherFi {
         let elapsed_i = stake_math::signed::to_signed(elapsed)?;
         let mut apr = I256::ZERO;
         if tvl_i > I256::ZERO {
-            let num = I256::from(10_000)
-                .mul_c(accrued_rewards.mul_c(I256::from(SECONDS_PER_YEAR as i64))?)?;
-            apr = num.checked_div(tvl_i.mul_c(elapsed_i)?).ok_or(MathError::DivisionByZero)?;
+            let num = I256::from(10_000).mul_c(accrued_rewards.mul_c(I256::from(SECONDS_PER_YEAR as i64))?)?;
+            apr = num
+                .checked_div(tvl_i.mul_c(elapsed_i)?)
+                .ok_or(MathError::DivisionByZero)?;
         }
         let abs_apr = if apr > I256::ZERO { apr } else { -apr };
         if abs_apr > I256::from(i64::from(self.params.acceptable_rebase_apr_bps)) {
@@ -627,9 +640,7 @@ impl EtherFi {
     /// - fails with `InvalidWithdrawalAmount` if `amount == 0` or outside `[min, max]`;
     /// - fails with `InvalidShareAmount` if `sharesForAmount(amount) == 0`.
     pub fn request_withdraw(&mut self, owner: &str, amount: U256) -> EtherFiResult<(u64, U256)> {
-        if amount == U256::ZERO
-            || amount < self.params.min_withdraw_amount
-            || amount > self.params.max_withdraw_amount
+        if amount == U256::ZERO || amount < self.params.min_withdraw_amount || amount > self.params.max_withdraw_amount
         {
             return Err(EtherFiError::InvalidWithdrawalAmount { amount });
         }
@@ -837,7 +848,10 @@ impl EtherFi {
     pub fn check_invariants(&self) -> Result<(), String> {
         let held = self.weeth_shares.saturating_add(self.nft_shares);
         ensure(held <= self.total_shares, || {
-            format!("etherfi: wrapper + NFT shares {held} exceed total shares {}", self.total_shares)
+            format!(
+                "etherfi: wrapper + NFT shares {held} exceed total shares {}",
+                self.total_shares
+            )
         })?;
         ensure(self.weeth_supply <= self.weeth_shares, || {
             format!(
@@ -854,7 +868,10 @@ impl EtherFi {
             }
         }
         ensure(req_shares == self.nft_shares, || {
-            format!("etherfi: requests hold {req_shares} shares, NFT contract {}", self.nft_shares)
+            format!(
+                "etherfi: requests hold {req_shares} shares, NFT contract {}",
+                self.nft_shares
+            )
         })?;
         ensure(finalized_owed == self.eth_locked_for_withdrawal, || {
             format!(
@@ -863,7 +880,10 @@ impl EtherFi {
             )
         })?;
         ensure(self.eth_locked_for_withdrawal <= self.nft_eth, || {
-            format!("etherfi: escrow {} above NFT ETH {}", self.eth_locked_for_withdrawal, self.nft_eth)
+            format!(
+                "etherfi: escrow {} above NFT ETH {}",
+                self.eth_locked_for_withdrawal, self.nft_eth
+            )
         })?;
         ensure(self.nft_eth <= self.total_value_out_of_lp, || {
             format!("etherfi: NFT ETH {} not in totalValueOutOfLp", self.nft_eth)
@@ -928,7 +948,10 @@ mod tests {
         assert_eq!(amount_for_share(e(100), U256::ZERO, e(1)), Ok(U256::ZERO));
         assert_eq!(shares_for_amount(U256::ZERO, e(1), e(1)), Ok(U256::ZERO));
         // 1 wei at 3 ETH / 2 shares: ⌊2/3⌋ = 0 shares, ⌈2/3⌉ = 1.
-        assert_eq!(shares_for_amount(U256::from(3u8), U256::from(2u8), U256::ONE), Ok(U256::ZERO));
+        assert_eq!(
+            shares_for_amount(U256::from(3u8), U256::from(2u8), U256::ONE),
+            Ok(U256::ZERO)
+        );
         assert_eq!(
             shares_for_withdrawal_amount(U256::from(3u8), U256::from(2u8), U256::ONE),
             Ok(U256::ONE)

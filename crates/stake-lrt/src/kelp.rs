@@ -141,7 +141,11 @@ impl fmt::Display for KelpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use KelpError::*;
         match self {
-            RsEthPriceExceedsLimit { old_price, new_price, limit_percent } => write!(
+            RsEthPriceExceedsLimit {
+                old_price,
+                new_price,
+                limit_percent,
+            } => write!(
                 f,
                 "RSETHPriceExceedsLimit: {old_price} -> {new_price} moves more than {limit_percent} %"
             ),
@@ -165,8 +169,15 @@ impl fmt::Display for KelpError {
             WithdrawalLocked { nonce, next_locked } => {
                 write!(f, "WithdrawalLocked: request {nonce}, next locked {next_locked}")
             }
-            WithdrawalDelayNotPassed { start_block, delay, now } => {
-                write!(f, "WithdrawalDelayNotPassed: started {start_block}, delay {delay}, now {now}")
+            WithdrawalDelayNotPassed {
+                start_block,
+                delay,
+                now,
+            } => {
+                write!(
+                    f,
+                    "WithdrawalDelayNotPassed: started {start_block}, delay {delay}, now {now}"
+                )
             }
             ExceedWithdrawalDelay { delay } => write!(f, "ExceedWithdrawalDelay: {delay} blocks"),
             InsufficientAssets { amount, available } => write!(f, "{amount} asked, {available} available"),
@@ -669,7 +680,10 @@ impl Kelp {
     pub fn check_invariants(&self) -> Result<(), String> {
         for (name, a) in &self.assets {
             ensure(a.unstaking_vault <= a.total, || {
-                format!("kelp {name}: unstaking vault {} above total {}", a.unstaking_vault, a.total)
+                format!(
+                    "kelp {name}: unstaking vault {} above total {}",
+                    a.unstaking_vault, a.total
+                )
             })?;
             ensure(a.next_locked_nonce <= a.next_unused_nonce, || {
                 format!("kelp {name}: next locked nonce above next unused")
@@ -684,17 +698,25 @@ impl Kelp {
                 }
             }
             ensure(committed == a.committed, || {
-                format!("kelp {name}: locked requests expect {committed}, committed {}", a.committed)
+                format!(
+                    "kelp {name}: locked requests expect {committed}, committed {}",
+                    a.committed
+                )
             })?;
             ensure(unlocked_owed == a.manager_balance, || {
-                format!("kelp {name}: unlocked requests owe {unlocked_owed}, manager holds {}", a.manager_balance)
+                format!(
+                    "kelp {name}: unlocked requests owe {unlocked_owed}, manager holds {}",
+                    a.manager_balance
+                )
             })?;
             let queued: usize = a.user_nonces.values().map(VecDeque::len).sum();
             ensure(queued == a.requests.len(), || {
                 format!("kelp {name}: {queued} user nonces for {} requests", a.requests.len())
             })?;
         }
-        ensure(self.treasury_rseth <= self.supply, || "kelp: treasury rsETH above supply".into())?;
+        ensure(self.treasury_rseth <= self.supply, || {
+            "kelp: treasury rsETH above supply".into()
+        })?;
         // Unlocked requests' rsETH is already burned; only locked ones count against the supply.
         let mut still_locked = U256::ZERO;
         for a in self.assets.values() {
@@ -705,7 +727,10 @@ impl Kelp {
             }
         }
         ensure(still_locked <= self.supply, || {
-            format!("kelp: {still_locked} rsETH locked in the manager exceeds supply {}", self.supply)
+            format!(
+                "kelp: {still_locked} rsETH locked in the manager exceeds supply {}",
+                self.supply
+            )
         })
     }
 }

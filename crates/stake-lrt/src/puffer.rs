@@ -194,12 +194,22 @@ impl Puffer {
 
     /// `_convertToShares`: `assets·(supply + 1)/(totalAssets + 1)`.
     pub fn convert_to_shares(&self, assets: U256, r: Rounding) -> PufferResult<U256> {
-        mul_div(assets, self.supply.add_c(U256::ONE)?, self.total_assets()?.add_c(U256::ONE)?, r)
+        mul_div(
+            assets,
+            self.supply.add_c(U256::ONE)?,
+            self.total_assets()?.add_c(U256::ONE)?,
+            r,
+        )
     }
 
     /// `_convertToAssets`: `shares·(totalAssets + 1)/(supply + 1)`.
     pub fn convert_to_assets(&self, shares: U256, r: Rounding) -> PufferResult<U256> {
-        mul_div(shares, self.total_assets()?.add_c(U256::ONE)?, self.supply.add_c(U256::ONE)?, r)
+        mul_div(
+            shares,
+            self.total_assets()?.add_c(U256::ONE)?,
+            self.supply.add_c(U256::ONE)?,
+            r,
+        )
     }
 
     /// `previewDeposit` (shares, floor).
@@ -346,7 +356,9 @@ impl Puffer {
             .convert_to_assets(self.supply, Rounding::Floor)
             .map_err(|e| format!("puffer: {e}"))?;
         let total = self.total_assets().map_err(|e| format!("puffer: {e}"))?;
-        ensure(all <= total, || format!("puffer: supply redeems {all} of {total} assets"))
+        ensure(all <= total, || {
+            format!("puffer: supply redeems {all} of {total} assets")
+        })
     }
 }
 

@@ -123,8 +123,15 @@ impl fmt::Display for RenzoError {
             InvalidTvl { tvl } => write!(f, "InvalidTVL: operator delegator still holds {tvl}"),
             InvalidZeroInput => write!(f, "InvalidZeroInput"),
             InvalidWithdrawIndex { id } => write!(f, "InvalidWithdrawIndex: no request {id} for this user"),
-            EarlyClaim { created_at, cooldown, now } => {
-                write!(f, "EarlyClaim: requested at {created_at}, cool-down {cooldown} s, now {now}")
+            EarlyClaim {
+                created_at,
+                cooldown,
+                now,
+            } => {
+                write!(
+                    f,
+                    "EarlyClaim: requested at {created_at}, cool-down {cooldown} s, now {now}"
+                )
             }
             QueuedWithdrawalNotFilled { fill_at, filled } => {
                 write!(f, "QueuedWithdrawalNotFilled: needs {fill_at}, filled {filled}")
@@ -473,7 +480,11 @@ impl Renzo {
         }
         let bp = U256::from(BASIS_POINTS);
         for (i, tvl) in tvls.iter().enumerate() {
-            let alloc = self.delegators.get(i).map(|d| d.allocation).ok_or(RenzoError::NotFound)?;
+            let alloc = self
+                .delegators
+                .get(i)
+                .map(|d| d.allocation)
+                .ok_or(RenzoError::NotFound)?;
             let threshold = U256::from(alloc).mul_c(total)?.div_c(bp)?.div_c(bp)?;
             if *tvl < threshold {
                 return Ok(i);
@@ -548,7 +559,12 @@ impl Renzo {
         let to_buffer = value.min(c.deficit(self.params.withdraw_buffer_target)?);
         c.fill_withdraw_buffer(to_buffer)?;
         let rest = value.sub_c(to_buffer)?;
-        let d_tvl = self.delegators.get(index).ok_or(RenzoError::NotFound)?.tvl.add_c(rest)?;
+        let d_tvl = self
+            .delegators
+            .get(index)
+            .ok_or(RenzoError::NotFound)?
+            .tvl
+            .add_c(rest)?;
         let supply = self.supply.add_c(minted)?;
         self.set_cash(c);
         self.delegators[index].tvl = d_tvl;
@@ -599,7 +615,12 @@ impl Renzo {
     ///
     /// Specification: fails with `NotFound` for a bad index, `Math(Underflow)` above its TVL.
     pub fn receive_withdrawn_eth(&mut self, index: usize, amount: U256) -> RenzoResult<()> {
-        let tvl = self.delegators.get(index).ok_or(RenzoError::NotFound)?.tvl.sub_c(amount)?;
+        let tvl = self
+            .delegators
+            .get(index)
+            .ok_or(RenzoError::NotFound)?
+            .tvl
+            .sub_c(amount)?;
         let mut c = self.cash();
         c.route_inflow(amount, self.params.withdraw_buffer_target)?;
         self.set_cash(c);
@@ -729,7 +750,10 @@ impl Renzo {
             )
         })?;
         ensure(self.queued_filled <= self.queued_to_fill, || {
-            format!("renzo: queue filled {} beyond to-fill {}", self.queued_filled, self.queued_to_fill)
+            format!(
+                "renzo: queue filled {} beyond to-fill {}",
+                self.queued_filled, self.queued_to_fill
+            )
         })?;
         let mut pending = U256::ZERO;
         let mut locked = U256::ZERO;
@@ -742,14 +766,19 @@ impl Renzo {
             format!("renzo: open requests owe {pending}, reserve + queue deficit is {owed}")
         })?;
         ensure(locked <= self.supply, || {
-            format!("renzo: {locked} ezETH locked in the queue exceeds supply {}", self.supply)
+            format!(
+                "renzo: {locked} ezETH locked in the queue exceeds supply {}",
+                self.supply
+            )
         })?;
         for d in &self.delegators {
             ensure(d.allocation <= MAX_ALLOCATION, || {
                 format!("renzo: {} allocation {} above 100 %", d.name, d.allocation)
             })?;
         }
-        ensure(self.requests.keys().all(|&k| k <= self.nonce), || "renzo: request id above nonce".into())
+        ensure(self.requests.keys().all(|&k| k <= self.nonce), || {
+            "renzo: request id above nonce".into()
+        })
     }
 }
 
@@ -791,9 +820,18 @@ mod tests {
     fn first_mint_returns_the_value_and_zero_rounds_revert() {
         assert_eq!(calculate_mint_amount(U256::ZERO, e(5), e(7)), Ok(e(5)));
         assert_eq!(calculate_mint_amount(e(5), e(5), U256::ZERO), Ok(e(5)));
-        assert_eq!(calculate_mint_amount(U256::ZERO, U256::ZERO, U256::ZERO), Ok(U256::ZERO));
-        assert_eq!(calculate_mint_amount(e(2), U256::ONE, U256::ONE), Err(RenzoError::InvalidTokenAmount));
-        assert_eq!(calculate_redeem_amount(U256::ONE, U256::ONE, e(2)), Err(RenzoError::InvalidTokenAmount));
+        assert_eq!(
+            calculate_mint_amount(U256::ZERO, U256::ZERO, U256::ZERO),
+            Ok(U256::ZERO)
+        );
+        assert_eq!(
+            calculate_mint_amount(e(2), U256::ONE, U256::ONE),
+            Err(RenzoError::InvalidTokenAmount)
+        );
+        assert_eq!(
+            calculate_redeem_amount(U256::ONE, U256::ONE, e(2)),
+            Err(RenzoError::InvalidTokenAmount)
+        );
         assert_eq!(
             calculate_redeem_amount(e(1), e(1), U256::ZERO),
             Err(RenzoError::Math(MathError::DivisionByZero))
@@ -819,6 +857,9 @@ mod tests {
                 now
             })
         );
-        assert_eq!(lookup_token_value(U256::ZERO, now, WAD, now), Err(RenzoError::InvalidOraclePrice));
+        assert_eq!(
+            lookup_token_value(U256::ZERO, now, WAD, now),
+            Err(RenzoError::InvalidOraclePrice)
+        );
     }
 }

@@ -276,9 +276,15 @@ impl Swell {
             });
         }
         let total_reserves = pre_reward_reserves.add_c(new_rewards)?;
-        let pct_total = self.params.treasury_reward_pct.add_c(self.params.node_operator_reward_pct)?;
+        let pct_total = self
+            .params
+            .treasury_reward_pct
+            .add_c(self.params.node_operator_reward_pct)?;
         let rewards_eth = ud_mul(new_rewards, pct_total)?;
-        let rewards_rswe = ud_div(ud_mul(supply_snapshot, rewards_eth)?, total_reserves.sub_c(rewards_eth)?)?;
+        let rewards_rswe = ud_div(
+            ud_mul(supply_snapshot, rewards_eth)?,
+            total_reserves.sub_c(rewards_eth)?,
+        )?;
         let rate = ud_div(total_reserves, supply_snapshot.add_c(rewards_rswe)?)?;
         if self.last_reprice_unix != 0 {
             let old = self.rate_fixed;
@@ -293,7 +299,9 @@ impl Swell {
         } else {
             supply_snapshot - curr
         };
-        let smax = curr.mul_c(self.params.maximum_reprice_supply_difference_pct)?.div_c(WAD)?;
+        let smax = curr
+            .mul_c(self.params.maximum_reprice_supply_difference_pct)?
+            .div_c(WAD)?;
         if sdiff > smax {
             return Err(SwellError::RepriceRswEthDifferenceTooLarge { diff: sdiff, max: smax });
         }
@@ -354,7 +362,10 @@ impl Swell {
             .treasury_reward_pct
             .saturating_add(self.params.node_operator_reward_pct);
         ensure(pct <= WAD, || "swell: reward percentages above 100 %".into())?;
-        let op: U256 = self.operators.iter().fold(U256::ZERO, |a, o| a.saturating_add(o.rewards));
+        let op: U256 = self
+            .operators
+            .iter()
+            .fold(U256::ZERO, |a, o| a.saturating_add(o.rewards));
         ensure(op.saturating_add(self.treasury_rswe) <= self.supply, || {
             "swell: fee rswETH above supply".into()
         })?;

@@ -122,7 +122,9 @@ fn renzo_first_mint_and_zero_rules() {
     // A deposit worth less than one ezETH wei reverts.
     let mut f = renzo_funded();
     rejects(&mut f, RenzoError::InvalidTokenAmount, |f| f.deposit_eth(U256::ONE, T0));
-    rejects(&mut f, RenzoError::InvalidZeroInput, |f| f.withdraw("u", U256::ZERO, T0));
+    rejects(&mut f, RenzoError::InvalidZeroInput, |f| {
+        f.withdraw("u", U256::ZERO, T0)
+    });
 }
 
 #[test]
@@ -141,8 +143,12 @@ fn renzo_rejects_stale_prices_and_bad_admin_input_without_changing_state() {
     rejects(&mut r, RenzoError::AlreadyAdded { name: "od-a".into() }, |r| {
         r.add_operator_delegator("od-a", 1)
     });
-    rejects(&mut r, RenzoError::OverMaxBasisPoints { value: 10_001 }, |r| r.set_allocation(0, 10_001));
-    rejects(&mut r, RenzoError::InvalidTvl { tvl: e(100) }, |r| r.remove_operator_delegator(0));
+    rejects(&mut r, RenzoError::OverMaxBasisPoints { value: 10_001 }, |r| {
+        r.set_allocation(0, 10_001)
+    });
+    rejects(&mut r, RenzoError::InvalidTvl { tvl: e(100) }, |r| {
+        r.remove_operator_delegator(0)
+    });
     rejects(&mut r, RenzoError::NotFound, |r| r.report_delegator_tvl(9, e(1), T0));
     rejects(
         &mut r,
@@ -176,7 +182,9 @@ fn renzo_withdrawal_queues_behind_the_buffer_and_pays_the_lower_of_request_and_c
         },
         |r| r.claim("alice", id, T0 + WEEK - 1),
     );
-    rejects(&mut r, RenzoError::InvalidWithdrawIndex { id }, |r| r.claim("bob", id, T0 + WEEK));
+    rejects(&mut r, RenzoError::InvalidWithdrawIndex { id }, |r| {
+        r.claim("bob", id, T0 + WEEK)
+    });
     rejects(
         &mut r,
         RenzoError::QueuedWithdrawalNotFilled {
@@ -291,7 +299,9 @@ fn etherfi_rebase_with_fee_then_deposit_at_the_new_rate() {
     p.fund_validators(e(90)).unwrap();
     inv(&p);
     // 0.2 ETH net rewards + 0.05 fee over 7 days: APR ⌊1e4·0.2·365/(100·7)⌋ = 1042 bps ≤ 2000.
-    let s = p.execute_report(I256::from(200_000_000_000_000_000i128), m(50), 7 * DAY_SLOTS).unwrap();
+    let s = p
+        .execute_report(I256::from(200_000_000_000_000_000i128), m(50), 7 * DAY_SLOTS)
+        .unwrap();
     inv(&p);
     assert_eq!(s.fee_shares, U256::from(49_900_199_600_798_403u128));
     assert_eq!(s.total_pooled_ether, m(100_250));
@@ -302,7 +312,10 @@ fn etherfi_rebase_with_fee_then_deposit_at_the_new_rate() {
     inv(&p);
     // weETH rate = ⌊1e18·P/S⌋.
     let rate = p.weeth_rate().unwrap();
-    assert_eq!(rate, stake_math::mul_div_down(WAD, p.total_pooled_ether().unwrap(), p.total_shares).unwrap());
+    assert_eq!(
+        rate,
+        stake_math::mul_div_down(WAD, p.total_pooled_ether().unwrap(), p.total_shares).unwrap()
+    );
 }
 
 #[test]
@@ -311,7 +324,9 @@ fn etherfi_report_bounds_reject_without_changing_state() {
     p.deposit_eth(e(100)).unwrap();
     p.fund_validators(e(100)).unwrap();
     let eth = |milli: i128| I256::from(milli * WEI_PER_MILLI as i128);
-    rejects(&mut p, EtherFiError::ZeroElapsed, |p| p.execute_report(eth(1), U256::ZERO, 0));
+    rejects(&mut p, EtherFiError::ZeroElapsed, |p| {
+        p.execute_report(eth(1), U256::ZERO, 0)
+    });
     // 0.26 ETH > 25 bps of 100 over a year-long report (APR passes).
     rejects(
         &mut p,
@@ -363,17 +378,29 @@ fn etherfi_withdrawal_nft_request_finalize_claim() {
     let (id, share) = p.request_withdraw("alice", e(10)).unwrap();
     assert_eq!((id, share), (1, e(10)));
     inv(&p);
-    rejects(&mut p, EtherFiError::RequestNotFinalized { id: 1, last_finalized: 0 }, |p| {
-        p.claim_withdraw("alice", 1)
-    });
-    rejects(&mut p, EtherFiError::CannotFinalizeFutureRequests { id: 2, next: 2 }, |p| {
-        p.finalize_requests(2)
-    });
+    rejects(
+        &mut p,
+        EtherFiError::RequestNotFinalized {
+            id: 1,
+            last_finalized: 0,
+        },
+        |p| p.claim_withdraw("alice", 1),
+    );
+    rejects(
+        &mut p,
+        EtherFiError::CannotFinalizeFutureRequests { id: 2, next: 2 },
+        |p| p.finalize_requests(2),
+    );
     assert_eq!(p.finalize_requests(1).unwrap(), e(10));
     inv(&p);
-    rejects(&mut p, EtherFiError::CannotUndoFinalization { id: 0, last_finalized: 1 }, |p| {
-        p.finalize_requests(0)
-    });
+    rejects(
+        &mut p,
+        EtherFiError::CannotUndoFinalization {
+            id: 0,
+            last_finalized: 1,
+        },
+        |p| p.finalize_requests(0),
+    );
     // Rewards after finalisation do not raise the payout: min(amount, share·frozen rate).
     p.execute_report(I256::from(100_000_000_000_000_000i128), U256::ZERO, 365 * DAY_SLOTS)
         .unwrap();
@@ -382,7 +409,9 @@ fn etherfi_withdrawal_nft_request_finalize_claim() {
     inv(&p);
     assert_eq!(p.total_shares, e(90));
     assert_eq!(p.total_pooled_ether().unwrap(), m(90_100));
-    rejects(&mut p, EtherFiError::RequestNotFound { id: 1 }, |p| p.claim_withdraw("alice", 1));
+    rejects(&mut p, EtherFiError::RequestNotFound { id: 1 }, |p| {
+        p.claim_withdraw("alice", 1)
+    });
     // A loss between request and finalisation lowers the frozen rate: the claim pays less.
     let (id, share) = p.request_withdraw("bob", e(9)).unwrap();
     p.execute_report(I256::from(-27_000_000_000_000_000i128), U256::ZERO, 365 * DAY_SLOTS)
@@ -397,9 +426,13 @@ fn etherfi_withdrawal_nft_request_finalize_claim() {
     // The surplus of the escrow went back to the pool.
     assert_eq!(p.nft_eth, U256::ZERO);
     assert_eq!(p.eth_locked_for_withdrawal, U256::ZERO);
-    rejects(&mut p, EtherFiError::InvalidWithdrawalAmount { amount: U256::from(999u32) }, |p| {
-        p.request_withdraw("c", U256::from(999u32))
-    });
+    rejects(
+        &mut p,
+        EtherFiError::InvalidWithdrawalAmount {
+            amount: U256::from(999u32),
+        },
+        |p| p.request_withdraw("c", U256::from(999u32)),
+    );
 }
 
 #[test]
@@ -415,7 +448,8 @@ fn etherfi_deposit_wrap_withdraw_round_trips_never_create_value() {
     let mut cycles = 0;
     for _ in 0..300 {
         let mut p = etherfi();
-        p.deposit_eth(U256::from(next() % 1_000_000 + 1) * U256::from(1_000_000_000_000u64)).unwrap();
+        p.deposit_eth(U256::from(next() % 1_000_000 + 1) * U256::from(1_000_000_000_000u64))
+            .unwrap();
         // Rewards and losses move the rate away from 1 (each within its bound).
         let tpe = p.total_pooled_ether().unwrap();
         p.fund_validators(tpe).unwrap();
@@ -455,7 +489,10 @@ fn etherfi_deposit_wrap_withdraw_round_trips_never_create_value() {
         // rate can round a claim up: (P1 + 1)·S0 ≥ P0·S1.
         let (p0, s0) = (before.total_pooled_ether().unwrap(), before.total_shares);
         let (p1, s1) = (p.total_pooled_ether().unwrap(), p.total_shares);
-        assert!((p1 + U256::ONE) * s0 >= p0 * s1, "holders lost value: {p0}/{s0} -> {p1}/{s1}");
+        assert!(
+            (p1 + U256::ONE) * s0 >= p0 * s1,
+            "holders lost value: {p0}/{s0} -> {p1}/{s1}"
+        );
         cycles += 1;
     }
     assert!(cycles > 250, "only {cycles} full cycles ran");
@@ -467,9 +504,14 @@ fn etherfi_weeth_rejections() {
     p.deposit_eth(e(1)).unwrap();
     rejects(&mut p, EtherFiError::ZeroAmount, |p| p.wrap(U256::ZERO));
     rejects(&mut p, EtherFiError::ZeroAmount, |p| p.unwrap(U256::ZERO));
-    rejects(&mut p, EtherFiError::InsufficientWeEth { amount: U256::ONE, supply: U256::ZERO }, |p| {
-        p.unwrap(U256::ONE)
-    });
+    rejects(
+        &mut p,
+        EtherFiError::InsufficientWeEth {
+            amount: U256::ONE,
+            supply: U256::ZERO,
+        },
+        |p| p.unwrap(U256::ONE),
+    );
     rejects(&mut p, EtherFiError::InvalidAmount, |p| p.deposit_eth(U256::ZERO));
 }
 
@@ -508,7 +550,8 @@ fn kelp_spec_vector_through_the_protocol_state() {
     assert_eq!(k.deposit_asset(ETH, m(10_090), U256::ZERO).unwrap(), e(10));
     inv(&k);
     // An LST at 1.05 ETH: ⌊1.009·1.05/1.009⌋ = 1.05 rsETH.
-    k.add_asset("stETH", U256::from(1_050_000_000_000_000_000u128), e(100)).unwrap();
+    k.add_asset("stETH", U256::from(1_050_000_000_000_000_000u128), e(100))
+        .unwrap();
     assert_eq!(k.deposit_asset("stETH", m(1_009), U256::ZERO).unwrap(), m(1_050));
     inv(&k);
 }
@@ -574,7 +617,9 @@ fn kelp_rejections_leave_state_unchanged() {
         },
         |k| k.initiate_withdrawal("u", ETH, e(1001), 1),
     );
-    rejects(&mut k, KelpError::AmountMustBeGreaterThanZero, |k| k.unlock_queue(ETH, 10, 1));
+    rejects(&mut k, KelpError::AmountMustBeGreaterThanZero, |k| {
+        k.unlock_queue(ETH, 10, 1)
+    });
 }
 
 #[test]
@@ -591,13 +636,21 @@ fn kelp_withdrawal_pays_min_of_expected_and_value_at_unlock_after_the_delay() {
     let n1 = k.initiate_withdrawal("bob", ETH, e(100), b0 + 10).unwrap();
     inv(&k);
     assert_eq!(k.assets[ETH].committed, m(201_800));
-    rejects(&mut k, KelpError::WithdrawalLocked { nonce: n0, next_locked: 0 }, |k| {
-        k.complete_withdrawal("alice", ETH, b0 + delay)
-    });
+    rejects(
+        &mut k,
+        KelpError::WithdrawalLocked {
+            nonce: n0,
+            next_locked: 0,
+        },
+        |k| k.complete_withdrawal("alice", ETH, b0 + delay),
+    );
     k.move_to_unstaking_vault(ETH, e(150)).unwrap();
     inv(&k);
     // Inside the delay nothing unlocks (no error, as the contract's loop just stops).
-    assert_eq!(k.unlock_queue(ETH, 10, b0 + delay - 1).unwrap(), (U256::ZERO, U256::ZERO));
+    assert_eq!(
+        k.unlock_queue(ETH, 10, b0 + delay - 1).unwrap(),
+        (U256::ZERO, U256::ZERO)
+    );
     // A 10 % slash of the part held by one node delegator (say 400 of the 1010): −40 ETH.
     k.report_asset_total(ETH, e(970)).unwrap();
     let (price, _) = k.update_rseth_price().unwrap();
@@ -616,9 +669,14 @@ fn kelp_withdrawal_pays_min_of_expected_and_value_at_unlock_after_the_delay() {
     });
     assert_eq!(k.claim("alice", n0, b0 + delay).unwrap(), current);
     inv(&k);
-    rejects(&mut k, KelpError::WithdrawalLocked { nonce: n1, next_locked: 1 }, |k| {
-        k.complete_withdrawal("bob", ETH, b0 + delay + 10)
-    });
+    rejects(
+        &mut k,
+        KelpError::WithdrawalLocked {
+            nonce: n1,
+            next_locked: 1,
+        },
+        |k| k.complete_withdrawal("bob", ETH, b0 + delay + 10),
+    );
     // Rewards before Bob's unlock: he still gets only what he expected at request.
     k.report_asset_total(ETH, e(1000)).unwrap();
     k.update_rseth_price().unwrap();
@@ -628,7 +686,9 @@ fn kelp_withdrawal_pays_min_of_expected_and_value_at_unlock_after_the_delay() {
     assert_eq!(unlocked, m(100_900));
     assert_eq!(Lrt::claim(&mut k, "bob", n1, b0 + delay + 10).unwrap(), m(100_900));
     inv(&k);
-    rejects(&mut k, KelpError::NoPendingWithdrawals, |k| k.unlock_queue(ETH, 10, b0 + delay + 10));
+    rejects(&mut k, KelpError::NoPendingWithdrawals, |k| {
+        k.unlock_queue(ETH, 10, b0 + delay + 10)
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -682,11 +742,25 @@ fn puffer_erc4626_rounding_and_exit_fees() {
     v.provision(e(105)).unwrap();
     inv(&v);
     let max = v.max_redeem(e(100)).unwrap();
-    rejects(&mut v, PufferError::ExceededMaxRedeem { shares: e(100), max }, |v| v.redeem(e(100), e(100)));
+    rejects(&mut v, PufferError::ExceededMaxRedeem { shares: e(100), max }, |v| {
+        v.redeem(e(100), e(100))
+    });
     let max = v.max_withdraw(e(100)).unwrap();
-    rejects(&mut v, PufferError::ExceededMaxWithdraw { assets: e(6), max }, |v| v.withdraw(e(6), e(100)));
-    rejects(&mut v, PufferError::InsufficientLiquidity { amount: e(6), liquid: e(5) }, |v| v.provision(e(6)));
-    assert_eq!(Puffer::new(251, 0), Err(PufferError::InvalidExitFeeBasisPoints { bps: 251 }));
+    rejects(&mut v, PufferError::ExceededMaxWithdraw { assets: e(6), max }, |v| {
+        v.withdraw(e(6), e(100))
+    });
+    rejects(
+        &mut v,
+        PufferError::InsufficientLiquidity {
+            amount: e(6),
+            liquid: e(5),
+        },
+        |v| v.provision(e(6)),
+    );
+    assert_eq!(
+        Puffer::new(251, 0),
+        Err(PufferError::InvalidExitFeeBasisPoints { bps: 251 })
+    );
     // A 10 % slash of the validators' ETH.
     v.report_locked_eth(m(94_500));
     assert_eq!(v.total_assets().unwrap(), m(99_500));
@@ -724,13 +798,18 @@ fn swell_reprice_mints_the_reward_fee_and_moves_the_rate() {
     inv(&s);
     assert_eq!(r.rate, U256::from(1_009_000_000_000_000_000u128));
     assert_eq!(r.node_operator_rswe, U256::from(49_554_013_875_123_885u128));
-    assert_eq!(r.node_operator_rswe + r.treasury_rswe, U256::from(99_108_027_750_247_770u128));
+    assert_eq!(
+        r.node_operator_rswe + r.treasury_rswe,
+        U256::from(99_108_027_750_247_770u128)
+    );
     assert_eq!(s.supply, e(100) + U256::from(99_108_027_750_247_770u128));
     // Deposit at the new rate: ⌊10.09/1.009⌋ = 10.
     assert_eq!(s.deposit_eth(m(10_090)).unwrap(), e(10));
-    rejects(&mut s, SwellError::NotEnoughTimeElapsedForReprice { remaining: 1 }, |s| {
-        s.reprice(e(111), U256::ZERO, s.supply, T0 + 86_399)
-    });
+    rejects(
+        &mut s,
+        SwellError::NotEnoughTimeElapsedForReprice { remaining: 1 },
+        |s| s.reprice(e(111), U256::ZERO, s.supply, T0 + 86_399),
+    );
     // A 2 % jump breaks the 1 % bound.
     let supply = s.supply;
     let err = s.clone().reprice(e(113), U256::ZERO, supply, T0 + 86_400).unwrap_err();
@@ -738,14 +817,19 @@ fn swell_reprice_mints_the_reward_fee_and_moves_the_rate() {
     rejects(&mut s, err, |s| s.reprice(e(113), U256::ZERO, supply, T0 + 86_400));
     // A supply snapshot 2 % off the live supply.
     let snap = supply * U256::from(98u8) / U256::from(100u8);
-    let err = s.clone().reprice(m(108_870), U256::ZERO, snap, T0 + 86_400).unwrap_err();
+    let err = s
+        .clone()
+        .reprice(m(108_870), U256::ZERO, snap, T0 + 86_400)
+        .unwrap_err();
     assert_eq!(err.code(), 5405);
     rejects(&mut s, err, |s| s.reprice(m(108_870), U256::ZERO, snap, T0 + 86_400));
     rejects(&mut s, SwellError::InvalidPreRewardEthReserves, |s| {
         s.reprice(U256::ZERO, U256::ZERO, supply, T0 + 86_400)
     });
     rejects(&mut s, SwellError::InvalidEthDeposit, |s| s.deposit_eth(U256::ZERO));
-    rejects(&mut s, SwellError::WithdrawalsUnsupported, |s| Lrt::request_withdrawal(s, "u", e(1), T0));
+    rejects(&mut s, SwellError::WithdrawalsUnsupported, |s| {
+        Lrt::request_withdrawal(s, "u", e(1), T0)
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -803,7 +887,9 @@ fn every_model_round_trips_through_the_common_trait() {
     let mut v = Puffer::new(0, 0).unwrap();
     v.deposit(e(50), 0).unwrap();
     assert_eq!(deposit_and_exit(&mut v, e(5), 0, 0), e(5));
-    rejects(&mut v, PufferError::UnknownTicket { id: 0 }, |v| Lrt::claim(v, "u", 0, 0));
+    rejects(&mut v, PufferError::UnknownTicket { id: 0 }, |v| {
+        Lrt::claim(v, "u", 0, 0)
+    });
 
     let mut s = swell();
     assert_eq!(Lrt::deposit(&mut s, e(5), 0).unwrap(), e(5));
@@ -820,22 +906,46 @@ fn allocation_policies_reject_bad_inputs() {
     };
     let cs = [c("a"), c("b")];
     assert_eq!(
-        target_allocations(&AllocationPolicy::MaxYield { max_per_candidate_bps: 1 }, &[], e(1)),
+        target_allocations(
+            &AllocationPolicy::MaxYield {
+                max_per_candidate_bps: 1
+            },
+            &[],
+            e(1)
+        ),
         Err(AllocationError::NoCandidates)
     );
     assert_eq!(
-        target_allocations(&AllocationPolicy::FixedWeights { weights_bps: vec![10_000] }, &cs, e(1)),
+        target_allocations(
+            &AllocationPolicy::FixedWeights {
+                weights_bps: vec![10_000]
+            },
+            &cs,
+            e(1)
+        ),
         Err(AllocationError::WeightCountMismatch {
             weights: 1,
             candidates: 2
         })
     );
     assert_eq!(
-        target_allocations(&AllocationPolicy::FixedWeights { weights_bps: vec![5_000, 4_999] }, &cs, e(1)),
+        target_allocations(
+            &AllocationPolicy::FixedWeights {
+                weights_bps: vec![5_000, 4_999]
+            },
+            &cs,
+            e(1)
+        ),
         Err(AllocationError::WeightsNotWhole { sum: 9_999 })
     );
     assert_eq!(
-        target_allocations(&AllocationPolicy::MaxYield { max_per_candidate_bps: 4_000 }, &cs, e(10)),
+        target_allocations(
+            &AllocationPolicy::MaxYield {
+                max_per_candidate_bps: 4_000
+            },
+            &cs,
+            e(10)
+        ),
         Err(AllocationError::Infeasible { unallocated: e(2) })
     );
     assert_eq!(
@@ -848,6 +958,13 @@ fn allocation_policies_reject_bad_inputs() {
         ),
         Err(AllocationError::InvalidCap { bps: 10_001 })
     );
-    let t = target_allocations(&AllocationPolicy::FixedWeights { weights_bps: vec![2_500, 7_500] }, &cs, e(10)).unwrap();
+    let t = target_allocations(
+        &AllocationPolicy::FixedWeights {
+            weights_bps: vec![2_500, 7_500],
+        },
+        &cs,
+        e(10),
+    )
+    .unwrap();
     assert_eq!(t, vec![m(2_500), m(7_500)]);
 }
