@@ -88,7 +88,238 @@ pub(crate) fn protocol_functions() -> Vec<(&'static str, &'static str, CalcFn)> 
             },
         ),
     ];
+    v.extend(lrt_functions());
     v.extend(crate::restaking::calc_functions());
     v.extend(crate::markets::calc_functions());
     v
+}
+
+// --- L3 liquid restaking tokens (stake-lrt) and the Jito vault core --------------------------
+
+fn u64_arg(a: &Args, name: &str) -> Result<stake_math::U256, CalcError> {
+    Ok(stake_math::U256::from(a.u64(name)?))
+}
+
+fn bps_arg(a: &Args, name: &str) -> Result<u16, CalcError> {
+    match u16::try_from(a.u64(name)?) {
+        Ok(v) if v <= stake_restaking::jito::MAX_FEE_BPS => Ok(v),
+        _ => Err(CalcError {
+            code: 9102,
+            message: format!("argument `{name}`: must be at most 10000 bps"),
+        }),
+    }
+}
+
+fn fits_u64(v: stake_math::U256) -> Result<stake_math::U256, CalcError> {
+    if v > stake_math::U256::from(u64::MAX) {
+        return Err(stake_math::MathError::Overflow.into());
+    }
+    Ok(v)
+}
+
+fn lrt_functions() -> Vec<(&'static str, &'static str, CalcFn)> {
+    use stake_lrt::{etherfi, kelp, renzo};
+    use stake_restaking::jito::{JitoError, JitoVault};
+    vec![
+        ("renzo.mint_amount", "{tvl, value, supply} -> {amount}", |a| {
+            let v = renzo::calculate_mint_amount(a.u256("tvl")?, a.u256("value")?, a.u256("supply")?)?;
+            Ok(json!({ "amount": d(v) }))
+        }),
+        ("renzo.redeem_amount", "{tvl, burned, supply} -> {amount}", |a| {
+            let v = renzo::calculate_redeem_amount(a.u256("tvl")?, a.u256("burned")?, a.u256("supply")?)?;
+            Ok(json!({ "amount": d(v) }))
+        }),
+        (
+            "etherfi.shares_for_deposit",
+            "{total_pooled_ether, total_shares, amount} -> {shares}",
+            |a| {
+                let v = etherfi::shares_for_deposit(
+                    a.u256("total_pooled_ether")?,
+                    a.u256("total_shares")?,
+                    a.u256("amount")?,
+                )?;
+                Ok(json!({ "shares": d(v) }))
+            },
+        ),
+        (
+            "etherfi.amount_for_share",
+            "{total_pooled_ether, total_shares, shares} -> {amount}",
+            |a| {
+                let v = etherfi::amount_for_share(
+                    a.u256("total_pooled_ether")?,
+                    a.u256("total_shares")?,
+                    a.u256("shares")?,
+                )?;
+                Ok(json!({ "amount": d(v) }))
+            },
+        ),
+        (
+            "kelp.rseth_price",
+            "{tvl_e36, rseth_supply, old_price, protocol_fee_bps, price_percentage_limit} -> {price, fee_rseth}",
+            |a| {
+                let (price, fee) = kelp::rseth_price(
+                    a.u256("tvl_e36")?,
+                    a.u256("rseth_supply")?,
+                    a.u256("old_price")?,
+                    a.u256("protocol_fee_bps")?,
+                    a.u256("price_percentage_limit")?,
+                )?;
+                Ok(json!({ "price": d(price), "fee_rseth": d(fee) }))
+            },
+        ),
+        (
+            "jito.mint_with_fee",
+            "{tokens_deposited, vrt_supply, amount_in, deposit_fee_bps, min_amount_out} -> {vrt_to_depositor, vrt_to_fee_wallet}",
+            |a| {
+                let mut v = JitoVault {
+                    tokens_deposited: u64_arg(a, "tokens_deposited")?,
+                    vrt_supply: u64_arg(a, "vrt_supply")?,
+                    capacity: stake_math::U256::from(u64::MAX),
+                    deposit_fee_bps: bps_arg(a, "deposit_fee_bps")?,
+                    ..JitoVault::default()
+                };
+                let s = v.mint_with_fee(u64_arg(a, "amount_in")?, u64_arg(a, "min_amount_out")?)?;
+                fits_u64(v.vrt_supply)?;
+                Ok(json!({
+                    "vrt_to_depositor": d(fits_u64(s.vrt_to_depositor)?),
+                    "vrt_to_fee_wallet": d(fits_u64(s.vrt_to_fee_wallet)?),
+                }))
+            },
+        ),
+        (
+            "jito.burn_with_fee",
+            "{tokens_deposited, vrt_supply, amount_in, withdrawal_fee_bps, program_fee_bps, min_amount_out} -> {out, vault_fee, program_fee}",
+            |a| {
+                let mut v = JitoVault {
+                    tokens_deposited: u64_arg(a, "tokens_deposited")?,
+                    vrt_supply: u64_arg(a, "vrt_supply")?,
+                    capacity: stake_math::U256::from(u64::MAX),
+                    withdrawal_fee_bps: bps_arg(a, "withdrawal_fee_bps")?,
+                    program_fee_bps: bps_arg(a, "program_fee_bps")?,
+                    ..JitoVault::default()
+                };
+                let min_out = u64_arg(a, "min_amount_out")?;
+                let s = v.burn_with_fee(u64_arg(a, "amount_in")?)?;
+                if s.out_amount < min_out {
+                    return Err(JitoError::Slippage {
+                        out: s.out_amount,
+                        min_out,
+                    }
+                    .into());
+                }
+                Ok(json!({
+                    "out": d(s.out_amount),
+                    "vault_fee": d(s.vault_fee_amount),
+                    "program_fee": d(s.program_fee_amount),
+                }))
+            },
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod lrt_calc_tests {
+    use crate::calc::answer;
+
+    fn ok(line: &str) -> serde_json::Value {
+        let v = answer(line);
+        assert!(v.get("ok").is_some(), "{line} -> {v}");
+        v["ok"].clone()
+    }
+
+    fn err(line: &str) -> u64 {
+        let v = answer(line);
+        v["err"]["code"].as_u64().unwrap_or_else(|| panic!("{line} -> {v}"))
+    }
+
+    #[test]
+    fn renzo_calc_mints_redeems_and_reverts_on_zero() {
+        let r = ok(r#"{"fn":"renzo.mint_amount","args":{"tvl":"110","value":"11","supply":"100"}}"#);
+        assert_eq!(r["amount"], "10");
+        let r = ok(r#"{"fn":"renzo.mint_amount","args":{"tvl":"0","value":"7","supply":"100"}}"#);
+        assert_eq!(r["amount"], "7");
+        assert_eq!(
+            err(r#"{"fn":"renzo.mint_amount","args":{"tvl":"200","value":"1","supply":"100"}}"#),
+            5000
+        );
+        let r = ok(r#"{"fn":"renzo.redeem_amount","args":{"tvl":"110","burned":"10","supply":"100"}}"#);
+        assert_eq!(r["amount"], "11");
+        assert_eq!(
+            err(r#"{"fn":"renzo.redeem_amount","args":{"tvl":"1","burned":"1","supply":"0"}}"#),
+            102
+        );
+    }
+
+    #[test]
+    fn etherfi_calc_uses_the_pool_including_the_deposit() {
+        let r = ok(
+            r#"{"fn":"etherfi.shares_for_deposit","args":{"total_pooled_ether":"110","total_shares":"90","amount":"10"}}"#,
+        );
+        assert_eq!(r["shares"], "9");
+        let r = ok(
+            r#"{"fn":"etherfi.amount_for_share","args":{"total_pooled_ether":"110","total_shares":"90","shares":"9"}}"#,
+        );
+        assert_eq!(r["amount"], "11");
+        assert_eq!(
+            err(
+                r#"{"fn":"etherfi.shares_for_deposit","args":{"total_pooled_ether":"1","total_shares":"1","amount":"2"}}"#
+            ),
+            101
+        );
+    }
+
+    #[test]
+    fn kelp_calc_spec_vector() {
+        let r = ok(
+            r#"{"fn":"kelp.rseth_price","args":{"tvl_e36":"1010000000000000000000000000000000000000","rseth_supply":"1000000000000000000000","old_price":"1000000000000000000","protocol_fee_bps":"1000","price_percentage_limit":"0"}}"#,
+        );
+        assert_eq!(r["price"], "1009000000000000000");
+        assert_eq!(r["fee_rseth"], "991080277502477700");
+        // A 10 % jump fails a 1 % limit.
+        assert_eq!(
+            err(
+                r#"{"fn":"kelp.rseth_price","args":{"tvl_e36":"1100000000000000000000000000000000000000","rseth_supply":"1000000000000000000000","old_price":"1000000000000000000","protocol_fee_bps":"0","price_percentage_limit":"1"}}"#
+            ),
+            5200
+        );
+    }
+
+    #[test]
+    fn jito_calc_fees_round_up_and_u64_bounds() {
+        let r = ok(
+            r#"{"fn":"jito.mint_with_fee","args":{"tokens_deposited":"1000","vrt_supply":"1000","amount_in":"100","deposit_fee_bps":"10","min_amount_out":"0"}}"#,
+        );
+        assert_eq!(r["vrt_to_depositor"], "99");
+        assert_eq!(r["vrt_to_fee_wallet"], "1");
+        assert_eq!(
+            err(
+                r#"{"fn":"jito.mint_with_fee","args":{"tokens_deposited":"1000","vrt_supply":"1000","amount_in":"100","deposit_fee_bps":"10","min_amount_out":"100"}}"#
+            ),
+            4302
+        );
+        assert_eq!(
+            err(
+                r#"{"fn":"jito.mint_with_fee","args":{"tokens_deposited":"18446744073709551616","vrt_supply":"1","amount_in":"1","deposit_fee_bps":"0","min_amount_out":"0"}}"#
+            ),
+            9102
+        );
+        let r = ok(
+            r#"{"fn":"jito.burn_with_fee","args":{"tokens_deposited":"1000","vrt_supply":"1000","amount_in":"100","withdrawal_fee_bps":"10","program_fee_bps":"10","min_amount_out":"0"}}"#,
+        );
+        assert_eq!(r["program_fee"], "1");
+        assert_eq!(r["vault_fee"], "1");
+        assert_eq!(r["out"], "98");
+        assert_eq!(
+            err(
+                r#"{"fn":"jito.burn_with_fee","args":{"tokens_deposited":"1000","vrt_supply":"1000","amount_in":"100","withdrawal_fee_bps":"10","program_fee_bps":"10","min_amount_out":"99"}}"#
+            ),
+            4302
+        );
+        assert_eq!(
+            err(
+                r#"{"fn":"jito.burn_with_fee","args":{"tokens_deposited":"1000","vrt_supply":"1000","amount_in":"0","withdrawal_fee_bps":"10","program_fee_bps":"10","min_amount_out":"0"}}"#
+            ),
+            4303
+        );
+    }
 }
