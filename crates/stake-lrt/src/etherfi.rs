@@ -559,7 +559,7 @@ impl EtherFi {
         let elapsed_i = stake_math::signed::to_signed(elapsed)?;
         let mut apr = I256::ZERO;
         if tvl_i > I256::ZERO {
-            let num = I256::from(10_000).mul_c(accrued_rewards.mul_c(I256::from(SECONDS_PER_YEAR as i64))?)?;
+            let num = I256::from(10_000).mul_c(accrued_rewards.mul_c(I256::from(SECONDS_PER_YEAR))?)?;
             apr = num
                 .checked_div(tvl_i.mul_c(elapsed_i)?)
                 .ok_or(MathError::DivisionByZero)?;

@@ -1,5 +1,7 @@
 //! L3 models: hand-computed rates, fees, slashing, every rejection leaving the state unchanged,
 //! and the SPEC §14 vectors.
+#![allow(clippy::cast_possible_wrap)]
+// test inputs: small constants
 
 // Test helpers outside #[test] functions unwrap set-up steps and panic on a wrong outcome.
 #![allow(clippy::unwrap_used, clippy::panic)]
