@@ -931,7 +931,7 @@ impl AaveV3 {
     /// underlyings.
     ///
     /// Specification:
-    /// - fails with [`AaveError::InvalidConfig`] for id 0, LT < LTV, LB < 100 % or LT·LB > 100 %;
+    /// - fails with [`AaveError::InvalidConfig`] for id 0, LT < LTV, LB ≤ 100 % or `percentMul(LT, LB)` > 100 %;
     /// - fails with [`AaveError::UnknownReserve`] if an asset is not listed.
     #[allow(clippy::too_many_arguments)]
     pub fn set_emode_category(
@@ -2168,11 +2168,18 @@ fn check_ltv_lt_lb(ltv: u32, lt: u32, lb: u32) -> AaveResult<()> {
     if ltv > lt {
         return bad("LTV above liquidation threshold");
     }
-    if lt != 0 && lb < 10_000 {
-        return bad("liquidation bonus below 100 %");
-    }
-    if u64::from(lt) * u64::from(lb) > 10_000 * 10_000 {
-        return bad("liquidation threshold × bonus above 100 %");
+    // Specification (PoolConfigurator `configureReserveAsCollateral`, `setEModeCategory`): with a
+    // threshold, the bonus must be strictly above 100.00 % and `percentMul(lt, lb)` (rounded half
+    // up) at most 100.00 %; a reserve that is not collateral (threshold 0) has no bonus.
+    if lt != 0 {
+        if lb <= 10_000 {
+            return bad("liquidation bonus must be above 100 %");
+        }
+        if (u64::from(lt) * u64::from(lb) + 5_000) / 10_000 > 10_000 {
+            return bad("liquidation threshold × bonus above 100 %");
+        }
+    } else if lb != 0 {
+        return bad("a liquidation bonus without a liquidation threshold");
     }
     Ok(())
 }

@@ -1194,8 +1194,9 @@ impl MorphoBlue {
     // ----- liquidation -----
 
     /// Liquidates an unhealthy `borrower`: either seize exactly `seized_assets` of collateral
-    /// (`repaid = wDivUp(mulDivUp(seized, price, 1e36), LIF)`, shares rounded down) or repay
-    /// exactly `repaid_shares` (`seized = mulDivDown(wMulDown(toAssetsUp(shares), LIF), 1e36, price)`).
+    /// (`shares = toSharesUp(wDivUp(mulDivUp(seized, price, 1e36), LIF))`) or repay exactly
+    /// `repaid_shares` (`seized = mulDivDown(wMulDown(toAssetsDown(shares), LIF), 1e36, price)`);
+    /// the liquidator pays `toAssetsUp(shares)` either way.
     /// If the borrower's collateral reaches zero, the remaining debt is socialised: supply and
     /// borrow assets both drop by it.
     ///
@@ -1230,15 +1231,19 @@ impl MorphoBlue {
             let ms = &mut mb.markets[id.0 as usize];
             let m = &mut ms.market;
             let lif = liquidation_incentive_factor(ms.params.lltv)?;
-            let (seized, repaid_assets, repaid_shares) = if seized_assets > U256::ZERO {
-                let repaid_assets = w_div_up(mul_div_up(seized_assets, price, ORACLE_PRICE_SCALE)?, lif)?;
-                let shares = to_shares_down(repaid_assets, m.total_borrow_assets, m.total_borrow_shares)?;
-                (seized_assets, repaid_assets, shares)
+            // Specification (Morpho Blue `liquidate`): the seized-assets path quotes the collateral
+            // up, divides by the LIF up and converts to shares *up*; the shares path values the
+            // shares *down* for the seizure. Both then charge `toAssetsUp(repaidShares)`.
+            let (seized, repaid_shares) = if seized_assets > U256::ZERO {
+                let quoted = w_div_up(mul_div_up(seized_assets, price, ORACLE_PRICE_SCALE)?, lif)?;
+                let shares = to_shares_up(quoted, m.total_borrow_assets, m.total_borrow_shares)?;
+                (seized_assets, shares)
             } else {
-                let repaid_assets = to_assets_up(repaid_shares, m.total_borrow_assets, m.total_borrow_shares)?;
-                let seized = mul_div_down(w_mul_down(repaid_assets, lif)?, ORACLE_PRICE_SCALE, price)?;
-                (seized, repaid_assets, repaid_shares)
+                let value = to_assets_down(repaid_shares, m.total_borrow_assets, m.total_borrow_shares)?;
+                let seized = mul_div_down(w_mul_down(value, lif)?, ORACLE_PRICE_SCALE, price)?;
+                (seized, repaid_shares)
             };
+            let repaid_assets = to_assets_up(repaid_shares, m.total_borrow_assets, m.total_borrow_shares)?;
             let p = mb.positions[id.0 as usize].entry(borrower).or_default();
             p.borrow_shares = p
                 .borrow_shares

@@ -658,3 +658,44 @@ fn error_codes_are_in_the_aave_range_and_messages_name_values() {
     );
     assert_eq!(AaveError::Ledger(Box::new(LedgerError::TooManyAssets)).code(), 1003);
 }
+
+/// The configurator's collateral rules, as `configureReserveAsCollateral` and `setEModeCategory`
+/// check them: a bonus of exactly 100 % is refused (the liquidator would get nothing for the
+/// risk), `percentMul(lt, lb)` rounds half up before the comparison with 100 %, and a reserve
+/// with no liquidation threshold may not carry a bonus. Each refusal leaves the pool unchanged.
+#[test]
+fn liquidation_bonus_must_be_strictly_above_one_hundred_percent() {
+    let mut w = world();
+    let usdc = w.usdc;
+    let before = w.snapshot();
+    let invalid = |reason: &str| AaveError::InvalidConfig { reason: reason.into() };
+    let with = |lt: u32, lb: u32| ReserveConfig {
+        ltv_bps: lt.min(7_500),
+        liquidation_threshold_bps: lt,
+        liquidation_bonus_bps: lb,
+        ..usdc_config()
+    };
+    let r = w.pool.set_reserve_config(&w.ledger, usdc, with(7_800, 10_000), 0);
+    w.rejects(&before, r, invalid("liquidation bonus must be above 100 %"));
+    let r = w
+        .pool
+        .set_emode_category(9, "flat", 9_000, 9_300, 10_000, &[usdc], &[usdc]);
+    w.rejects(&before, r, invalid("liquidation bonus must be above 100 %"));
+    // 9,901 × 10,100 = 100,000,100 → percentMul = ⌊(100,000,100 + 5,000)/10⁴⌋ = 10,000: allowed
+    // (a plain product test would refuse it); 9,901 × 10,101 = 100,010,001 → 10,001: refused.
+    let r = w
+        .pool
+        .set_emode_category(9, "edge", 9_000, 9_901, 10_101, &[usdc], &[usdc]);
+    w.rejects(&before, r, invalid("liquidation threshold × bonus above 100 %"));
+    let r = w.pool.set_reserve_config(&w.ledger, usdc, with(0, 10_450), 0);
+    w.rejects(
+        &before,
+        r,
+        invalid("a liquidation bonus without a liquidation threshold"),
+    );
+    w.pool
+        .set_emode_category(9, "edge", 9_000, 9_901, 10_100, &[usdc], &[usdc])
+        .unwrap();
+    w.pool.set_reserve_config(&w.ledger, usdc, with(0, 0), 0).unwrap();
+    w.ok();
+}

@@ -458,3 +458,60 @@ mod liquidation_index {
         assert_eq!(ix.len(), 999);
     }
 }
+
+/// Both liquidation paths round as Morpho Blue's `liquidate` does once interest has made the
+/// share price uneven (30 days at a fixed ~1 %/year): seizing assets converts the repaid value
+/// to shares rounding *up* and charges `toAssetsUp` of them; repaying shares values them
+/// *down* for the seizure. (Rounding the shares down charged the liquidator 1 share and 1 wei
+/// less than the real contract; valuing the shares up seized 1 wei more.)
+#[test]
+fn liquidation_rounds_shares_up_and_seizure_down_as_morpho_blue() {
+    let el = 30 * 86_400;
+    let liquidate = |seized: U256, shares: U256| {
+        let mut w = world(Irm::Fixed {
+            rate_per_second: u(317_097_919),
+        });
+        w.position();
+        let (id, liq, bor) = (w.id, w.liq, w.bor);
+        let ev =
+            w.mb.liquidate(&mut w.ledger, &u(8 * E36 / 10), id, liq, bor, seized, shares, el)
+                .unwrap();
+        w.ok();
+        let m = &w.mb.market(id).unwrap().market;
+        assert_eq!(
+            m.total_borrow_shares + repaid_of(&ev).1,
+            u(8_600_000_000_000_000_000_000_000)
+        );
+        repaid_of(&ev)
+    };
+    fn repaid_of(ev: &[MorphoEvent]) -> (U256, U256, U256) {
+        ev.iter()
+            .find_map(|e| match e {
+                MorphoEvent::Liquidate {
+                    repaid_assets,
+                    repaid_shares,
+                    seized_assets,
+                    ..
+                } => Some((*repaid_assets, *repaid_shares, *seized_assets)),
+                _ => None,
+            })
+            .unwrap()
+    }
+    // Borrow assets after accrual: 8,607,071,398,788,048,462 against 8.6e24 shares.
+    // Seize 1 ezETH at 0.8: quoted ⌈0.8e18/LIF⌉ = 766,400,000,000,000,001 → shares up
+    // 765,770,340,992,881,336,051,394 → assets up 766,400,000,000,000,002.
+    assert_eq!(
+        liquidate(u(E18), U256::ZERO),
+        (u(766_400_000_000_000_002), u(765_770_340_992_881_336_051_394), u(E18))
+    );
+    // Repay 1e24 shares: valued down, ×LIF down, ÷0.8 down → 1,305,874,550,721,593,017 seized;
+    // charged ⌈1e24 shares⌉ = 1,000,822,255,673,028,891 WETH.
+    assert_eq!(
+        liquidate(U256::ZERO, u(E18 * 1_000_000)),
+        (
+            u(1_000_822_255_673_028_891),
+            u(E18 * 1_000_000),
+            u(1_305_874_550_721_593_017)
+        )
+    );
+}
