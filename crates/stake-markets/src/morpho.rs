@@ -684,8 +684,14 @@ impl MorphoBlue {
         }
         self.markets.push(MarketState {
             params,
+            // Specification (Morpho Blue `createMarket`): the IRM is called once at creation; the
+            // AdaptiveCurveIrm's first call stores `INITIAL_RATE_AT_TARGET`.
             market: Market {
                 last_update: now,
+                rate_at_target: match params.irm {
+                    Irm::AdaptiveCurve => INITIAL_RATE_AT_TARGET,
+                    Irm::Fixed { .. } => I256::ZERO,
+                },
                 ..Market::default()
             },
             account,
@@ -831,7 +837,10 @@ impl MorphoBlue {
             return Ok(vec![]);
         }
         let mut events = vec![];
-        if m.total_borrow_assets != U256::ZERO {
+        // Specification (Morpho Blue `_accrueInterest`): the IRM is called on every accrual with
+        // time elapsed, borrowed or not, so an idle AdaptiveCurve market's rate at target decays
+        // toward `MIN_RATE_AT_TARGET` (utilisation 0 is an error of −1); the interest is then 0.
+        {
             let borrow_rate = match ms.params.irm {
                 Irm::AdaptiveCurve => {
                     let (avg, end) = adaptive_curve_borrow_rate(

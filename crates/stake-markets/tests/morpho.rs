@@ -515,3 +515,34 @@ fn liquidation_rounds_shares_up_and_seizure_down_as_morpho_blue() {
         )
     );
 }
+
+/// An AdaptiveCurve market starts at the initial rate at target (the IRM runs at creation) and
+/// keeps adapting while nothing is borrowed, as Morpho Blue calls the IRM on every accrual:
+/// utilisation 0 is an error of −1, so the rate at target falls at 50/year — after 30 idle days
+/// (exp(−4.1) · 4 % ≈ 0.066 %) it sits on the 0.1 % floor, and the first borrower pays from there
+/// instead of from 4 %. An accrual with nothing borrowed still reports its rate and no interest.
+#[test]
+fn an_idle_adaptive_curve_market_decays_toward_the_floor() {
+    let mut w = world(Irm::AdaptiveCurve);
+    let id = w.id;
+    assert_eq!(w.mb.market(id).unwrap().market.rate_at_target, INITIAL_RATE_AT_TARGET);
+    w.mb.supply(&mut w.ledger, id, w.sup, u(100 * E18), U256::ZERO, 0)
+        .unwrap();
+    let ev = w.mb.accrue_interest(id, 86_400).unwrap();
+    let one_day = w.mb.market(id).unwrap().market.rate_at_target;
+    assert!(
+        MIN_RATE_AT_TARGET < one_day && one_day < INITIAL_RATE_AT_TARGET,
+        "{one_day}"
+    );
+    let [MorphoEvent::AccrueInterest {
+        interest, fee_shares, ..
+    }] = ev.as_slice()
+    else {
+        panic!("{ev:?}")
+    };
+    assert_eq!((*interest, *fee_shares), (U256::ZERO, U256::ZERO));
+    w.mb.accrue_interest(id, 30 * 86_400).unwrap();
+    assert_eq!(w.mb.market(id).unwrap().market.rate_at_target, MIN_RATE_AT_TARGET);
+    assert_eq!(w.mb.supply_assets(id, w.sup).unwrap(), u(100 * E18));
+    w.ok();
+}
