@@ -742,27 +742,18 @@ fn stake_past_uint64_gwei_is_refused_and_changes_nothing() {
     let before = w.snapshot();
     // ⌊(2⁶⁴ − 1)/32e9⌋ = 576,460,752 validators fit in uint64 gwei; one more does not.
     let count = 576_460_753;
-    let expected = L0Error::InvalidParameter {
+    let expected = |count: u64| L0Error::InvalidParameter {
         name: "count",
         value: format!("{count} validators: the total stake would exceed uint64 gwei (about 18.4 billion ETH)"),
     };
     let now = w.now();
     let r = w.eth.deposit(&mut w.ledger, alice, count, "alice", alice, alice, now);
-    assert_eq!(r.unwrap_err(), expected);
+    assert_eq!(r.unwrap_err(), expected(count));
     assert_eq!(w.snapshot(), before);
     let r = w
         .eth
         .add_genesis_validators(&mut w.ledger, count - 100, "others", alice, alice, 1_000_000);
-    assert_eq!(
-        r.unwrap_err(),
-        L0Error::InvalidParameter {
-            name: "count",
-            value: format!(
-                "{} validators: the total stake would exceed uint64 gwei (about 18.4 billion ETH)",
-                count - 100
-            ),
-        }
-    );
+    assert_eq!(r.unwrap_err(), expected(count - 100));
     assert_eq!(w.snapshot(), before);
     w.check();
     // What fits is accepted: two validators from alice's 64 ETH.

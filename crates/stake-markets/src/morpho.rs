@@ -840,38 +840,36 @@ impl MorphoBlue {
         // Specification (Morpho Blue `_accrueInterest`): the IRM is called on every accrual with
         // time elapsed, borrowed or not, so an idle AdaptiveCurve market's rate at target decays
         // toward `MIN_RATE_AT_TARGET` (utilisation 0 is an error of −1); the interest is then 0.
-        {
-            let borrow_rate = match ms.params.irm {
-                Irm::AdaptiveCurve => {
-                    let (avg, end) = adaptive_curve_borrow_rate(
-                        m.total_supply_assets,
-                        m.total_borrow_assets,
-                        m.rate_at_target,
-                        elapsed,
-                    )?;
-                    m.rate_at_target = end;
-                    avg
-                }
-                Irm::Fixed { rate_per_second } => rate_per_second,
-            };
-            let interest = w_mul_down(m.total_borrow_assets, w_taylor_compounded(borrow_rate, elapsed)?)?;
-            m.total_borrow_assets = fit128(m.total_borrow_assets.add_c(interest)?)?;
-            m.total_supply_assets = fit128(m.total_supply_assets.add_c(interest)?)?;
-            let mut fee_shares = U256::ZERO;
-            if m.fee != U256::ZERO {
-                let fee_amount = w_mul_down(interest, m.fee)?;
-                fee_shares = to_shares_down(fee_amount, m.total_supply_assets - fee_amount, m.total_supply_shares)?;
-                m.total_supply_shares = fit128(m.total_supply_shares.add_c(fee_shares)?)?;
-                let p = self.positions[id.0 as usize].entry(fee_recipient).or_default();
-                p.supply_shares = p.supply_shares.add_c(fee_shares)?;
+        let borrow_rate = match ms.params.irm {
+            Irm::AdaptiveCurve => {
+                let (avg, end) = adaptive_curve_borrow_rate(
+                    m.total_supply_assets,
+                    m.total_borrow_assets,
+                    m.rate_at_target,
+                    elapsed,
+                )?;
+                m.rate_at_target = end;
+                avg
             }
-            events.push(MorphoEvent::AccrueInterest {
-                id,
-                borrow_rate,
-                interest,
-                fee_shares,
-            });
+            Irm::Fixed { rate_per_second } => rate_per_second,
+        };
+        let interest = w_mul_down(m.total_borrow_assets, w_taylor_compounded(borrow_rate, elapsed)?)?;
+        m.total_borrow_assets = fit128(m.total_borrow_assets.add_c(interest)?)?;
+        m.total_supply_assets = fit128(m.total_supply_assets.add_c(interest)?)?;
+        let mut fee_shares = U256::ZERO;
+        if m.fee != U256::ZERO {
+            let fee_amount = w_mul_down(interest, m.fee)?;
+            fee_shares = to_shares_down(fee_amount, m.total_supply_assets - fee_amount, m.total_supply_shares)?;
+            m.total_supply_shares = fit128(m.total_supply_shares.add_c(fee_shares)?)?;
+            let p = self.positions[id.0 as usize].entry(fee_recipient).or_default();
+            p.supply_shares = p.supply_shares.add_c(fee_shares)?;
         }
+        events.push(MorphoEvent::AccrueInterest {
+            id,
+            borrow_rate,
+            interest,
+            fee_shares,
+        });
         self.markets[id.0 as usize].market.last_update = now;
         Ok(events)
     }
