@@ -160,9 +160,25 @@ impl Prepared {
     pub fn world(&self) -> &World {
         &self.built.world
     }
+    /// The names of the step columns (those of `steps.csv`, in order).
+    pub fn step_columns(&self) -> Vec<String> {
+        self.columns(&self.built.world)
+    }
     /// The metric row of `world` (one step of `steps.csv`).
     pub fn sample_row(&self, world: &World) -> StepRow {
         self.sample(world)
+    }
+    /// The scenario's seed (after any override): path 0 of a Monte Carlo run uses it as it is.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    /// Monte Carlo paths the scenario asks for (`clock.paths`, default 1).
+    pub fn paths(&self) -> u64 {
+        self.built.paths
+    }
+    /// BLAKE3 of the scenario text (hex).
+    pub fn scenario_hash(&self) -> &str {
+        &self.scenario_hash
     }
     /// Sets how thoroughly the run checks invariants.
     pub fn set_checks(&mut self, checks: Checks) {
@@ -219,9 +235,17 @@ impl Prepared {
     /// transaction is recorded and the run goes on; the run fails when time cannot advance
     /// ([`RunError::Stalled`], naming the step) or an invariant breaks ([`RunError::Invariant`], a
     /// bug, with the seed to reproduce it).
-    pub fn run(&mut self, progress: &mut dyn FnMut(u64, u64)) -> Result<RunResult, RunError> {
+    pub fn run(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<RunResult, RunError> {
+        self.run_with_seed(self.seed, progress)
+    }
+
+    /// [`run`](Self::run) with every random process seeded by `seed` instead of the scenario's
+    /// seed: one Monte Carlo path. The built world is cloned (its maps share structure, so the
+    /// clone costs the world's vectors, not its accounts) and reseeded; nothing is re-parsed.
+    pub fn run_with_seed(&self, seed: u64, progress: &mut dyn FnMut(u64, u64)) -> Result<RunResult, RunError> {
         let total = self.total_steps();
         let mut world = self.built.world.clone();
+        world.reseed(seed);
         world.ledger.set_auditing(true);
         let schedule = self.built.schedule.clone();
         let (start, end, step) = (self.built.start, self.built.end, self.built.step);
@@ -231,7 +255,6 @@ impl Prepared {
         let mut rejected = Vec::new();
         let columns = self.columns(&world);
         let mut rows = vec![self.sample(&world)];
-        let seed = self.seed;
         let checks = self.checks;
         let fail = |what: String| RunError::Invariant(format!("invariant broken ({what}); reproduce with seed {seed}"));
         let exec = |world: &mut World,
@@ -334,7 +357,7 @@ impl Prepared {
                 message: world.name_assets(&h.rejection.message),
             });
         }
-        let summary = self.summarise(&world, applied, events, rejected);
+        let summary = self.summarise(&world, seed, applied, events, rejected);
         Ok(RunResult { summary, columns, rows })
     }
 
@@ -384,7 +407,7 @@ impl Prepared {
         }
     }
 
-    fn summarise(&self, world: &World, applied: u64, events: u64, rejected: Vec<RejectedTx>) -> Summary {
+    fn summarise(&self, world: &World, seed: u64, applied: u64, events: u64, rejected: Vec<RejectedTx>) -> Summary {
         let staked = world.eth.total_staked_wei();
         let active: u64 = {
             let e = world.eth.current_epoch();
@@ -433,7 +456,7 @@ impl Prepared {
             extra_text,
             scenario: self.name.clone(),
             scenario_hash: self.scenario_hash.clone(),
-            seed: self.seed,
+            seed,
             version: env!("CARGO_PKG_VERSION").into(),
             start: format_date(self.built.start),
             end: format_date(world.now),

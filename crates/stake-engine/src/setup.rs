@@ -52,6 +52,22 @@ pub struct Built {
     pub end: u64,
     /// Step.
     pub step: u64,
+    /// Monte Carlo paths the scenario asks for (`clock.paths`, default 1).
+    pub paths: u64,
+}
+
+/// Most Monte Carlo paths one run takes.
+pub const MAX_PATHS: u64 = 1_000_000;
+
+/// Checks a number of Monte Carlo paths (from `clock.paths` or `--paths`).
+pub fn check_paths(paths: u64) -> Result<(), String> {
+    if paths == 0 {
+        return Err("must be at least 1".into());
+    }
+    if paths > MAX_PATHS {
+        return Err(format!("{paths} paths is too many (max {MAX_PATHS})"));
+    }
+    Ok(())
 }
 
 fn err(path: impl Into<String>, msg: impl Into<String>) -> ScenarioError {
@@ -112,14 +128,8 @@ impl Built {
                 format!("{} steps is too many (max 1,000,000)", horizon / step),
             ));
         }
-        if let Some(p) = scn.clock.paths {
-            if p != 1 {
-                return Err(err(
-                    "clock.paths",
-                    "Monte Carlo paths are not built yet: this version runs one path (use 1)",
-                ));
-            }
-        }
+        let paths = scn.clock.paths.unwrap_or(1);
+        check_paths(paths).map_err(|m| err("clock.paths", m))?;
         let end = start
             .checked_add(horizon)
             .ok_or_else(|| err("clock.horizon", "ends too far in the future"))?;
@@ -261,6 +271,7 @@ impl Built {
             start,
             end,
             step,
+            paths,
         })
     }
 }

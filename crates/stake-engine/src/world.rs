@@ -103,6 +103,15 @@ impl World {
         })
     }
 
+    /// Reseeds every random process of the world — service faults and slash draws, the ETH/USD
+    /// price path — as if it had been built with `seed`. A Monte Carlo path is the built world,
+    /// cloned and reseeded with its own seed; the structure (accounts, positions, parameters) is
+    /// shared.
+    pub fn reseed(&mut self, seed: u64) {
+        self.restaking.seed = seed;
+        self.markets.reseed(seed);
+    }
+
     /// BLAKE3 state hash of the whole world.
     pub fn state_hash(&self) -> [u8; 32] {
         stake_ledger::state_hash(self)

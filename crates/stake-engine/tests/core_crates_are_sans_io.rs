@@ -5,7 +5,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-const CORE: [&str; 7] = [
+const CORE: [&str; 8] = [
     "stake-math",
     "stake-ledger",
     "stake-l0",
@@ -13,6 +13,7 @@ const CORE: [&str; 7] = [
     "stake-restaking",
     "stake-markets",
     "stake-engine",
+    "stake-sim",
 ];
 const BANNED: [&str; 20] = [
     "tokio",

@@ -105,7 +105,7 @@ fn with_wsteth(w: &mut World) -> U256 {
 
 #[test]
 fn the_shipped_scenario_runs_with_pools_loops_pendle_and_a_sell_off() {
-    let mut p = prepare(SCENARIO, None).expect("scenario builds");
+    let p = prepare(SCENARIO, None).expect("scenario builds");
     let r = p.run(&mut |_, _| {}).expect("no invariant breaks");
     let m = &r.summary.markets;
     // Pools: the sell-off pushed stETH below peg; the stETH side grew with rebases and the dump.
@@ -152,7 +152,7 @@ fn the_shipped_scenario_runs_with_pools_loops_pendle_and_a_sell_off() {
     assert_eq!(m["liquidator"]["aave"], 0);
     assert!(r.columns.iter().any(|c| c == "steth-eth.discount_5pct"));
     // Deterministic.
-    let mut p2 = prepare(SCENARIO, None).unwrap();
+    let p2 = prepare(SCENARIO, None).unwrap();
     let r2 = p2.run(&mut |_, _| {}).unwrap();
     assert_eq!(r.summary.final_state_hash, r2.summary.final_state_hash);
 }

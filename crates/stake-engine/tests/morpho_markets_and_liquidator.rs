@@ -565,7 +565,7 @@ amount = "all"
 #[test]
 fn scripted_morpho_actions_run_from_the_scenario_file() {
     let text = format!("{}{ACTIONS}", BASE.replace("IRM", ""));
-    let mut p = prepare(&text, None).expect("scenario builds");
+    let p = prepare(&text, None).expect("scenario builds");
     let r = p.run(&mut |_, _| {}).expect("no invariant breaks");
     assert!(r.summary.rejected.is_empty(), "{:?}", r.summary.rejected);
     let mk = &r.summary.markets["morpho"][0];

@@ -198,7 +198,7 @@ fn oracle_controls_run_from_scenario_files_and_bad_values_point_at_the_key() {
          [[events]]\nat = \"day 8\"\nkind = \"oracle_lag\"\ntoken = \"ETH\"\nduration = \"1d\"\n\
          [[events]]\nat = \"day 9\"\nkind = \"oracle_restore\"\ntoken = \"ETH\"\n"
     );
-    let mut p = prepare(&text, None).expect("builds");
+    let p = prepare(&text, None).expect("builds");
     let r = p.run(&mut |_, _| {}).expect("runs");
     assert_eq!(r.summary.rejected.len(), 0, "{:?}", r.summary.rejected);
 

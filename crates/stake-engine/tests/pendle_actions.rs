@@ -560,7 +560,7 @@ do = "redeem_py"
 market = "PT-wst"
 "#
     );
-    let mut p = prepare(&text, None).expect("builds");
+    let p = prepare(&text, None).expect("builds");
     let r = p.run(&mut |_, _| {}).expect("runs");
     assert!(r.summary.rejected.is_empty(), "{:?}", r.summary.rejected);
     let s = &r.summary.markets["pendle"][0];

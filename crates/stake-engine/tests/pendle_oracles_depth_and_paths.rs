@@ -394,7 +394,7 @@ MODEL
 "#;
 
 fn final_price(text: &str, seed: Option<u64>, data: &BTreeMap<String, String>) -> f64 {
-    let mut p = prepare_with_data(text, seed, data).unwrap();
+    let p = prepare_with_data(text, seed, data).unwrap();
     let r = p.run(&mut |_, _| {}).unwrap();
     r.summary.markets["eth_usd"].as_f64().unwrap()
 }

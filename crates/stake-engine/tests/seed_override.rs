@@ -26,7 +26,7 @@ vol = "60%"
 "#;
 
 fn run(seed: Option<u64>) -> (String, String, u64) {
-    let mut p = prepare(GBM, seed).unwrap();
+    let p = prepare(GBM, seed).unwrap();
     let r = p.run(&mut |_, _| {}).unwrap();
     let price = r.summary.markets["eth_usd"].to_string();
     (r.summary.final_state_hash, price, r.summary.seed)

@@ -825,6 +825,22 @@ impl StableSwapPool {
         calc::depth(self.variant, b, self.a_precise(now)?, self.fee, i, j)
     }
 
+    /// Execution price of the probe trade ([`calc::PROBE`]) of coin `i` for coin `j`, wad: the
+    /// `price` of [`depth`](Self::depth) without its three discount quotes.
+    ///
+    /// Specification: as [`calc::price`].
+    pub fn probe_price(
+        &self,
+        ledger: &Ledger,
+        coins: &impl Coins,
+        i: usize,
+        j: usize,
+        now: u64,
+    ) -> Result<U256, StableSwapError> {
+        let b = self.balances(ledger, coins)?;
+        calc::price(self.variant, b, self.a_precise(now)?, self.fee, i, j, calc::PROBE)
+    }
+
     /// State (marginal, fee-free) price of coin 1 in coin 0, wad (see [`calc::state_price`]).
     ///
     /// Specification: as [`calc::state_price`].

@@ -33,6 +33,9 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 mod output;
+mod parquet_steps;
+mod run;
+mod store;
 
 #[derive(Parser)]
 #[command(
@@ -51,25 +54,8 @@ enum Command {
     Run {
         /// Scenario file (TOML), e.g. scenarios/eth-staking-basics.toml.
         scenario: PathBuf,
-        /// Output folder (default: out/<scenario name>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Override the scenario's seed.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Print the summary as JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-        /// No progress bar.
-        #[arg(long)]
-        quiet: bool,
-        /// Check every invariant in full (every account, every position) after every
-        /// transaction, not only what the transaction touched.
-        #[arg(long)]
-        paranoid: bool,
-        /// Steps between full invariant checks (0: only at the end of the run).
-        #[arg(long, default_value_t = 30, value_name = "STEPS")]
-        full_check_every: u64,
+        #[command(flatten)]
+        opts: run::RunOpts,
     },
     /// Measure the engine: per-operation costs at the protocol and engine levels with 10³–10⁵
     /// accounts, full-stack daily steps with 10³–10⁵ Morpho positions, Ethereum's daily step.
@@ -80,6 +66,17 @@ enum Command {
         /// World sizes, comma-separated (default 1000,10000,100000).
         #[arg(long, value_delimiter = ',')]
         sizes: Option<Vec<u64>>,
+    },
+    /// List the runs recorded in the run store, or show one.
+    Runs {
+        #[command(subcommand)]
+        what: Option<RunsCommand>,
+        /// The run store (SQLite).
+        #[arg(long, default_value = store::DEFAULT, value_name = "FILE", global = true)]
+        store: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long, global = true)]
+        json: bool,
     },
     /// Validate a scenario file; point at the offending line and key.
     Check {
@@ -99,6 +96,15 @@ enum Command {
         /// Where to write it.
         #[arg(long)]
         path: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RunsCommand {
+    /// One run, by id or a unique prefix of it.
+    Show {
+        /// Run id.
+        id: String,
     },
 }
 
@@ -140,25 +146,8 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn dispatch(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::Run {
-            scenario,
-            out,
-            seed,
-            json,
-            quiet,
-            paranoid,
-            full_check_every,
-        } => run(
-            &scenario,
-            out,
-            seed,
-            json,
-            quiet,
-            stake_engine::runner::Checks {
-                full_every: full_check_every,
-                paranoid,
-            },
-        ),
+        Command::Run { scenario, opts } => run::run(&scenario, &opts),
+        Command::Runs { what, store, json } => runs(what, &store, json),
         Command::Check { scenario } => check(&scenario),
         Command::Bench { quick, sizes } => {
             bench::run(quick, sizes, include_str!("../../../scenarios/eth-staking-basics.toml"))
@@ -221,65 +210,89 @@ fn check(path: &Path) -> Result<i32> {
     }
 }
 
-fn run(
-    path: &Path,
-    out: Option<PathBuf>,
-    seed: Option<u64>,
-    json: bool,
-    quiet: bool,
-    checks: stake_engine::runner::Checks,
-) -> Result<i32> {
-    let text = read_scenario(path)?;
-    let data = read_data(path, &text)?;
-    let mut prepared = match stake_engine::runner::prepare_with_data(&text, seed, &data) {
-        Ok(p) => p,
-        Err(e) => {
-            report_scenario_error(path, &text, &e);
-            return Ok(1);
+fn runs(what: Option<RunsCommand>, file: &Path, json: bool) -> Result<i32> {
+    match what {
+        None => {
+            let all = store::list(file)?;
+            if json {
+                outln!("{}", serde_json::to_string_pretty(&all)?);
+                return Ok(0);
+            }
+            if all.is_empty() {
+                outln!("no runs recorded in {}", file.display());
+                return Ok(0);
+            }
+            outln!(
+                "{:<34} {:<20} {:<28} {:>20} {:>7} {:>9}  {}",
+                "id",
+                "started",
+                "scenario",
+                "seed",
+                "paths",
+                "wall s",
+                "state hash"
+            );
+            for r in &all {
+                let paths = match r.path {
+                    Some(i) => format!("#{i}"),
+                    None => r.paths.to_string(),
+                };
+                outln!(
+                    "{:<34} {:<20} {:<28} {:>20} {:>7} {:>9.2}  {}",
+                    r.id,
+                    r.started,
+                    r.scenario,
+                    r.seed,
+                    paths,
+                    r.wall_seconds,
+                    &r.state_hash[..16.min(r.state_hash.len())]
+                );
+            }
+            Ok(0)
         }
-    };
-    prepared.set_checks(checks);
-    let name = prepared.name().to_string();
-    let bar = if quiet || json {
-        indicatif::ProgressBar::hidden()
-    } else {
-        let b = indicatif::ProgressBar::new(prepared.total_steps());
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {pos}/{len} steps ({eta})")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        b.set_message(name.clone());
-        b
-    };
-    let result = prepared.run(&mut |done, _total| bar.set_position(done));
-    bar.finish_and_clear();
-    let result = match result {
-        Ok(r) => r,
-        Err(e @ stake_engine::runner::RunError::Stalled(_)) => {
-            eprintln!("error: {e}");
-            return Ok(2);
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(3);
-        }
-    };
-    let out_dir = out.unwrap_or_else(|| PathBuf::from("out").join(&name));
-    if let Err(e) = output::write_all(&out_dir, &result) {
-        eprintln!("error: writing outputs to {}: {e:#}", out_dir.display());
-        return Ok(2);
+        Some(RunsCommand::Show { id }) => match store::get(file, &id)? {
+            Some(r) if json => {
+                outln!("{}", serde_json::to_string_pretty(&r)?);
+                Ok(0)
+            }
+            Some(r) => {
+                outln!("run {}", r.id);
+                outln!("  started       {}", r.started);
+                outln!(
+                    "  scenario      {} (hash {})",
+                    r.scenario,
+                    &r.scenario_hash[..16.min(r.scenario_hash.len())]
+                );
+                outln!("  seed          {}", r.seed);
+                match r.path {
+                    Some(i) => outln!("  path          {i} (alone)"),
+                    None => outln!("  paths         {}", r.paths),
+                }
+                outln!("  version       {}", r.version);
+                outln!("  wall time     {:.2} s", r.wall_seconds);
+                outln!("  outputs       {}", r.out_dir);
+                outln!("  state hash    {}", r.state_hash);
+                outln!("  key figures");
+                if let Some(m) = r.metrics.as_object() {
+                    for (k, v) in m {
+                        let shown = match v.get("p50") {
+                            Some(p) => format!("p50 {p}  (p5 {}, p95 {})", v["p5"], v["p95"]),
+                            None => v.to_string(),
+                        };
+                        outln!("    {k:<48} {shown}");
+                    }
+                }
+                Ok(0)
+            }
+            None => {
+                eprintln!(
+                    "error: no run `{id}` in {}; `stakestack runs` lists them",
+                    file.display()
+                );
+                Ok(1)
+            }
+        },
     }
-    if json {
-        outln!("{}", serde_json::to_string_pretty(&result.summary)?);
-    } else {
-        out!("{}", output::summary_table(&result));
-        outln!(
-            "outputs: {}/{{summary.json, steps.csv, report.html}}",
-            out_dir.display()
-        );
-    }
-    Ok(0)
 }
 
 fn calc(list: bool) -> Result<i32> {

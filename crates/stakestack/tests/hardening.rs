@@ -267,10 +267,15 @@ fn usage_errors_exit_1_and_help_exits_0() {
 }
 
 #[test]
-fn monte_carlo_paths_are_refused_honestly() {
+fn monte_carlo_paths_out_of_range_are_refused_with_their_key() {
     let text = BASICS.replacen("seed    = 42", "seed    = 42\npaths   = 100", 1);
     assert!(text.contains("paths   = 100"));
+    assert_eq!(check(&text).0, 0);
+    let text = BASICS.replacen("seed    = 42", "seed    = 42\npaths   = 1_000_001", 1);
     let (code, err) = check(&text);
     assert_eq!(code, 1);
-    assert!(err.contains("runs one path"), "{err}");
+    assert!(
+        err.contains("key: clock.paths") && err.contains("1000001 paths is too many (max 1000000)"),
+        "{err}"
+    );
 }

@@ -15,6 +15,7 @@ mod cli_works_as_documented;
 mod common;
 mod hardening;
 mod integ_m_calc;
+mod monte_carlo_cli;
 mod pendle_replay_cli;
 mod restaking_calc;
 mod risk_calc;

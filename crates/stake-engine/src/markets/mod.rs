@@ -203,6 +203,22 @@ pub struct PoolEntry {
     /// Exchange rate (wad) each rated coin was measured at by the last sync (0: not rated).
     #[serde(default)]
     pub rates: [U256; 2],
+    /// The lowest probe price (see [`PoolEntry::sold_coin`]) the pool has shown: at setup and
+    /// after every swap (wad; zero until first measured).
+    #[serde(default)]
+    pub price_min: U256,
+}
+
+impl PoolEntry {
+    /// The coin the pool's price is quoted for: the non-ETH coin (coin 1 unless coin 1 is ETH),
+    /// sold for the other.
+    pub fn sold_coin(&self, eth: stake_ledger::AssetId) -> usize {
+        if self.pool.coins[1] == eth {
+            0
+        } else {
+            1
+        }
+    }
 }
 
 /// A Pendle market of the scenario.
@@ -260,6 +276,13 @@ pub struct MarketWorld {
 }
 
 impl MarketWorld {
+    /// Reseeds the random price processes (see [`World::reseed`](crate::world::World::reseed)).
+    pub(crate) fn reseed(&mut self, seed: u64) {
+        if let Some(p) = self.eth_usd.as_mut() {
+            p.rng = price_paths::rng_seed(seed);
+        }
+    }
+
     /// Whether the scenario uses any market.
     pub fn is_empty(&self) -> bool {
         self.eth_usd.is_none()

@@ -1872,6 +1872,7 @@ pub(crate) fn summary(world: &World, j: &mut serde_json::Map<String, serde_json:
                 "supply_apy_pct": x.supply_apy_pct,
                 "rate_at_target_apr_pct": x.rate_at_target_pct,
                 "bad_debt": e.bad_debt.to_string(),
+                "bad_debt_tokens": x.bad_debt,
                 "liquidations": e.liquidations,
                 "borrowers": x.hfs.len(),
                 "health_factors": hb,

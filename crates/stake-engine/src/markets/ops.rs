@@ -576,7 +576,24 @@ fn swap(
         .exchange(&mut world.ledger, &coins, acct, i, 1 - i, dx, min_dy, now)
         .map_err(proto)?;
     events.extend(pool_ev(&e.pool.name, ev));
+    note_price(world, p);
     Ok((dy, events))
+}
+
+/// Lowers the pool's `price_min` to its probe price now, if lower (a pool whose probe cannot be
+/// quoted — an emptied side — leaves it as it was).
+pub(crate) fn note_price(world: &mut World, p: usize) {
+    let Ok(coins) = coins_of(world, &world.markets.pools[p]) else {
+        return;
+    };
+    let e = &world.markets.pools[p];
+    let i = e.sold_coin(world.eth_asset);
+    if let Ok(px) = e.pool.probe_price(&world.ledger, &coins, i, 1 - i, world.now) {
+        let e = &mut world.markets.pools[p];
+        if e.price_min == U256::ZERO || px < e.price_min {
+            e.price_min = px;
+        }
+    }
 }
 
 fn aave_id(world: &World) -> Result<(), EngineError> {
@@ -1282,7 +1299,7 @@ fn frame_work(world: &mut World, t: u64) -> Result<Vec<Event>, EngineError> {
 }
 
 /// Periodic work at each frame: the ETH/USD step, unfreezing, pool syncs (rebases accrue to LPs),
-/// oracle updates, Aave accrual, Pendle SY exchange rates. A failure is recorded in
+/// oracle updates, Aave accrual, Pendle SY exchange rates, the liquidator, each pool's `price_min`. A failure is recorded in
 /// `world.hook_rejections` and the frame goes on with the markets unchanged.
 pub fn on_frame(world: &mut World, t: u64) -> Vec<Event> {
     if world.markets.is_empty() {
@@ -1294,6 +1311,10 @@ pub fn on_frame(world: &mut World, t: u64) -> Vec<Event> {
         Ok(mut ev) => {
             world.ledger.commit(cp);
             ev.extend(super::morpho::run_liquidator(world));
+            // Rates, rebases and amplification ramps move a pool's price without a swap.
+            for p in 0..world.markets.pools.len() {
+                note_price(world, p);
+            }
             ev
         }
         Err(e) => {

@@ -211,6 +211,11 @@ pub struct JumpsCfg {
     pub stdev: String,
 }
 
+/// The state of a price process's generator for a run seed.
+pub(crate) fn rng_seed(seed: u64) -> u64 {
+    seed ^ 0x5EED_E7B0_5D00_0001
+}
+
 /// Builds `[market.NAME]` into a process (`model` = `constant`, `gbm`, `jump_diffusion` or
 /// `replay`). `data` holds the contents of the files the scenario names (the engine does no I/O).
 ///
@@ -265,7 +270,7 @@ pub(crate) fn build_process(
     };
     let mut proc = PriceProcess {
         name: name.to_string(),
-        rng: seed ^ 0x5EED_E7B0_5D00_0001,
+        rng: rng_seed(seed),
         ..PriceProcess::default()
     };
     match model {

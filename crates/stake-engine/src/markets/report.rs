@@ -60,8 +60,7 @@ fn pool_view(world: &World, k: usize) -> Option<PoolView> {
     let coins = coins_of(world, e).ok()?;
     let eth = world.eth_asset;
     let b = e.pool.balances(&world.ledger, &coins).ok()?;
-    // Sell the non-ETH coin (coin 1 unless coin 1 is ETH) for the other.
-    let i = if e.pool.coins[1] == eth { 0 } else { 1 };
+    let i = e.sold_coin(eth);
     let depth = e.pool.depth(&world.ledger, &coins, i, 1 - i, world.now).ok();
     let vp = e
         .pool
@@ -145,8 +144,8 @@ pub fn summary(world: &World) -> (Value, String) {
     }
     if !m.pools.is_empty() {
         text.push_str(&format!(
-            "  {:<16} {:>14} {:>14} {:>9} {:>8} {:>8} {:>8}\n",
-            "pool", "coin0", "coin1", "price", "disc1%", "disc5%", "disc10%"
+            "  {:<16} {:>14} {:>14} {:>9} {:>9} {:>8} {:>8} {:>8}\n",
+            "pool", "coin0", "coin1", "price", "min", "disc1%", "disc5%", "disc10%"
         ));
         let mut pools = Vec::new();
         for (k, e) in m.pools.iter().enumerate() {
@@ -156,13 +155,14 @@ pub fn summary(world: &World) -> (Value, String) {
                 world.ledger.symbol(e.pool.coins[1]),
             ];
             text.push_str(&format!(
-                "  {:<16} {:>10.0} {:<3} {:>10.0} {:<3} {:>9.5} {:>7.3}% {:>7.3}% {:>7.3}%\n",
+                "  {:<16} {:>10.0} {:<3} {:>10.0} {:<3} {:>9.5} {:>9.5} {:>7.3}% {:>7.3}% {:>7.3}%\n",
                 e.pool.name,
                 p.balances[0],
                 c[0].chars().take(3).collect::<String>(),
                 p.balances[1],
                 c[1].chars().take(3).collect::<String>(),
                 p.price,
+                f18(e.price_min),
                 p.d1 * 100.0,
                 p.d5 * 100.0,
                 p.d10 * 100.0
@@ -172,6 +172,8 @@ pub fn summary(world: &World) -> (Value, String) {
                 "coins": c,
                 "balances": p.balances,
                 "price": p.price,
+                "price_min": f18(e.price_min),
+                "price_min_wad": e.price_min.to_string(),
                 "virtual_price": p.virtual_price,
                 "discount_1pct": p.d1,
                 "discount_5pct": p.d5,
@@ -213,6 +215,9 @@ pub fn summary(world: &World) -> (Value, String) {
                 "borrow_apy_pct": rep.borrow_apy * 100.0,
                 "supply_apy_pct": rep.supply_apy * 100.0,
                 "deficit": rep.deficit.to_string(),
+                "bad_debt": rep.deficit.to_string(),
+                "bad_debt_tokens": rep.deficit.as_f64()
+                    / 10f64.powi(world.ledger.asset_info(r.underlying).map_or(18, |i| i32::from(i.decimals))),
             }));
         }
         let h = hfs(world);

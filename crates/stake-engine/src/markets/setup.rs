@@ -452,6 +452,7 @@ fn build_pool(world: &mut World, pc: &PoolCfg, path: &str, start: u64) -> Result
         pool,
         rebasing_lst: rebasing,
         rates: [U256::ZERO; 2],
+        price_min: U256::ZERO,
     });
     let p = world.markets.pools.len() - 1;
     if pc.liquidity.is_empty() {
@@ -483,6 +484,7 @@ fn build_pool(world: &mut World, pc: &PoolCfg, path: &str, start: u64) -> Result
     e.pool
         .add_liquidity(&mut world.ledger, &coins_view, lp, amounts, U256::ZERO, start)
         .map_err(rej(path))?;
+    super::ops::note_price(world, p);
     Ok(())
 }
 

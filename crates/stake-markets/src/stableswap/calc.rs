@@ -665,6 +665,9 @@ pub fn sell_discount(
     Ok((dx - q.dy).mul_c(WAD)?.div_up_c(dx)?)
 }
 
+/// The probe trade of [`Depth::price`]: 1e15 (0.001 coin).
+pub const PROBE: U256 = U256::new(1_000_000_000_000_000);
+
 /// Depth of a pool: the discounts (wad) for selling 1 %, 5 % and 10 % of coin `i`'s balance
 /// for coin `j` (see [`sell_discount`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -691,15 +694,7 @@ pub fn depth(
     j: usize,
 ) -> Result<Depth, StableSwapError> {
     Ok(Depth {
-        price: price(
-            variant,
-            balances,
-            a_precise,
-            fee,
-            i,
-            j,
-            U256::new(1_000_000_000_000_000),
-        )?,
+        price: price(variant, balances, a_precise, fee, i, j, PROBE)?,
         discount_1pct: sell_discount(variant, balances, a_precise, fee, i, j, U256::new(100))?,
         discount_5pct: sell_discount(variant, balances, a_precise, fee, i, j, U256::new(500))?,
         discount_10pct: sell_discount(variant, balances, a_precise, fee, i, j, U256::new(1000))?,
