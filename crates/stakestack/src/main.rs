@@ -36,6 +36,7 @@ mod output;
 mod parquet_steps;
 mod run;
 mod store;
+mod sweep;
 
 #[derive(Parser)]
 #[command(
@@ -56,6 +57,14 @@ enum Command {
         scenario: PathBuf,
         #[command(flatten)]
         opts: run::RunOpts,
+    },
+    /// Run a grid of parameter values: each point with its own paths, one row of key figures per
+    /// point (sweep.csv, sweep.json), e.g. `--set lending.morpho[0].lltv=86%,91.5%,94.5%`.
+    Sweep {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        #[command(flatten)]
+        opts: sweep::SweepOpts,
     },
     /// Measure the engine: per-operation costs at the protocol and engine levels with 10³–10⁵
     /// accounts, full-stack daily steps with 10³–10⁵ Morpho positions, Ethereum's daily step.
@@ -147,6 +156,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn dispatch(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Run { scenario, opts } => run::run(&scenario, &opts),
+        Command::Sweep { scenario, opts } => sweep::sweep(&scenario, &opts),
         Command::Runs { what, store, json } => runs(what, &store, json),
         Command::Check { scenario } => check(&scenario),
         Command::Bench { quick, sizes } => {

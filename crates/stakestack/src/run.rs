@@ -8,35 +8,70 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 use stake_engine::report::RunResult;
 use stake_engine::runner::{Checks, RunError};
-use stake_sim::{Fan, PathFailure, RunPathsError, SummaryAggregate};
+use stake_sim::{Fan, PathFailure, PathRun, RunPathsError, SummaryAggregate};
 use std::path::{Path, PathBuf};
 
-/// The options of `stakestack run`.
+/// Options `run` and `sweep` share: where outputs go, the seed, the display.
 #[derive(clap::Args)]
-pub(crate) struct RunOpts {
-    /// Write the outputs exactly into this folder (default: a new folder
-    /// out/<scenario name>/<run id>, with out/<scenario name>/latest pointing at it).
+pub(crate) struct CommonOpts {
+    /// Write the outputs exactly into this folder (default: a new folder under
+    /// out/<scenario name>/, with out/<scenario name>/latest pointing at it).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Override the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// The run store (SQLite) to record the run in (default: runs.sqlite in the output root —
+    /// out/, or the folder that holds --out DIR).
+    #[arg(long, value_name = "FILE")]
+    pub store: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl CommonOpts {
+    /// The run store's file.
+    pub(crate) fn store_file(&self) -> PathBuf {
+        match (&self.store, &self.out) {
+            (Some(f), _) => f.clone(),
+            (None, Some(d)) => d.parent().unwrap_or_else(|| Path::new(".")).join(store::FILE_NAME),
+            (None, None) => PathBuf::from(store::DEFAULT),
+        }
+    }
+
+    /// A progress bar over `total` steps (hidden under `--quiet` or `--json`).
+    pub(crate) fn progress_bar(&self, total: u64, unit: &str, name: &str) -> indicatif::ProgressBar {
+        if self.quiet || self.json {
+            return indicatif::ProgressBar::hidden();
+        }
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(&format!(
+                "{{spinner}} {{msg}} [{{bar:40}}] {{pos}}/{{len}} {unit} ({{eta}})"
+            ))
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        b.set_message(name.to_string());
+        b
+    }
+}
+
+/// The options of `stakestack run`.
+#[derive(clap::Args)]
+pub(crate) struct RunOpts {
+    #[command(flatten)]
+    pub common: CommonOpts,
     /// Monte Carlo paths (overrides the scenario's `clock.paths`).
     #[arg(long, value_name = "N")]
     pub paths: Option<u64>,
     /// Run only path I of the Monte Carlo run (0-based), as a failing path's message says.
     #[arg(long, value_name = "I", conflicts_with = "paths")]
     pub path: Option<u64>,
-    /// The run store (SQLite) to record the run in (default: runs.sqlite in the output root —
-    /// out/, or the folder that holds --out DIR).
-    #[arg(long, value_name = "FILE")]
-    pub store: Option<PathBuf>,
-    /// Print the summary as JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
-    /// No progress bar.
-    #[arg(long)]
-    pub quiet: bool,
     /// Check every invariant in full (every account, every position) after every
     /// transaction, not only what the transaction touched.
     #[arg(long)]
@@ -57,7 +92,7 @@ impl RunOpts {
 
 /// Now, as Unix seconds and nanoseconds (the run's id and record; never the simulation's time).
 #[allow(clippy::disallowed_methods)]
-fn now() -> (u64, u32) {
+pub(crate) fn now() -> (u64, u32) {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -65,7 +100,7 @@ fn now() -> (u64, u32) {
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ`.
-fn rfc3339(secs: u64) -> String {
+pub(crate) fn rfc3339(secs: u64) -> String {
     let day = secs % 86_400;
     format!(
         "{}T{:02}:{:02}:{:02}Z",
@@ -78,7 +113,7 @@ fn rfc3339(secs: u64) -> String {
 
 /// A run id: the UTC start time, then four bytes of BLAKE3 over the time to the nanosecond, the
 /// process and the scenario, so that two runs in the same second do not collide.
-fn run_id(secs: u64, nanos: u32, scenario_hash: &str) -> String {
+pub(crate) fn run_id(secs: u64, nanos: u32, scenario_hash: &str) -> String {
     let mut h = blake3::Hasher::new();
     h.update(&secs.to_le_bytes());
     h.update(&nanos.to_le_bytes());
@@ -90,7 +125,7 @@ fn run_id(secs: u64, nanos: u32, scenario_hash: &str) -> String {
 }
 
 /// Creates `dir` and proves it writable, before any simulation time is spent.
-fn writable(dir: &Path) -> Result<()> {
+pub(crate) fn writable(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create the output folder {}", dir.display()))?;
     let probe = dir.join(".stakestack-write-test");
     std::fs::write(&probe, b"").with_context(|| format!("cannot write into the output folder {}", dir.display()))?;
@@ -100,7 +135,7 @@ fn writable(dir: &Path) -> Result<()> {
 
 /// Points `<parent>/latest` at the run folder `id` (a relative symbolic link; where links are not
 /// available, a file holding the id).
-fn point_latest(parent: &Path, id: &str) -> Result<()> {
+pub(crate) fn point_latest(parent: &Path, id: &str) -> Result<()> {
     let link = parent.join("latest");
     if link.symlink_metadata().is_ok() {
         std::fs::remove_file(&link).with_context(|| format!("cannot replace {}", link.display()))?;
@@ -112,8 +147,59 @@ fn point_latest(parent: &Path, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Paths folded into one summary as they arrive: a single path kept whole (its table and report
+/// need its rows), many paths folded into percentiles and fan bands.
+pub(crate) struct Folded {
+    multi: bool,
+    agg: SummaryAggregate,
+    fan: Fan,
+    single: Option<(RunResult, u64, u64)>,
+}
+
+impl Folded {
+    pub(crate) fn new(multi: bool) -> Self {
+        Folded {
+            multi,
+            agg: SummaryAggregate::new(),
+            fan: Fan::new(),
+            single: None,
+        }
+    }
+
+    pub(crate) fn add(&mut self, p: PathRun) -> Result<()> {
+        if self.multi {
+            self.fan.add_path(&p.result.rows);
+            self.agg.add(serde_json::to_value(&p.result.summary)?, p.seed);
+        } else {
+            self.single = Some((p.result, p.index, p.seed));
+        }
+        Ok(())
+    }
+
+    /// `summary.json`: one path's summary with `paths` and `state_hashes` (and, for a path run
+    /// alone, `path` and `path_seed`), or the aggregate across paths.
+    pub(crate) fn summary(&self, alone: bool) -> Result<Value> {
+        let Some((r, index, seed)) = &self.single else {
+            return Ok(self.agg.finish());
+        };
+        let mut v = serde_json::to_value(&r.summary)?;
+        if let Some(m) = v.as_object_mut() {
+            m.insert("paths".into(), Value::from(1));
+            m.insert(
+                "state_hashes".into(),
+                Value::from(vec![r.summary.final_state_hash.clone()]),
+            );
+            if alone {
+                m.insert("path".into(), Value::from(*index));
+                m.insert("path_seed".into(), Value::from(*seed));
+            }
+        }
+        Ok(v)
+    }
+}
+
 /// The command that reruns one path alone.
-fn repro(path: &Path, f: &PathFailure) -> String {
+pub(crate) fn repro(path: &Path, f: &PathFailure) -> String {
     format!(
         "stakestack run {} --seed {} --path {}",
         path.display(),
@@ -126,7 +212,7 @@ fn repro(path: &Path, f: &PathFailure) -> String {
 pub(crate) fn run(path: &Path, o: &RunOpts) -> Result<i32> {
     let text = read_scenario(path)?;
     let data = read_data(path, &text)?;
-    let mut prepared = match stake_engine::runner::prepare_with_data(&text, o.seed, &data) {
+    let mut prepared = match stake_engine::runner::prepare_with_data(&text, o.common.seed, &data) {
         Ok(p) => p,
         Err(e) => {
             report_scenario_error(path, &text, &e);
@@ -158,7 +244,7 @@ pub(crate) fn run(path: &Path, o: &RunOpts) -> Result<i32> {
     let name = prepared.name().to_string();
     let (t0, nanos) = now();
     let id = run_id(t0, nanos, prepared.scenario_hash());
-    let out_dir = match &o.out {
+    let out_dir = match &o.common.out {
         Some(d) => d.clone(),
         None => PathBuf::from("out").join(&name).join(&id),
     };
@@ -168,44 +254,23 @@ pub(crate) fn run(path: &Path, o: &RunOpts) -> Result<i32> {
     }
     let steps = prepared.total_steps();
     let total = (to - from).saturating_mul(steps);
-    let bar = if o.quiet || o.json {
-        indicatif::ProgressBar::hidden()
+    let unit = if multi {
+        format!("steps over {} paths", to - from)
     } else {
-        let b = indicatif::ProgressBar::new(total);
-        let unit = if multi {
-            format!("steps over {} paths", to - from)
-        } else {
-            "steps".into()
-        };
-        b.set_style(
-            indicatif::ProgressStyle::with_template(&format!(
-                "{{spinner}} {{msg}} [{{bar:40}}] {{pos}}/{{len}} {unit} ({{eta}})"
-            ))
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        b.set_message(name.clone());
-        b
+        "steps".into()
     };
+    let bar = o.common.progress_bar(total, &unit, &name);
     // The wall time of the run, for its record (the simulation never reads the clock).
     #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now();
     let columns = prepared.step_columns();
     let mut csv = CsvSteps::create(&out_dir.join("steps.csv"), &columns)?;
     let mut pq = ParquetSteps::create(&out_dir.join("steps.parquet"), &columns)?;
-    let mut agg = SummaryAggregate::new();
-    let mut fan = Fan::new();
-    let mut single: Option<(RunResult, u64, u64)> = None;
+    let mut folded = Folded::new(multi);
     let outcome = stake_sim::run_paths(&prepared, from, to, &|n| bar.set_position(n), &mut |p| -> Result<()> {
         csv.add_path(p.index, &p.result.rows)?;
         pq.add_path(p.index, &p.result.rows)?;
-        if multi {
-            fan.add_path(&p.result.rows);
-            agg.add(serde_json::to_value(&p.result.summary)?, p.seed);
-        } else {
-            single = Some((p.result, p.index, p.seed));
-        }
-        Ok(())
+        folded.add(p)
     });
     bar.finish_and_clear();
     match outcome {
@@ -227,29 +292,15 @@ pub(crate) fn run(path: &Path, o: &RunOpts) -> Result<i32> {
     let written = (|| -> Result<(Value, String)> {
         csv.finish()?;
         pq.finish()?;
-        let (summary, state_hash) = if let Some((r, index, seed)) = &single {
-            let mut v = serde_json::to_value(&r.summary)?;
-            if let Some(m) = v.as_object_mut() {
-                m.insert("paths".into(), Value::from(1));
-                m.insert(
-                    "state_hashes".into(),
-                    Value::from(vec![r.summary.final_state_hash.clone()]),
-                );
-                if o.path.is_some() {
-                    m.insert("path".into(), Value::from(*index));
-                    m.insert("path_seed".into(), Value::from(*seed));
-                }
-            }
-            std::fs::write(out_dir.join("report.html"), output::html_report(r))?;
-            (v, r.summary.final_state_hash.clone())
-        } else {
-            let v = agg.finish();
-            std::fs::write(out_dir.join("report.html"), output::html_fan_report(&v, &columns, &fan))?;
-            let h = v["state_hashes"][0].as_str().unwrap_or("").to_string();
-            (v, h)
+        let summary = folded.summary(o.path.is_some())?;
+        let state_hash = summary["state_hashes"][0].as_str().unwrap_or("").to_string();
+        let html = match &folded.single {
+            Some((r, _, _)) => output::html_report(r),
+            None => output::html_fan_report(&summary, &columns, &folded.fan),
         };
+        std::fs::write(out_dir.join("report.html"), html)?;
         output::write_summary(&out_dir, &summary)?;
-        if o.out.is_none() {
+        if o.common.out.is_none() {
             if let Some(parent) = out_dir.parent() {
                 point_latest(parent, &id)?;
             }
@@ -277,21 +328,15 @@ pub(crate) fn run(path: &Path, o: &RunOpts) -> Result<i32> {
         state_hash,
         metrics: Value::Object(output::key_metrics(&summary).into_iter().collect()),
     };
-    let store_file = match &o.store {
-        Some(f) => f.clone(),
-        None => match &o.out {
-            Some(d) => d.parent().unwrap_or_else(|| Path::new(".")).join(store::FILE_NAME),
-            None => PathBuf::from(store::DEFAULT),
-        },
-    };
+    let store_file = o.common.store_file();
     if let Err(e) = store::record(&store_file, &record) {
         eprintln!("error: {e:#}");
         return Ok(2);
     }
-    if o.json {
+    if o.common.json {
         outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        match &single {
+        match &folded.single {
             Some((r, _, _)) => out!("{}", output::summary_table(r)),
             None => out!("{}", output::percentile_table(&summary)),
         }

@@ -19,3 +19,4 @@ mod monte_carlo_cli;
 mod pendle_replay_cli;
 mod restaking_calc;
 mod risk_calc;
+mod sweep_cli;
