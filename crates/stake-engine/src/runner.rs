@@ -160,6 +160,16 @@ impl Prepared {
     pub fn world(&self) -> &World {
         &self.built.world
     }
+    /// The scenario's scheduled events (sent by `system`: slashes, shocks, sell-offs, oracle
+    /// controls): when, and what — the report's event markers.
+    pub fn event_marks(&self) -> Vec<(u64, String)> {
+        self.built
+            .schedule
+            .iter()
+            .filter(|s| s.sender == SYSTEM)
+            .map(|s| (s.at, s.action.describe()))
+            .collect()
+    }
     /// The names of the step columns (those of `steps.csv`, in order).
     pub fn step_columns(&self) -> Vec<String> {
         self.columns(&self.built.world)

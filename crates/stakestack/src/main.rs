@@ -34,6 +34,7 @@ use std::path::{Path, PathBuf};
 
 mod output;
 mod parquet_steps;
+mod report;
 mod run;
 mod store;
 mod sweep;

@@ -118,7 +118,7 @@ pub(crate) fn key_metrics(summary: &Value) -> Vec<(String, Value)> {
     out
 }
 
-fn is_percentiles(v: &Value) -> bool {
+pub(crate) fn is_percentiles(v: &Value) -> bool {
     v.get("p50").is_some() && v.get("p5").is_some()
 }
 
@@ -135,22 +135,25 @@ fn scale(v: &Value, k: f64) -> Value {
     }
 }
 
-fn num(v: &Value) -> f64 {
+pub(crate) fn num_of(v: &Value) -> f64 {
     match v {
         Value::String(s) => s.parse().unwrap_or(f64::NAN),
         _ => v.as_f64().unwrap_or(f64::NAN),
     }
 }
 
+/// A top-level summary field as text (strings without their quotes; empty when absent).
+pub(crate) fn field(summary: &Value, k: &str) -> String {
+    summary
+        .get(k)
+        .map(|v| v.to_string().trim_matches('"').to_string())
+        .unwrap_or_default()
+}
+
 /// The console table of a multi-path run: the key figures across paths.
 pub(crate) fn percentile_table(summary: &Value) -> String {
     let mut o = String::new();
-    let g = |k: &str| {
-        summary
-            .get(k)
-            .map(|v| v.to_string().trim_matches('"').to_string())
-            .unwrap_or_default()
-    };
+    let g = |k: &str| field(summary, k);
     let _ = writeln!(
         o,
         "\n{} — {} → {} ({} steps × {} paths, seed {})",
@@ -177,7 +180,7 @@ pub(crate) fn percentile_table(summary: &Value) -> String {
     for (label, v) in &rows {
         let l: String = label.chars().take(w).collect();
         if is_percentiles(v) {
-            let f = |k: &str| fmt_cell(num(v.get(k).unwrap_or(&Value::Null)));
+            let f = |k: &str| fmt_cell(num_of(v.get(k).unwrap_or(&Value::Null)));
             let missing = v
                 .get("missing")
                 .map(|m| format!("  ({m} paths without)"))
@@ -192,13 +195,13 @@ pub(crate) fn percentile_table(summary: &Value) -> String {
                 f("max")
             );
         } else {
-            let _ = writeln!(o, "{l:<w$} {:>14}", fmt_cell(num(v)));
+            let _ = writeln!(o, "{l:<w$} {:>14}", fmt_cell(num_of(v)));
         }
     }
     if let Some(r) = summary.get("rejected") {
         let c = r
             .get("count")
-            .map(|c| num(c.get("p50").unwrap_or(&Value::Null)))
+            .map(|c| num_of(c.get("p50").unwrap_or(&Value::Null)))
             .unwrap_or(f64::NAN);
         let _ = writeln!(o, "\nrejected transactions per path: median {}", fmt_cell(c));
     }
@@ -209,7 +212,7 @@ pub(crate) fn percentile_table(summary: &Value) -> String {
     o
 }
 
-fn fmt_cell(v: f64) -> String {
+pub(crate) fn fmt_cell(v: f64) -> String {
     if !v.is_finite() {
         "—".into()
     } else if v != 0.0 && (v.abs() >= 1e9 || v.abs() < 1e-4) {
@@ -274,249 +277,4 @@ pub(crate) fn summary_table(r: &RunResult) -> String {
         let _ = writeln!(o, "  … {} more in summary.json", s.rejected.len() - 5);
     }
     o
-}
-
-/// Groups columns by the part before the first `.` (e.g. `stETH.rate`) → one chart per metric
-/// suffix across entities (all `*.rate` together).
-pub(crate) fn html_report(r: &RunResult) -> String {
-    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
-    for (i, c) in r.columns.iter().enumerate() {
-        let metric = c
-            .split_once('.')
-            .map(|(_, m)| m.to_string())
-            .unwrap_or_else(|| c.clone());
-        match groups.iter_mut().find(|(m, _)| *m == metric) {
-            Some((_, v)) => v.push(i),
-            None => groups.push((metric, vec![i])),
-        }
-    }
-    let mut body = String::new();
-    for (metric, cols) in &groups {
-        body.push_str(&format!("<h2>{}</h2>\n", esc(metric)));
-        body.push_str(&svg_chart(r, cols));
-    }
-    let s = &r.summary;
-    let mut table = String::from("<table><tr><th>LST</th><th>model</th><th>rate</th><th>APR %</th><th>TVL ETH</th><th>share %</th><th>queue d</th></tr>");
-    for l in &s.lsts {
-        table.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{:.10}</td><td>{:.3}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td></tr>",
-            esc(&l.symbol),
-            esc(&l.model),
-            l.rate,
-            l.realised_apr_pct,
-            l.tvl_eth,
-            l.share_of_staked_pct,
-            l.queue_days
-        ));
-    }
-    table.push_str("</table>");
-    format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>stakestack — {name}</title>\
-<style>body{{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222}}\
-table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}\
-h2{{font-size:1.05em;margin-top:1.6em}}</style></head><body>\
-<h1>{name}</h1><p>{start} → {end}, {steps} steps, seed {seed}, state hash <code>{hash}</code></p>{table}{body}</body></html>\n",
-        name = esc(&s.scenario),
-        start = s.start,
-        end = s.end,
-        steps = s.steps,
-        seed = s.seed,
-        hash = s.final_state_hash,
-    )
-}
-
-const COLORS: [&str; 8] = [
-    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-];
-
-/// A chart's plotting area: pixel positions of step indices and values.
-struct Frame {
-    n: usize,
-    lo: f64,
-    hi: f64,
-}
-
-impl Frame {
-    const W: f64 = 900.0;
-    const H: f64 = 260.0;
-    const PAD: f64 = 50.0;
-
-    fn new(n: usize, lo: f64, hi: f64) -> Self {
-        let hi = if (hi - lo).abs() < 1e-12 { lo + 1.0 } else { hi };
-        Frame { n, lo, hi }
-    }
-    fn x(&self, i: usize) -> f64 {
-        Self::PAD + (Self::W - 2.0 * Self::PAD) * (i as f64) / ((self.n.max(2) - 1) as f64)
-    }
-    fn y(&self, v: f64) -> f64 {
-        Self::H - Self::PAD + (v - self.lo) / (self.hi - self.lo) * -(Self::H - 2.0 * Self::PAD)
-    }
-    /// The opening `<svg>` with the value range and the first and last dates.
-    fn open(&self, first: &str, last: &str) -> String {
-        let (w, h, pad) = (Self::W, Self::H, Self::PAD);
-        let mut s = format!(
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" style=\"background:#fafafa\">"
-        );
-        s.push_str(&format!(
-            "<text x=\"4\" y=\"{:.0}\" font-size=\"11\">{}</text><text x=\"4\" y=\"{:.0}\" font-size=\"11\">{}</text>",
-            pad,
-            fmt_num(self.hi),
-            h - pad,
-            fmt_num(self.lo)
-        ));
-        s.push_str(&format!(
-            "<text x=\"{pad}\" y=\"{:.0}\" font-size=\"11\">{}</text><text x=\"{:.0}\" y=\"{:.0}\" font-size=\"11\" text-anchor=\"end\">{}</text>",
-            h - 8.0,
-            esc(first),
-            w - pad,
-            h - 8.0,
-            esc(last)
-        ));
-        s
-    }
-}
-
-fn svg_chart(r: &RunResult, cols: &[usize]) -> String {
-    let n = r.rows.len();
-    if n == 0 {
-        return String::new();
-    }
-    let mut lo = f64::INFINITY;
-    let mut hi = f64::NEG_INFINITY;
-    for row in &r.rows {
-        for &c in cols {
-            let v = row.values[c];
-            if v.is_finite() {
-                lo = lo.min(v);
-                hi = hi.max(v);
-            }
-        }
-    }
-    if !lo.is_finite() {
-        return String::new();
-    }
-    let f = Frame::new(n, lo, hi);
-    let (x, y) = (|i| f.x(i), |v| f.y(v));
-    let mut s = f.open(&r.rows[0].date, &r.rows[n - 1].date);
-    for (k, &c) in cols.iter().enumerate() {
-        let color = COLORS[k % COLORS.len()];
-        let mut pts = String::new();
-        for (i, row) in r.rows.iter().enumerate() {
-            let v = row.values[c];
-            if v.is_finite() {
-                let _ = write!(pts, "{:.1},{:.1} ", x(i), y(v));
-            }
-        }
-        s.push_str(&format!(
-            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"1.6\" points=\"{pts}\"/>"
-        ));
-        s.push_str(&format!(
-            "<text x=\"{:.0}\" y=\"{:.0}\" font-size=\"12\" fill=\"{color}\">{}</text>",
-            Frame::PAD + 10.0 + 150.0 * k as f64,
-            18.0,
-            esc(&r.columns[c])
-        ));
-    }
-    s.push_str("</svg>\n");
-    s
-}
-
-fn fmt_num(v: f64) -> String {
-    if v.abs() >= 1e6 {
-        format!("{:.3e}", v)
-    } else {
-        format!("{:.6}", v)
-    }
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
-
-/// The report of a multi-path run: per metric, the median across paths with its p5–p95 band,
-/// and the key-figure table.
-pub(crate) fn html_fan_report(summary: &Value, columns: &[String], fan: &stake_sim::Fan) -> String {
-    let mut body = String::new();
-    for (c, name) in columns.iter().enumerate() {
-        let series = fan.series(c);
-        let (lo, hi) = series
-            .iter()
-            .flatten()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
-                (lo.min(p.p5), hi.max(p.p95))
-            });
-        // An empty or constant-zero series says nothing: left out.
-        if !lo.is_finite() || (lo == 0.0 && hi == 0.0) {
-            continue;
-        }
-        body.push_str(&format!("<h2>{}</h2>\n", esc(name)));
-        body.push_str(&svg_fan(fan.dates(), &series, lo, hi));
-    }
-    let mut table =
-        String::from("<table><tr><th>figure</th><th>p5</th><th>p50</th><th>p95</th><th>min</th><th>max</th></tr>");
-    for (label, v) in key_metrics(summary) {
-        if !is_percentiles(&v) {
-            continue;
-        }
-        let f = |k: &str| fmt_cell(num(v.get(k).unwrap_or(&Value::Null)));
-        table.push_str(&format!(
-            "<tr><td style=\"text-align:left\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&label),
-            f("p5"),
-            f("p50"),
-            f("p95"),
-            f("min"),
-            f("max")
-        ));
-    }
-    table.push_str("</table>");
-    let g = |k: &str| {
-        summary
-            .get(k)
-            .map(|v| v.to_string().trim_matches('"').to_string())
-            .unwrap_or_default()
-    };
-    format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>stakestack — {name}</title>\
-<style>body{{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222}}\
-table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}\
-h2{{font-size:1.05em;margin-top:1.6em}}</style></head><body>\
-<h1>{name}</h1><p>{start} → {end}, {steps} steps × {paths} paths, seed {seed}. Bands: p5–p95 across paths; line: median.</p>{table}{body}</body></html>\n",
-        name = esc(&g("scenario")),
-        start = esc(&g("start")),
-        end = esc(&g("end")),
-        steps = g("steps"),
-        paths = g("paths"),
-        seed = g("seed"),
-    )
-}
-
-fn svg_fan(dates: &[String], series: &[Option<stake_sim::FanPoint>], lo: f64, hi: f64) -> String {
-    let n = series.len();
-    let (Some(first), Some(last)) = (dates.first(), dates.last()) else {
-        return String::new();
-    };
-    let f = Frame::new(n, lo, hi);
-    let (x, y) = (|i| f.x(i), |v| f.y(v));
-    let mut s = f.open(first, last);
-    let mut upper = String::new();
-    let mut lower = Vec::new();
-    let mut mid = String::new();
-    for (i, p) in series.iter().enumerate() {
-        if let Some(p) = p {
-            let _ = write!(upper, "{:.1},{:.1} ", x(i), y(p.p95));
-            lower.push(format!("{:.1},{:.1}", x(i), y(p.p5)));
-            let _ = write!(mid, "{:.1},{:.1} ", x(i), y(p.p50));
-        }
-    }
-    lower.reverse();
-    s.push_str(&format!(
-        "<polygon fill=\"#1f77b4\" fill-opacity=\"0.2\" stroke=\"none\" points=\"{upper}{}\"/>",
-        lower.join(" ")
-    ));
-    s.push_str(&format!(
-        "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.6\" points=\"{mid}\"/>"
-    ));
-    s.push_str("</svg>\n");
-    s
 }

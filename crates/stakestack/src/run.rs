@@ -2,6 +2,7 @@
 
 use crate::output::{self, CsvSteps};
 use crate::parquet_steps::ParquetSteps;
+use crate::report;
 use crate::store::{self, RunRecord};
 use crate::{read_data, read_scenario, report_scenario_error};
 use anyhow::{Context, Result};
@@ -9,6 +10,7 @@ use serde_json::Value;
 use stake_engine::report::RunResult;
 use stake_engine::runner::{Checks, RunError};
 use stake_sim::{Fan, PathFailure, PathRun, RunPathsError, SummaryAggregate};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Options `run` and `sweep` share: where outputs go, the seed, the display.
@@ -154,6 +156,10 @@ pub(crate) struct Folded {
     agg: SummaryAggregate,
     fan: Fan,
     single: Option<(RunResult, u64, u64)>,
+    /// The first path's step times (the x axis of the fans).
+    times: Vec<u64>,
+    /// Each key figure's value on every path, in path order (the report's distributions).
+    per_path: BTreeMap<String, Vec<f64>>,
 }
 
 impl Folded {
@@ -163,13 +169,22 @@ impl Folded {
             agg: SummaryAggregate::new(),
             fan: Fan::new(),
             single: None,
+            times: Vec::new(),
+            per_path: BTreeMap::new(),
         }
     }
 
     pub(crate) fn add(&mut self, p: PathRun) -> Result<()> {
         if self.multi {
             self.fan.add_path(&p.result.rows);
-            self.agg.add(serde_json::to_value(&p.result.summary)?, p.seed);
+            if self.times.is_empty() {
+                self.times = p.result.rows.iter().map(|r| r.t).collect();
+            }
+            let v = serde_json::to_value(&p.result.summary)?;
+            for (label, x) in output::key_metrics(&v) {
+                self.per_path.entry(label).or_default().push(output::num_of(&x));
+            }
+            self.agg.add(v, p.seed);
         } else {
             self.single = Some((p.result, p.index, p.seed));
         }
@@ -294,9 +309,18 @@ pub(crate) fn run(path: &Path, o: &RunOpts) -> Result<i32> {
         pq.finish()?;
         let summary = folded.summary(o.path.is_some())?;
         let state_hash = summary["state_hashes"][0].as_str().unwrap_or("").to_string();
+        let events = prepared.event_marks();
         let html = match &folded.single {
-            Some((r, _, _)) => output::html_report(r),
-            None => output::html_fan_report(&summary, &columns, &folded.fan),
+            Some((r, _, _)) => report::single(&summary, &columns, &r.rows, &events, &report::tables(&summary, Some(r))),
+            None => report::multi(
+                &summary,
+                &columns,
+                &folded.fan,
+                &folded.times,
+                &events,
+                &folded.per_path,
+                &report::tables(&summary, None),
+            ),
         };
         std::fs::write(out_dir.join("report.html"), html)?;
         output::write_summary(&out_dir, &summary)?;

@@ -17,6 +17,7 @@ mod hardening;
 mod integ_m_calc;
 mod monte_carlo_cli;
 mod pendle_replay_cli;
+mod report_html;
 mod restaking_calc;
 mod risk_calc;
 mod sweep_cli;
