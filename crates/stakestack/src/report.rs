@@ -42,50 +42,37 @@ struct Names {
     morpho: Vec<(String, String, String)>,
 }
 
-fn strs(v: &Value, list: &str, key: &str) -> Vec<String> {
-    v.pointer(list)
+/// The entries of the summary array at `ptr` that `f` reads (none when the array is absent).
+fn list<T>(v: &Value, ptr: &str, f: impl Fn(&Value) -> Option<T>) -> Vec<T> {
+    v.pointer(ptr)
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.get(key).and_then(Value::as_str).map(str::to_string))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(f).collect())
         .unwrap_or_default()
+}
+
+fn strs(v: &Value, ptr: &str, key: &str) -> Vec<String> {
+    list(v, ptr, |x| x.get(key)?.as_str().map(str::to_string))
 }
 
 impl Names {
     fn of(summary: &Value) -> Self {
         let mut restaking = strs(summary, "/restaking/operators", "operator");
         restaking.extend(strs(summary, "/restaking/services", "service"));
-        let pools = summary
-            .pointer("/markets/pools")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|p| {
-                        let name = p.get("name")?.as_str()?.to_string();
-                        let coins: Vec<&str> = p.get("coins")?.as_array()?.iter().filter_map(Value::as_str).collect();
-                        let sold = coins.iter().find(|c| **c != "ETH").copied().unwrap_or("coin");
-                        Some((name, sold.to_string()))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let morpho = summary
-            .pointer("/markets/morpho")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|m| {
-                        Some((
-                            m.get("name")?.as_str()?.to_string(),
-                            m.get("loan")?.as_str()?.to_string(),
-                            m.get("collateral")?.as_str()?.to_string(),
-                        ))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        // A pool's chart names the coin sold against ETH.
+        let pools = list(summary, "/markets/pools", |p| {
+            let name = p.get("name")?.as_str()?.to_string();
+            let coins = p.get("coins")?.as_array()?;
+            let sold = coins
+                .iter()
+                .filter_map(Value::as_str)
+                .find(|c| *c != "ETH")
+                .unwrap_or("coin");
+            Some((name, sold.to_string()))
+        });
+        let morpho = list(summary, "/markets/morpho", |m| {
+            let s = |k: &str| m.get(k)?.as_str().map(str::to_string);
+            Some((s("name")?, s("loan")?, s("collateral")?))
+        });
         Names {
             lsts: strs(summary, "/lsts", "symbol"),
             restaking,
@@ -242,8 +229,8 @@ pub(crate) fn classify(columns: &[String], summary: &Value) -> Vec<ColumnInfo> {
 }
 
 /// A column whose values are all zero or not numbers says nothing: left out.
-fn empty(values: impl Iterator<Item = f64>) -> bool {
-    values.into_iter().all(|v| !v.is_finite() || v == 0.0)
+fn empty(mut values: impl Iterator<Item = f64>) -> bool {
+    values.all(|v| !v.is_finite() || v == 0.0)
 }
 
 fn num(v: f64) -> Value {
@@ -257,17 +244,15 @@ fn num(v: f64) -> Value {
 /// The charts, grouped by section, as the JSON the page's script draws.
 fn charts(infos: &[ColumnInfo], series: &dyn Fn(usize) -> Option<Value>) -> Vec<Vec<Value>> {
     let mut by_section: Vec<Vec<Value>> = vec![Vec::new(); SECTIONS.len()];
-    let mut order: Vec<(usize, String)> = Vec::new();
-    let mut groups: BTreeMap<(usize, String), Vec<&ColumnInfo>> = BTreeMap::new();
+    // Charts in the order of their first column.
+    let mut groups: Vec<(usize, &str, Vec<&ColumnInfo>)> = Vec::new();
     for i in infos {
-        let key = (i.section, i.chart.clone());
-        if !groups.contains_key(&key) {
-            order.push(key.clone());
+        match groups.iter_mut().find(|(s, c, _)| *s == i.section && *c == i.chart) {
+            Some((_, _, cols)) => cols.push(i),
+            None => groups.push((i.section, &i.chart, vec![i])),
         }
-        groups.entry(key).or_default().push(i);
     }
-    for key in order {
-        let cols = &groups[&key];
+    for (section, title, cols) in groups {
         let s: Vec<Value> = cols
             .iter()
             .filter_map(|c| {
@@ -284,8 +269,8 @@ fn charts(infos: &[ColumnInfo], series: &dyn Fn(usize) -> Option<Value>) -> Vec<
             .iter()
             .filter_map(|c| c.threshold.as_ref().map(|(v, l)| json!({ "value": v, "label": l })))
             .collect();
-        by_section[key.0].push(json!({
-            "title": key.1,
+        by_section[section].push(json!({
+            "title": title,
             "unit": cols[0].unit,
             "series": s,
             "thresholds": thresholds,
@@ -411,9 +396,9 @@ const DRAW: &str = r#"
     const opts = {
       title: h.title, width: W, height: 240,
       scales: {x: {time: false}},
-      series: [{label: h.unit, value: (u, v) => fmt(v)},
+      series: [{label: h.axis, value: (u, v) => fmt(v)},
         {label: 'paths', stroke: '#1f77b4', fill: '#1f77b455', paths: uPlot.paths.bars({size: [0.95, 100]}), points: {show: false}}],
-      axes: [{label: h.unit, grid: {stroke: '#e6e9ee'}, values: (u, vs) => vs.map(fmt)},
+      axes: [{label: h.axis, grid: {stroke: '#e6e9ee'}, values: (u, vs) => vs.map(fmt)},
         {label: 'paths', grid: {stroke: '#e6e9ee'}}],
       legend: {live: true},
     };
@@ -552,7 +537,7 @@ pub(crate) fn multi(
         .iter()
         .filter_map(|(label, v)| {
             let (x, n) = bins(v)?;
-            Some(json!({ "title": format!("{label} — across {} paths", v.len()), "unit": label.rsplit('.').next().unwrap_or(""), "x": x, "n": n }))
+            Some(json!({ "title": format!("{label} — across {} paths", v.len()), "axis": label.rsplit('.').next().unwrap_or(""), "x": x, "n": n }))
         })
         .collect();
     let data = json!({
