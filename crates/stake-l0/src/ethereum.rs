@@ -40,6 +40,8 @@ use stake_ledger::{AccountId, AssetId, Ledger};
 use stake_math::{u, Checked, MathError, MathResult, U256};
 use std::collections::{BTreeMap, VecDeque};
 
+mod closed_form;
+
 /// Name of the module account that holds all beacon-chain ETH.
 pub const BEACON_ACCOUNT: &str = "beacon:validators";
 
@@ -152,10 +154,22 @@ impl ValidatorGroup {
     fn is_active(&self, epoch: u64) -> bool {
         self.activation_epoch <= epoch && epoch < self.exit_epoch
     }
+    /// Takes part in the previous epoch's attestation rewards and penalties
+    /// (`get_eligible_validator_indices`).
+    fn attestation_eligible(&self, prev: u64) -> bool {
+        self.is_active(prev) || (self.slashed && prev + 1 < self.withdrawable_epoch)
+    }
+    /// Attested (all flags, timely) in epoch `prev`.
+    fn participated(&self, prev: u64) -> bool {
+        self.online && !self.slashed && self.is_active(prev)
+    }
     fn same_validators(&self, o: &ValidatorGroup) -> bool {
+        self.balance_gwei == o.balance_gwei && self.same_but_balance(o)
+    }
+    /// Identical but for the balance.
+    fn same_but_balance(&self, o: &ValidatorGroup) -> bool {
         self.cohort == o.cohort
             && self.online == o.online
-            && self.balance_gwei == o.balance_gwei
             && self.effective_balance_gwei == o.effective_balance_gwei
             && self.inactivity_score == o.inactivity_score
             && self.activation_eligibility_epoch == o.activation_eligibility_epoch
@@ -179,6 +193,15 @@ pub struct PendingDeposit {
     pub amount_gwei: u64,
     /// Slot of the deposit request.
     pub slot: u64,
+}
+
+/// How [`Ethereum::advance_to_with`] advances epochs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stepping {
+    /// Every epoch processed on its own (the reference).
+    EpochByEpoch,
+    /// Quiet stretches of epochs advanced in closed form, the others one by one (the default).
+    ClosedForm,
 }
 
 /// A queue wait.
@@ -224,6 +247,81 @@ pub struct Ethereum {
     total_rewards_gwei: u128,
     total_penalties_gwei: u128,
     total_el_rewards_wei: U256,
+    /// Epochs advanced in closed form (a diagnostic: not part of the state).
+    #[serde(skip)]
+    closed_form_epochs: u64,
+}
+
+/// An epoch's reward rates (see [`Ethereum::rates`]).
+#[derive(Clone, Copy, Debug)]
+struct Rates {
+    tab: u64,
+    brpi: u64,
+    part_incr: u64,
+    active_incr: u64,
+}
+
+/// What one validator of a group gains and loses in a stage of an epoch, before the penalties are
+/// capped at its balance (they apply in order).
+#[derive(Clone, Copy, Debug, Default)]
+struct Amounts {
+    reward: u64,
+    penalties: [u64; 3],
+}
+
+impl Amounts {
+    fn penalty(&self) -> u64 {
+        self.penalties.iter().fold(0u64, |a, p| a.saturating_add(*p))
+    }
+}
+
+/// Block-level amounts of epoch `cur` (sync committee and proposer, as expected values), or
+/// `None` for a group that is not active or is slashed.
+fn block_amounts(g: &ValidatorGroup, cur: u64, r: &Rates) -> MathResult<Option<Amounts>> {
+    if !g.is_active(cur) || g.slashed {
+        return Ok(None);
+    }
+    let br = spec::base_reward_with(g.effective_balance_gwei, r.brpi)?;
+    let sync = spec::flag_penalty(br, spec::SYNC_REWARD_WEIGHT)?;
+    Ok(Some(if g.online {
+        let proposer = spec::flag_reward(br, spec::PROPOSER_WEIGHT, r.part_incr, r.active_incr)?;
+        Amounts {
+            reward: ovf(sync.checked_add(proposer))?,
+            penalties: [0; 3],
+        }
+    } else {
+        Amounts {
+            reward: 0,
+            penalties: [sync, 0, 0],
+        }
+    }))
+}
+
+/// Attestation amounts (`process_rewards_and_penalties`) of an eligible group whose inactivity
+/// score is already updated: flag rewards when it participated (none in a leak), else the source
+/// and target penalties, then the inactivity penalty.
+fn flag_amounts(g: &ValidatorGroup, participated: bool, r: &Rates, leak: bool) -> MathResult<Amounts> {
+    let br = spec::base_reward_with(g.effective_balance_gwei, r.brpi)?;
+    let mut a = Amounts::default();
+    if participated {
+        if !leak {
+            for w in [
+                spec::TIMELY_SOURCE_WEIGHT,
+                spec::TIMELY_TARGET_WEIGHT,
+                spec::TIMELY_HEAD_WEIGHT,
+            ] {
+                let x = spec::flag_reward(br, w, r.part_incr, r.active_incr)?;
+                a.reward = ovf(a.reward.checked_add(x))?;
+            }
+        }
+    } else {
+        a.penalties = [
+            spec::flag_penalty(br, spec::TIMELY_SOURCE_WEIGHT)?,
+            spec::flag_penalty(br, spec::TIMELY_TARGET_WEIGHT)?,
+            spec::inactivity_penalty(g.effective_balance_gwei, g.inactivity_score)?,
+        ];
+    }
+    Ok(a)
 }
 
 fn ovf<T>(v: Option<T>) -> MathResult<T> {
@@ -271,6 +369,7 @@ impl Ethereum {
             total_rewards_gwei: 0,
             total_penalties_gwei: 0,
             total_el_rewards_wei: U256::ZERO,
+            closed_form_epochs: 0,
         })
     }
 
@@ -339,6 +438,11 @@ impl Ethereum {
     /// Consensus rewards minted and penalties burned since genesis (gwei).
     pub fn total_rewards_and_penalties_gwei(&self) -> (u128, u128) {
         (self.total_rewards_gwei, self.total_penalties_gwei)
+    }
+
+    /// Epochs this value has advanced in closed form, as quiet stretches (a diagnostic, not state).
+    pub fn closed_form_epochs(&self) -> u64 {
+        self.closed_form_epochs
     }
 
     /// Execution-layer rewards paid since genesis (wei).
@@ -927,6 +1031,16 @@ impl Ethereum {
     /// - fails with [`L0Error::TimeInPast`] if `now` is before the current epoch's start;
     /// - fails with [`L0Error::Ledger`] / [`L0Error::Math`] on an internal accounting failure.
     pub fn advance_to(&mut self, ledger: &mut Ledger, now: u64) -> Result<Vec<L0Event>, L0Error> {
+        self.advance_to_with(ledger, now, Stepping::ClosedForm)
+    }
+
+    /// [`Ethereum::advance_to`] with a choice of [`Stepping`]; both give the same state and events.
+    pub fn advance_to_with(
+        &mut self,
+        ledger: &mut Ledger,
+        now: u64,
+        stepping: Stepping,
+    ) -> Result<Vec<L0Event>, L0Error> {
         let current_time = self.genesis_time + self.epoch * spec::EPOCH_SECONDS;
         let target = self.epoch_at(now).ok_or(L0Error::TimeInPast { now, current_time })?;
         if target < self.epoch {
@@ -939,8 +1053,16 @@ impl Ethereum {
         let events = ledger.atomic(|l| {
             let mut events = Vec::new();
             while w.epoch < target {
-                w.process_epoch(l, &mut events)?;
-                w.epoch += 1;
+                let plan = match stepping {
+                    Stepping::ClosedForm => w.plan_quiet(target - w.epoch)?,
+                    Stepping::EpochByEpoch => None,
+                };
+                if let Some(plan) = plan {
+                    w.advance_quiet(l, plan, &mut events)?;
+                } else {
+                    w.process_epoch(l, &mut events)?;
+                    w.epoch += 1;
+                }
             }
             Ok::<_, L0Error>(events)
         })?;
@@ -1067,12 +1189,11 @@ impl Ethereum {
         Ok(())
     }
 
-    /// One epoch: block-level streams, sweep, then `process_epoch`.
-    fn process_epoch(&mut self, ledger: &mut Ledger, events: &mut Vec<L0Event>) -> Result<(), L0Error> {
-        let cur = self.epoch;
+    /// The epoch's reward rates: total active balance, base reward per increment and the
+    /// participating / active increments of the previous epoch's attestations.
+    fn rates(&self, cur: u64) -> MathResult<Rates> {
         let prev = cur.saturating_sub(1);
         let tab = self.total_active_balance_at(cur)?;
-        let active_incr = tab / spec::EFFECTIVE_BALANCE_INCREMENT;
         let mut part_gwei: u128 = 0;
         for g in &self.groups {
             if g.online && !g.slashed && g.is_active(prev) {
@@ -1082,24 +1203,32 @@ impl Ethereum {
         let part_incr = u64::try_from(part_gwei.max(spec::EFFECTIVE_BALANCE_INCREMENT as u128))
             .map_err(|_| MathError::Overflow)?
             / spec::EFFECTIVE_BALANCE_INCREMENT;
+        Ok(Rates {
+            tab,
+            brpi: spec::base_reward_per_increment(tab),
+            part_incr,
+            active_incr: tab / spec::EFFECTIVE_BALANCE_INCREMENT,
+        })
+    }
+
+    /// One epoch: block-level streams, sweep, then `process_epoch`.
+    fn process_epoch(&mut self, ledger: &mut Ledger, events: &mut Vec<L0Event>) -> Result<(), L0Error> {
+        let cur = self.epoch;
+        let prev = cur.saturating_sub(1);
+        let rates = self.rates(cur)?;
 
         // (1) Block-level streams: sync committee + proposer (expected value) and EL rewards.
-        let brpi = spec::base_reward_per_increment(tab);
         let mut rewards: u128 = 0;
         let mut penalties: u128 = 0;
         let mut el: BTreeMap<AccountId, U256> = BTreeMap::new();
         let mut el_by_cohort: BTreeMap<u32, U256> = BTreeMap::new();
         for g in self.groups.iter_mut() {
-            if !g.is_active(cur) || g.slashed {
+            let Some(a) = block_amounts(g, cur, &rates)? else {
                 continue;
-            }
-            let br = spec::base_reward_with(g.effective_balance_gwei, brpi)?;
-            let sync = spec::flag_penalty(br, spec::SYNC_REWARD_WEIGHT)?;
+            };
             if g.online {
-                let proposer = spec::flag_reward(br, spec::PROPOSER_WEIGHT, part_incr, active_incr)?;
-                let r = ovf(sync.checked_add(proposer))?;
-                g.balance_gwei = ovf(g.balance_gwei.checked_add(r))?;
-                rewards += r as u128 * g.count as u128;
+                g.balance_gwei = ovf(g.balance_gwei.checked_add(a.reward))?;
+                rewards += a.reward as u128 * g.count as u128;
                 let per = spec::el_reward_per_epoch_wei(g.effective_balance_gwei, self.params.el_reward_apr_ppm);
                 let amt = u(per).mul_c(u(g.count as u128))?;
                 if amt > U256::ZERO {
@@ -1110,7 +1239,7 @@ impl Ethereum {
                     *ec = ec.add_c(amt)?;
                 }
             } else {
-                let p = sync.min(g.balance_gwei);
+                let p = a.penalties[0].min(g.balance_gwei);
                 g.balance_gwei -= p;
                 penalties += p as u128 * g.count as u128;
             }
@@ -1129,22 +1258,24 @@ impl Ethereum {
         let (mut total_r, mut total_p) = (rewards, penalties);
 
         // (2) Withdrawal sweep.
-        self.sweep(ledger, cur, events)?;
+        if self.sweep(ledger, cur, events, None)? {
+            self.compact();
+        }
 
         // (3) process_epoch.
         let finalized = self.finalized_epoch(cur);
         let leak = cur > 0 && prev.saturating_sub(finalized) > spec::MIN_EPOCHS_TO_INACTIVITY_PENALTY;
         if cur > 0 {
-            let (r, p) = self.rewards_and_penalties(prev, tab, part_incr, active_incr, leak)?;
+            let (r, p) = self.rewards_and_penalties(prev, &rates, leak)?;
             self.settle(ledger, r, p)?;
             total_r += r;
             total_p += p;
         }
         self.registry_updates(cur, finalized, events)?;
-        let p = self.correlation_penalties(cur, tab, events)?;
+        let p = self.correlation_penalties(cur, rates.tab, events)?;
         self.settle(ledger, 0, p)?;
         total_p += p;
-        self.pending_deposits_step(cur, tab, finalized, events)?;
+        self.pending_deposits_step(cur, rates.tab, finalized, events)?;
         for g in self.groups.iter_mut() {
             let max_eb = self.cohorts[g.cohort as usize].max_effective_balance();
             g.effective_balance_gwei =
@@ -1152,16 +1283,14 @@ impl Ethereum {
         }
         // Once activation is settled beyond the exit waiting period, activation epochs no longer
         // matter: normalise them so identical validators activated at different epochs merge.
-        let settled = self.params.shard_committee_period.saturating_add(1);
+        let settled = self.settled_epochs();
         for g in self.groups.iter_mut() {
             if g.activation_epoch != 0 && g.activation_epoch.saturating_add(settled) <= cur {
                 g.activation_eligibility_epoch = 0;
                 g.activation_epoch = 0;
             }
         }
-        if let Some(cut) = (cur + 1).checked_sub(spec::EPOCHS_PER_SLASHINGS_VECTOR) {
-            self.slashings = self.slashings.split_off(&(cut + 1));
-        }
+        self.prune_slashings(cur);
         self.compact();
         events.push(L0Event::EpochProcessed {
             epoch: cur,
@@ -1173,46 +1302,33 @@ impl Ethereum {
         Ok(())
     }
 
-    fn rewards_and_penalties(
-        &mut self,
-        prev: u64,
-        tab: u64,
-        part_incr: u64,
-        active_incr: u64,
-        leak: bool,
-    ) -> Result<(u128, u128), L0Error> {
+    /// Epochs after activation from which activation epochs are normalised to 0.
+    fn settled_epochs(&self) -> u64 {
+        self.params.shard_committee_period.saturating_add(1)
+    }
+
+    /// `process_slashings_reset`: forget slashings older than the slashings vector as of `cur`.
+    fn prune_slashings(&mut self, cur: u64) {
+        if let Some(cut) = (cur + 1).checked_sub(spec::EPOCHS_PER_SLASHINGS_VECTOR) {
+            self.slashings = self.slashings.split_off(&(cut + 1));
+        }
+    }
+
+    fn rewards_and_penalties(&mut self, prev: u64, rates: &Rates, leak: bool) -> Result<(u128, u128), L0Error> {
         let (mut rewards, mut penalties) = (0u128, 0u128);
-        let brpi = spec::base_reward_per_increment(tab);
         for g in self.groups.iter_mut() {
-            let eligible = g.is_active(prev) || (g.slashed && prev + 1 < g.withdrawable_epoch);
-            if !eligible {
+            if !g.attestation_eligible(prev) {
                 continue;
             }
-            let participated = g.online && !g.slashed && g.is_active(prev);
+            let participated = g.participated(prev);
             // process_inactivity_updates (runs before rewards).
             g.inactivity_score = spec::next_inactivity_score(g.inactivity_score, participated, leak)?;
-            let br = spec::base_reward_with(g.effective_balance_gwei, brpi)?;
+            let a = flag_amounts(g, participated, rates, leak)?;
             let n = g.count as u128;
-            let flags = [
-                (spec::TIMELY_SOURCE_WEIGHT, false),
-                (spec::TIMELY_TARGET_WEIGHT, false),
-                (spec::TIMELY_HEAD_WEIGHT, true),
-            ];
-            for (w, is_head) in flags {
-                if participated {
-                    if !leak {
-                        let r = spec::flag_reward(br, w, part_incr, active_incr)?;
-                        g.balance_gwei = ovf(g.balance_gwei.checked_add(r))?;
-                        rewards += r as u128 * n;
-                    }
-                } else if !is_head {
-                    let p = spec::flag_penalty(br, w)?.min(g.balance_gwei);
-                    g.balance_gwei -= p;
-                    penalties += p as u128 * n;
-                }
-            }
-            if !participated {
-                let p = spec::inactivity_penalty(g.effective_balance_gwei, g.inactivity_score)?.min(g.balance_gwei);
+            g.balance_gwei = ovf(g.balance_gwei.checked_add(a.reward))?;
+            rewards += a.reward as u128 * n;
+            for p in a.penalties {
+                let p = p.min(g.balance_gwei);
                 g.balance_gwei -= p;
                 penalties += p as u128 * n;
             }
@@ -1334,12 +1450,23 @@ impl Ethereum {
         Ok(())
     }
 
-    /// The withdrawal sweep of the 32 blocks of epoch `cur`.
-    fn sweep(&mut self, ledger: &mut Ledger, cur: u64, events: &mut Vec<L0Event>) -> Result<(), L0Error> {
+    /// The withdrawal sweep of the 32 blocks of epoch `cur`. Returns whether validators were fully
+    /// withdrawn (their groups are left empty, for [`Ethereum::compact`]). With `lazy`, balances are
+    /// read from and written back to a quiet stretch's balance lines.
+    fn sweep(
+        &mut self,
+        ledger: &mut Ledger,
+        cur: u64,
+        events: &mut Vec<L0Event>,
+        mut lazy: Option<&mut closed_form::Lazy>,
+    ) -> Result<bool, L0Error> {
         if self.groups.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
-        let total_validators: u64 = self.groups.iter().map(|g| g.count).sum();
+        let total_validators: u64 = match &lazy {
+            Some(z) => z.total_validators(),
+            None => self.groups.iter().map(|g| g.count).sum(),
+        };
         let mut withdrawals_left = spec::MAX_WITHDRAWALS_PER_PAYLOAD * spec::SLOTS_PER_EPOCH;
         let mut scan_left = (spec::MAX_VALIDATORS_PER_WITHDRAWALS_SWEEP * spec::SLOTS_PER_EPOCH).min(total_validators);
         let mut visits = 0usize;
@@ -1350,6 +1477,9 @@ impl Ethereum {
                 self.sweep_offset = 0;
             }
             let gi = self.sweep_group;
+            if let Some(z) = lazy.as_deref_mut() {
+                self.groups[gi].balance_gwei = z.at_sweep(gi, cur)?;
+            }
             let g = &self.groups[gi];
             let max_eb = self.cohorts[g.cohort as usize].max_effective_balance();
             let full = g.withdrawable_epoch <= cur && g.balance_gwei > 0;
@@ -1382,6 +1512,9 @@ impl Ethereum {
                     g.count = 0;
                     removed = true;
                 }
+                if let Some(z) = lazy.as_deref_mut() {
+                    z.paid(gi, cur, g.balance_gwei);
+                }
                 events.push(L0Event::Withdrawal {
                     cohort,
                     to,
@@ -1400,10 +1533,7 @@ impl Ethereum {
             self.sweep_group = (gi + 1) % self.groups.len();
             visits += 1;
         }
-        if removed {
-            self.compact();
-        }
-        Ok(())
+        Ok(removed)
     }
 }
 

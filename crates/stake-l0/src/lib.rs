@@ -20,7 +20,7 @@ pub mod spec;
 
 pub use error::L0Error;
 pub use ethereum::{
-    Cohort, EthParams, Ethereum, FinalityLoss, PendingDeposit, QueueWait, ValidatorGroup, BEACON_ACCOUNT,
+    Cohort, EthParams, Ethereum, FinalityLoss, PendingDeposit, QueueWait, Stepping, ValidatorGroup, BEACON_ACCOUNT,
 };
 pub use generic::{GenericChain, GenericParams};
 

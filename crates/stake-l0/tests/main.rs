@@ -11,5 +11,6 @@
     clippy::cast_possible_wrap
 )]
 
+mod closed_form;
 mod ethereum;
 mod generic;
