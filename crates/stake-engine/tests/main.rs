@@ -11,6 +11,7 @@
     clippy::cast_possible_wrap
 )]
 
+mod agents;
 mod core_crates_are_sans_io;
 mod integ_m_markets;
 mod lp_restaking;

@@ -1292,6 +1292,10 @@ impl Ethereum {
         }
         self.prune_slashings(cur);
         self.compact();
+        if self.groups.is_empty() {
+            // A chain without validators has nothing to report.
+            return Ok(());
+        }
         events.push(L0Event::EpochProcessed {
             epoch: cur,
             rewards_gwei: total_r,

@@ -127,7 +127,7 @@ pub enum L0Event {
         /// Full withdrawal (validator done) or partial (excess over max effective balance).
         full: bool,
     },
-    /// One epoch transition was processed.
+    /// One epoch transition was processed (not reported while the chain has no validators).
     EpochProcessed {
         /// The epoch that ended.
         epoch: u64,

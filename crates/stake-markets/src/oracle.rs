@@ -117,8 +117,9 @@ pub struct Feed {
     pub heartbeat: u64,
     /// Publish when the observation moves more than this (basis points).
     pub deviation_bps: U256,
-    /// Published answers, oldest first, at most [`HISTORY_LEN`].
-    pub history: Vec<Round>,
+    /// Published answers, oldest first, at most [`HISTORY_LEN`]. Structurally shared, so that
+    /// copying a feed (to undo a failed hook) costs O(1), not its history.
+    pub history: imbl::Vector<Round>,
     /// Scenario controls.
     pub control: Control,
 }
@@ -126,7 +127,7 @@ pub struct Feed {
 impl Feed {
     /// The latest published answer.
     pub fn latest(&self) -> Option<&Round> {
-        self.history.last()
+        self.history.back()
     }
 }
 
@@ -422,7 +423,7 @@ impl Oracles {
             decimals,
             heartbeat,
             deviation_bps,
-            history: Vec::new(),
+            history: imbl::Vector::new(),
             control: Control::default(),
         };
         let mut events = vec![OracleEvent::FeedAdded { key }];
@@ -432,7 +433,7 @@ impl Oracles {
                 value: v,
                 updated_at: now,
             };
-            feed.history.push(round);
+            feed.history.push_back(round);
             events.push(OracleEvent::AnswerUpdated { key, round });
         }
         self.feeds.insert(pos, feed);
@@ -513,9 +514,9 @@ impl Oracles {
             updated_at: now,
         };
         if feed.history.len() >= HISTORY_LEN {
-            feed.history.remove(0);
+            feed.history.pop_front();
         }
-        feed.history.push(round);
+        feed.history.push_back(round);
         OracleEvent::AnswerUpdated { key: feed.key, round }
     }
 
@@ -590,8 +591,16 @@ impl Oracles {
     /// The round current at `at` (the latest published at or before it).
     fn round_at(feed: &Feed, at: u64) -> Result<Round, OracleError> {
         let key = feed.key;
-        let first = feed.history.first().ok_or(OracleError::NoAnswer { key })?;
-        let pos = feed.history.partition_point(|r| r.updated_at <= at);
+        let first = feed.history.front().ok_or(OracleError::NoAnswer { key })?;
+        let pos = match feed.history.binary_search_by(|r| {
+            if r.updated_at <= at {
+                std::cmp::Ordering::Less
+            } else {
+                std::cmp::Ordering::Greater
+            }
+        }) {
+            Ok(p) | Err(p) => p,
+        };
         if pos == 0 {
             return Err(OracleError::LagBeyondHistory {
                 key,
@@ -675,9 +684,20 @@ impl Oracles {
         }
     }
 
+    /// [`Self::check_invariants`] for what one transaction can have changed: a transaction only
+    /// appends rounds, so each feed's history is checked at its newest pair (and its length),
+    /// not round by round. O(feeds).
+    pub fn check_recent(&self) -> Result<(), String> {
+        self.check_with(false)
+    }
+
     /// Conservation-style checks: feeds sorted and unique, histories bounded and increasing
     /// in time and round, exchange-rate bases registered.
     pub fn check_invariants(&self) -> Result<(), String> {
+        self.check_with(true)
+    }
+
+    fn check_with(&self, whole_history: bool) -> Result<(), String> {
         for w in self.feeds.windows(2) {
             if w[0].key >= w[1].key {
                 return Err(format!("feeds not strictly sorted at {:?}", w[1].key));
@@ -687,12 +707,18 @@ impl Oracles {
             if f.history.len() > HISTORY_LEN {
                 return Err(format!("feed {:?} history {} > {HISTORY_LEN}", f.key, f.history.len()));
             }
-            for w in f.history.windows(2) {
-                if w[1].updated_at < w[0].updated_at || w[1].round_id != w[0].round_id + 1 {
-                    return Err(format!(
-                        "feed {:?} history out of order at round {}",
-                        f.key, w[1].round_id
-                    ));
+            let pairs: Box<dyn Iterator<Item = (&Round, &Round)>> = if whole_history {
+                Box::new(f.history.iter().zip(f.history.iter().skip(1)))
+            } else {
+                let n = f.history.len();
+                let newest = n
+                    .checked_sub(2)
+                    .and_then(|i| Some((f.history.get(i)?, f.history.get(i + 1)?)));
+                Box::new(newest.into_iter())
+            };
+            for (a, b) in pairs {
+                if b.updated_at < a.updated_at || b.round_id != a.round_id + 1 {
+                    return Err(format!("feed {:?} history out of order at round {}", f.key, b.round_id));
                 }
             }
             if let FeedKind::ExchangeRate { base } = &f.kind {

@@ -74,5 +74,42 @@ pub(crate) fn run(quick: bool, sizes: Option<Vec<u64>>, scenario: &str) -> Resul
             f.per_second()
         );
     }
+    outln!();
+    let (paths, per_path, ns) = trivial_drift(&clock, if quick { 1 } else { 3 })?;
+    let total = paths * per_path;
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    outln!(
+        "trivial-drift ({per_path} steps × {paths} paths, {threads} thread(s)): {:.1} ms, {:.0} steps/s ({:.0} per thread)",
+        ns / 1e6,
+        total as f64 / (ns / 1e9),
+        total as f64 / (ns / 1e9) / threads as f64
+    );
     Ok(0)
+}
+
+/// The shipped `trivial-drift` scenario run as `stakestack run` runs it — every path, every
+/// step's transaction, check and metric row kept — without writing outputs: `(paths, steps per
+/// path, median wall ns over `runs` runs)`.
+fn trivial_drift(clock: &dyn Fn() -> u64, runs: usize) -> Result<(u64, u64, f64)> {
+    let text = include_str!("../../../scenarios/trivial-drift.toml");
+    let prepared = stake_engine::runner::prepare(text, None).map_err(|e| anyhow!("trivial-drift: {e}"))?;
+    let paths = prepared.paths();
+    let mut times = Vec::new();
+    for _ in 0..runs.max(1) {
+        let mut rows = 0u64;
+        let t0 = clock();
+        stake_sim::run_paths(&prepared, 0, paths, &|_| {}, &mut |run: stake_sim::PathRun| {
+            rows += run.result.rows.len() as u64;
+            Ok::<(), anyhow::Error>(())
+        })
+        .map_err(|e| match e {
+            stake_sim::RunPathsError::Path(p) => anyhow!("trivial-drift: {p}"),
+            stake_sim::RunPathsError::Sink(e) => e,
+        })?;
+        times.push(clock().saturating_sub(t0) as f64);
+        std::hint::black_box(rows);
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times.get(times.len() / 2).copied().unwrap_or(0.0);
+    Ok((paths, prepared.total_steps(), median))
 }

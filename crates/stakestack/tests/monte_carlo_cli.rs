@@ -254,3 +254,25 @@ print(len(df), repr(float(df['stETH.rate'].iloc[-1])), df.groupby('path').size()
         Err(e) => panic!("python3 not found: {e}"),
     }
 }
+
+/// The shipped trivial model: 100 GBM paths of 1,000 days with μ = 5 %, σ = 60 % from $3,300.
+/// The median path ends near 3300·e^{(μ − σ²/2)·t} = $2,316 (t = 1000/365); with 100 paths the
+/// sample median's log is within ±0.5 of it by a wide margin (its standard error is ≈ 0.12).
+/// Biased normal draws once put it at $185.
+#[test]
+fn trivial_drift_paths_centre_on_the_drift_asked_for() {
+    let dir = tmp("trivial").join("run");
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/trivial-drift.toml");
+    let out = bin()
+        .args(["run", scenario, "--quiet", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = summary(&dir);
+    assert_eq!(s["paths"], 100);
+    let p50 = s["markets"]["eth_usd"]["p50"].as_f64().unwrap();
+    let t = 1000.0 / 365.0;
+    let want = 3300.0 * ((0.05f64 - 0.18) * t).exp();
+    assert!((p50 / want).ln().abs() < 0.5, "median {p50}, expected about {want}");
+}

@@ -16,9 +16,11 @@
 //! - `pt_oracle`: PT collateral feeds (linear discount or TWAP implied rate);
 //! - `price_paths`: the ETH/USD paths (constant, GBM, jump-diffusion, CSV replay).
 
+mod arbitrage;
 mod calc;
 mod morpho;
 mod ops;
+mod panic_seller;
 mod pendle_ops;
 mod pool_coins;
 mod price_paths;
@@ -26,6 +28,8 @@ mod pt_oracle;
 mod report;
 mod setup;
 
+pub use arbitrage::{ArbitrageStats, Arbitrageur};
+pub use panic_seller::{PanicSeller, PanicStats};
 pub use pendle_ops::PendleOp;
 pub use pool_coins::{CoinUnit, PoolCoins};
 pub use price_paths::{data_files, parse_price_csv, JumpsCfg, PathModel};
@@ -273,6 +277,13 @@ pub struct MarketWorld {
     pub morpho: MorphoWorld,
     /// The liquidator agent (Aave and Morpho).
     pub liquidator: Option<Liquidator>,
+    /// Arbitrageur agents (left out of the encoding when there are none, so that worlds without
+    /// them keep their state hashes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub arbitrageurs: Vec<Arbitrageur>,
+    /// Panic sellers (left out of the encoding when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub panic_sellers: Vec<PanicSeller>,
 }
 
 impl MarketWorld {
@@ -335,7 +346,11 @@ impl MarketWorld {
                 self.morpho.blue.check_backing(ledger)?;
             }
         }
-        self.oracles.check_invariants().map_err(|e| format!("oracles: {e}"))?;
+        match touched {
+            None => self.oracles.check_invariants(),
+            Some(_) => self.oracles.check_recent(),
+        }
+        .map_err(|e| format!("oracles: {e}"))?;
         if let (Some(weth), Some(reserve)) = (self.weth, self.weth_reserve) {
             let backing = ledger.balance(reserve, ledger.asset("ETH").map_err(|e| e.to_string())?);
             if backing != ledger.supply(weth) {

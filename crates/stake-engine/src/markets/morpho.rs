@@ -85,10 +85,28 @@ pub struct MorphoBorrowerCfg {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentCfg {
-    /// `liquidator`.
+    /// `liquidator` or `arbitrageur`.
     pub kind: String,
-    /// Account it acts from (default `liquidator`).
+    /// Account it acts from (default: the kind's name).
     pub account: Option<String>,
+    /// Arbitrageur: the pool it trades (ETH against an LST's own token).
+    pub pool: Option<String>,
+    /// Arbitrageur: annual cost of capital, e.g. `"5%"` (default 0).
+    pub cost_of_capital: Option<String>,
+    /// Panic seller: the pool discount that triggers it, e.g. `"1%"`.
+    pub discount: Option<String>,
+    /// Panic seller: the time from which it sells, e.g. `"day 60"`.
+    pub after: Option<String>,
+    /// Panic seller: reaction delay after the trigger, e.g. `"12h"` (default 0).
+    pub delay: Option<String>,
+    /// Panic seller: number of sales (default 1).
+    pub tranches: Option<u32>,
+    /// Panic seller: time between sales (default `1d`).
+    pub every: Option<String>,
+    /// Panic seller: share of its holding per sale (default `1/tranches`).
+    pub tranche: Option<String>,
+    /// Panic seller: each sale's size × U[1 − jitter, 1 + jitter], seeded per path (default 0).
+    pub jitter: Option<String>,
     /// Whether it acts (default true).
     pub enabled: Option<bool>,
     /// Minimum profit per liquidation, valued in USD at the feeds: `"0.05 ETH"` (at ETH/USD) or
@@ -799,11 +817,42 @@ fn build_positions(world: &mut World, mc: &MorphoCfg, k: usize, path: &str, star
 }
 
 fn build_agent(world: &mut World, a: &AgentCfg, path: &str) -> Result<(), ScenarioError> {
-    if a.kind != "liquidator" {
+    let allowed: &[&str] = match a.kind.as_str() {
+        "liquidator" => &["min_profit", "close"],
+        "arbitrageur" => &["pool", "cost_of_capital"],
+        "panic_seller" => &[
+            "pool", "discount", "after", "delay", "tranches", "every", "tranche", "jitter",
+        ],
+        other => {
+            return Err(err(
+                format!("{path}.kind"),
+                format!("unknown agent `{other}` (liquidator, arbitrageur, panic_seller)"),
+            ))
+        }
+    };
+    let given = [
+        ("min_profit", a.min_profit.is_some()),
+        ("close", a.close.is_some()),
+        ("pool", a.pool.is_some()),
+        ("cost_of_capital", a.cost_of_capital.is_some()),
+        ("discount", a.discount.is_some()),
+        ("after", a.after.is_some()),
+        ("delay", a.delay.is_some()),
+        ("tranches", a.tranches.is_some()),
+        ("every", a.every.is_some()),
+        ("tranche", a.tranche.is_some()),
+        ("jitter", a.jitter.is_some()),
+    ];
+    if let Some((key, _)) = given.iter().find(|(k, present)| *present && !allowed.contains(k)) {
         return Err(err(
-            format!("{path}.kind"),
-            format!("unknown agent `{}` (liquidator)", a.kind),
+            format!("{path}.{key}"),
+            format!("`{key}` does not apply to kind = \"{}\"", a.kind),
         ));
+    }
+    match a.kind.as_str() {
+        "arbitrageur" => return super::arbitrage::build(world, a, path),
+        "panic_seller" => return super::panic_seller::build(world, a, path),
+        _ => {}
     }
     if world.markets.liquidator.is_some() {
         return Err(err(path, "only one liquidator agent"));
@@ -852,7 +901,24 @@ fn build_agent(world: &mut World, a: &AgentCfg, path: &str) -> Result<(), Scenar
             }
         }
     };
-    for (k, s) in a.balances.iter().enumerate() {
+    fund_agent(world, acct, &a.balances, path)?;
+    world.markets.liquidator = Some(Liquidator {
+        account: acct,
+        enabled: a.enabled.unwrap_or(true),
+        min_profit_usd,
+        stats: LiquidatorStats::default(),
+    });
+    Ok(())
+}
+
+/// Mints an agent's genesis `balances` (`["5_000 WETH"]`; WETH is backed by ETH in its reserve).
+pub(crate) fn fund_agent(
+    world: &mut World,
+    acct: AccountId,
+    balances: &[String],
+    path: &str,
+) -> Result<(), ScenarioError> {
+    for (k, s) in balances.iter().enumerate() {
         let bpath = format!("{path}.balances[{k}]");
         let dec = |sym: &str| {
             world
@@ -884,12 +950,6 @@ fn build_agent(world: &mut World, a: &AgentCfg, path: &str) -> Result<(), Scenar
             }
         }
     }
-    world.markets.liquidator = Some(Liquidator {
-        account: acct,
-        enabled: a.enabled.unwrap_or(true),
-        min_profit_usd,
-        stats: LiquidatorStats::default(),
-    });
     Ok(())
 }
 

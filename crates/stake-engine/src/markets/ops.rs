@@ -733,6 +733,8 @@ pub fn apply(world: &mut World, sender: &str, action: &MarketAction) -> Result<V
             | MarketAction::OracleRestore { .. }
     ) {
         return r.map(|mut ev| {
+            ev.extend(super::panic_seller::run(world));
+            ev.extend(super::arbitrage::run(world));
             ev.extend(super::morpho::run_liquidator(world));
             ev
         });
@@ -1175,16 +1177,7 @@ pub(crate) fn step_price(p: &mut super::PriceProcess, dt: u64) -> Result<(), Eng
     if p.vol_wad == U256::ZERO && p.drift_wad == I256::ZERO {
         return Ok(());
     }
-    let mut z = I256::ZERO;
-    for _ in 0..12 {
-        p.rng = p.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut x = p.rng;
-        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        x ^= x >> 31;
-        z += I256::from(x % 1_000_000_000_000_000_000);
-    }
-    z -= I256::from(6_000_000_000_000_000_000u64);
+    let z = super::price_paths::normal(&mut p.rng);
     let dt_wad = mul_div_down(U256::from(dt), WAD, U256::from(ONE_YEAR)).map_err(proto)?;
     let sqrt_dt = isqrt(dt_wad.mul_c(WAD).map_err(proto)?);
     let sig_sqrt = mul_div_down(p.vol_wad, sqrt_dt, WAD).map_err(proto)?;
@@ -1310,6 +1303,8 @@ pub fn on_frame(world: &mut World, t: u64) -> Vec<Event> {
     match frame_work(world, t) {
         Ok(mut ev) => {
             world.ledger.commit(cp);
+            ev.extend(super::panic_seller::run(world));
+            ev.extend(super::arbitrage::run(world));
             ev.extend(super::morpho::run_liquidator(world));
             // Rates, rebases and amplification ramps move a pool's price without a swap.
             for p in 0..world.markets.pools.len() {

@@ -43,6 +43,8 @@ pub(crate) fn columns(m: &MarketWorld) -> Vec<String> {
         }
     }
     c.extend(super::morpho::columns(m));
+    c.extend(super::panic_seller::columns(m));
+    c.extend(super::arbitrage::columns(m));
     c
 }
 
@@ -127,6 +129,8 @@ pub fn sample(world: &World) -> Vec<f64> {
         }
     }
     v.extend(super::morpho::sample(world));
+    v.extend(super::panic_seller::sample(world));
+    v.extend(super::arbitrage::sample(world));
     v
 }
 
@@ -281,5 +285,7 @@ pub fn summary(world: &World) -> (Value, String) {
         j.insert("pendle".into(), Value::Array(out));
     }
     super::morpho::summary(world, &mut j, &mut text);
+    super::panic_seller::summary(world, &mut j, &mut text);
+    super::arbitrage::summary(world, &mut j, &mut text);
     (Value::Object(j), text)
 }

@@ -353,7 +353,13 @@ impl Ethereum {
         }
         self.total_el_rewards_wei = self.total_el_rewards_wei.add_c(el_total)?;
         self.settle(ledger, rewards, 0)?;
-        for e in start..end {
+        // Without validators there is nothing to sweep, merge or report, epoch after epoch.
+        let per_epoch = if self.groups.is_empty() {
+            start..start
+        } else {
+            start..end
+        };
+        for e in per_epoch {
             self.epoch = e;
             let removed = self.sweep(ledger, e, events, Some(&mut lazy))?;
             if removed || lazy.merges(&self.groups, e)? {
@@ -362,6 +368,9 @@ impl Ethereum {
                 lazy = self.relines(e + 1, &rates)?;
             }
             lazy.paid.clear();
+            if self.groups.is_empty() {
+                continue;
+            }
             events.push(L0Event::EpochProcessed {
                 epoch: e,
                 rewards_gwei: totals.rewards,
