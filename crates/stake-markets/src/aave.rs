@@ -826,7 +826,7 @@ pub struct AaveV3 {
     pub stats: AaveStats,
     /// Borrowers by a health-factor bound (derived from the users and the ledger, kept in step
     /// by every operation; not part of the state). See [`crate::aave_index`].
-    #[serde(skip)]
+    #[serde(skip, default = "crate::aave_index::AaveIndex::unbuilt")]
     pub index: crate::aave_index::AaveIndex,
 }
 

@@ -72,6 +72,8 @@ pub const NEAREST: usize = 64;
 const KEY_ONE: U256 = U256::new(1 << 64);
 /// The relative margin of the threshold is 2^-MARGIN_SHIFT (and dust is N·2^MARGIN_SHIFT base units).
 const MARGIN_SHIFT: u32 = 20;
+/// What the checks say of a deserialised pool whose index was not rebuilt.
+const UNBUILT: &str = "liquidation index not built (a deserialised pool needs rebuild_index)";
 /// Reference price of a reserve without one ($1, 8 decimals).
 const FALLBACK_PRICE: U256 = U256::new(100_000_000);
 
@@ -120,6 +122,10 @@ pub struct IndexStats {
 /// a transaction costs O(1) here and a re-key copies O(log n) nodes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AaveIndex {
+    /// Set on a pool read back from its serialised form (the index is not serialised): the
+    /// queries fall back to a scan of every user and the invariant checks fail until
+    /// [`AaveV3::rebuild_index`] runs, so an unbuilt index can never silently miss a borrower.
+    unbuilt: bool,
     /// Weight `w_i` per reserve id (missing: the $1 fallback).
     weights: Vec<U256>,
     groups: imbl::OrdMap<GroupKey, Group>,
@@ -158,6 +164,19 @@ fn weight_of(price: U256, decimals: u8) -> U256 {
 }
 
 impl AaveIndex {
+    /// The index of a deserialised pool: empty and marked unbuilt (see the field `unbuilt`).
+    pub fn unbuilt() -> Self {
+        Self {
+            unbuilt: true,
+            ..Self::default()
+        }
+    }
+
+    /// Whether the index must be rebuilt ([`AaveV3::rebuild_index`]) before it can be trusted.
+    pub fn is_unbuilt(&self) -> bool {
+        self.unbuilt
+    }
+
     /// Number of borrowers indexed.
     pub fn len(&self) -> usize {
         self.group_of.len()
@@ -305,7 +324,8 @@ impl AaveV3 {
         self.rebuild_index(ledger);
     }
 
-    /// Rebuilds the index from every user (after deserialising a pool). O(users · log users).
+    /// Rebuilds the index from every user (after deserialising a pool, whose index is not
+    /// serialised). O(users · log users).
     pub fn rebuild_index(&mut self, ledger: &Ledger) {
         let weights = std::mem::take(&mut self.index.weights);
         self.index = crate::aave_index::AaveIndex {
@@ -437,6 +457,9 @@ impl AaveV3 {
         prices: &dyn PriceSource,
         now: u64,
     ) -> AaveResult<Vec<AccountId>> {
+        if self.index.unbuilt {
+            return Ok(self.health_factors(ledger, prices, now)?.into_iter().map(|(u, _)| u).collect());
+        }
         let mut out = Vec::new();
         for (gk, b) in self.all_bounds(ledger, prices, now)? {
             let Some(g) = self.index.groups.get(&gk) else { continue };
@@ -493,6 +516,9 @@ impl AaveV3 {
         prices: &dyn PriceSource,
         now: u64,
     ) -> AaveResult<Vec<(AccountId, U256)>> {
+        if self.index.unbuilt {
+            return self.health_factors(ledger, prices, now);
+        }
         let mut users = Vec::new();
         for (gk, b) in self.all_bounds(ledger, prices, now)? {
             let Some(g) = self.index.groups.get(&gk) else { continue };
@@ -520,6 +546,9 @@ impl AaveV3 {
     /// Whether the index holds exactly the borrowers of the pool with their current keys (the
     /// full invariant check; O(users · log users)).
     pub fn check_index(&self, ledger: &Ledger) -> Result<(), String> {
+        if self.index.unbuilt {
+            return Err(UNBUILT.into());
+        }
         let mut n = 0usize;
         for u in self.users.keys() {
             let want = self.index_entry(ledger, *u);
@@ -547,6 +576,9 @@ impl AaveV3 {
 
     /// The index rule for `users` only (what a transaction touched).
     pub fn check_index_of(&self, ledger: &Ledger, users: &[AccountId]) -> Result<(), String> {
+        if self.index.unbuilt {
+            return Err(UNBUILT.into());
+        }
         for u in users {
             if self.index.entry(*u) != self.index_entry(ledger, *u) {
                 return Err(format!("liquidation index disagrees with account #{}", u.0));

@@ -300,3 +300,34 @@ fn a_transfer_outside_aave_is_caught_by_the_touched_check_until_reindexed() {
     w.pool.check_touched(&w.ledger, &[a, b]).unwrap();
     w.pool.check_invariants(&w.ledger).unwrap();
 }
+
+#[test]
+fn a_deserialised_pool_scans_until_its_index_is_rebuilt() {
+    let mut w = world(true);
+    let [weth, _, _, usdc] = w.assets;
+    for (i, &user) in w.users.clone().iter().enumerate() {
+        w.pool.supply(&mut w.ledger, user, weth, u(10 * E18), 0).unwrap();
+        let usd = 10_000 + 1_000 * i as u128;
+        w.pool.borrow(&mut w.ledger, &w.prices, user, usdc, u(usd * 1_000_000), 0).unwrap();
+    }
+    w.prices.set(weth, u(150_000_000_000));
+    let want = w.pool.liquidatable(&w.ledger, &w.prices, 0).unwrap();
+    assert_eq!(want.len(), 3);
+    let json = serde_json::to_string(&w.pool).unwrap();
+    let mut back: AaveV3 = serde_json::from_str(&json).unwrap();
+    // The index is not serialised: the loaded pool knows it is unbuilt, answers by a scan and
+    // fails its checks rather than miss a borrower.
+    assert!(back.index.is_unbuilt());
+    assert_eq!(back.liquidatable(&w.ledger, &w.prices, 0).unwrap(), want);
+    assert_eq!(
+        back.nearest_health_factors(&w.ledger, &w.prices, 0).unwrap(),
+        back.health_factors(&w.ledger, &w.prices, 0).unwrap()
+    );
+    assert!(back.check_invariants(&w.ledger).is_err());
+    assert!(back.check_touched(&w.ledger, &[w.users[0]]).is_err());
+    back.rebuild_index(&w.ledger);
+    assert!(!back.index.is_unbuilt());
+    back.check_invariants(&w.ledger).unwrap();
+    assert_eq!(back.liquidatable(&w.ledger, &w.prices, 0).unwrap(), want);
+    assert_eq!(back.index.stats().borrowers, 6);
+}
