@@ -9,11 +9,11 @@
 use crate::action::{Action, Outcome, Tx, SYSTEM};
 use crate::lst::LstModel;
 use crate::markets::{coins_of, FeedPrices, MarketAction};
-use stake_markets::aave::PriceSource;
 use crate::markets::{MorphoAction, MorphoPrices};
 use crate::runner::{prepare, Prepared};
 use crate::world::World;
 use stake_ledger::AccountId;
+use stake_markets::aave::PriceSource;
 use stake_math::{Checked, U256};
 
 /// One measured figure.
@@ -460,7 +460,8 @@ pub fn open_aave_borrowers(w: &mut World, funder: &str, n: u64, collateral: U256
             max_age: Some(m.max_price_age),
         };
         let aave = m.aave.as_mut().ok_or("no Aave")?;
-        aave.supply(&mut w.ledger, who, wsteth, collateral, now).map_err(|e| err(&e))?;
+        aave.supply(&mut w.ledger, who, wsteth, collateral, now)
+            .map_err(|e| err(&e))?;
         let avail = aave
             .account_data(&w.ledger, &px, who, now)
             .and_then(|d| d.available_borrows_base().map_err(stake_markets::aave::AaveError::from))
@@ -473,7 +474,8 @@ pub fn open_aave_borrowers(w: &mut World, funder: &str, n: u64, collateral: U256
             .and_then(|(num, den)| stake_math::mul_div_down(avail, num, den))
             .map_err(|e| err(&e))?;
         if want > U256::ZERO {
-            aave.borrow(&mut w.ledger, &px, who, weth, want, now).map_err(|e| err(&e))?;
+            aave.borrow(&mut w.ledger, &px, who, weth, want, now)
+                .map_err(|e| err(&e))?;
         }
         out.push(who);
     }

@@ -364,7 +364,10 @@ impl World {
         // aTokens or debt tokens moved outside Aave's functions: re-key both accounts in
         // Aave's liquidation index (the per-transaction check compares their entries).
         if let Some(a) = self.markets.aave.as_mut() {
-            if a.reserves.iter().any(|r| r.a_token == asset_id || r.debt_token == asset_id) {
+            if a.reserves
+                .iter()
+                .any(|r| r.a_token == asset_id || r.debt_token == asset_id)
+            {
                 a.reindex(&self.ledger, &[from, to_id]);
             }
         }

@@ -844,7 +844,12 @@ fn aave_unhealthy_by_scan(w: &World) -> Vec<stake_ledger::AccountId> {
     let all = a.health_factors(&w.ledger, &px, w.now).unwrap();
     let unhealthy: Vec<_> = all.iter().filter(|(_, h)| *h < WAD).map(|(u, _)| *u).collect();
     // The index answers the same, from the candidates the prices can have crossed.
-    let found: Vec<_> = a.liquidatable(&w.ledger, &px, w.now).unwrap().into_iter().map(|x| x.0).collect();
+    let found: Vec<_> = a
+        .liquidatable(&w.ledger, &px, w.now)
+        .unwrap()
+        .into_iter()
+        .map(|x| x.0)
+        .collect();
     assert_eq!(found, unhealthy, "liquidatable differs from the scan");
     a.check_index(&w.ledger).unwrap();
     unhealthy
@@ -854,7 +859,9 @@ fn aave_liquidated(ev: &[Event]) -> Vec<stake_ledger::AccountId> {
     let mut v: Vec<_> = ev
         .iter()
         .filter_map(|e| match e {
-            Event::Market(MarketEvent::Aave(stake_markets::aave::AaveEvent::LiquidationCall { user, .. })) => Some(*user),
+            Event::Market(MarketEvent::Aave(stake_markets::aave::AaveEvent::LiquidationCall { user, .. })) => {
+                Some(*user)
+            }
             _ => None,
         })
         .collect();
@@ -883,7 +890,16 @@ fn an_aave_liquidation_cascade_among_400_borrowers_liquidates_exactly_whom_a_ful
         stake_engine::lst::LstModel::Lido(l) => l.balance_of(&w.ledger, alice).unwrap(),
         _ => unreachable!(),
     };
-    ok(&mut w, tx("alice", Action::Wrap { lst: "stETH".into(), amount: bal }));
+    ok(
+        &mut w,
+        tx(
+            "alice",
+            Action::Wrap {
+                lst: "stETH".into(),
+                amount: bal,
+            },
+        ),
+    );
     let borrowers = stake_engine::bench::open_aave_borrowers(&mut w, "alice", 400, u(2) * WAD).unwrap();
     assert_eq!(borrowers.len(), 400);
     w.check_invariants().unwrap();
@@ -893,7 +909,16 @@ fn an_aave_liquidation_cascade_among_400_borrowers_liquidates_exactly_whom_a_ful
     // 48, 0, 160 and 144 borrowers cross HF = 1 (small positions are liquidated in full).
     for sold in [2_000u128, 2_000, 2_000, 0, 2_000, 1_000, 0] {
         if sold > 0 {
-            ok(&mut w, tx("whale", Action::Stake { lst: "stETH".into(), amount: u(sold) * WAD }));
+            ok(
+                &mut w,
+                tx(
+                    "whale",
+                    Action::Stake {
+                        lst: "stETH".into(),
+                        amount: u(sold) * WAD,
+                    },
+                ),
+            );
             ok(
                 &mut w,
                 tx(

@@ -338,7 +338,11 @@ impl AaveV3 {
 
     /// The bounds of group `gk` at `now`; `Err` if a price or an index cannot be read.
     fn group_bounds(&self, gk: &GroupKey, prices: &dyn PriceSource, now: u64) -> AaveResult<Bounds> {
-        let emode = if gk.emode != 0 { self.emodes.get(&gk.emode) } else { None };
+        let emode = if gk.emode != 0 {
+            self.emodes.get(&gk.emode)
+        } else {
+            None
+        };
         let mut unbounded = false;
         let (mut lt_min, mut lt_max) = (u32::MAX, 0u32);
         let mut coll: Option<(U256, U256)> = None;
@@ -414,12 +418,7 @@ impl AaveV3 {
     /// Bounds of every group; for a group that cannot be bounded, the exact computation of its
     /// first member decides: its error (what [`AaveV3::health_factors`] would return) or, if it
     /// succeeds, every member is a candidate.
-    fn all_bounds(
-        &self,
-        ledger: &Ledger,
-        prices: &dyn PriceSource,
-        now: u64,
-    ) -> AaveResult<Vec<(GroupKey, Bounds)>> {
+    fn all_bounds(&self, ledger: &Ledger, prices: &dyn PriceSource, now: u64) -> AaveResult<Vec<(GroupKey, Bounds)>> {
         let mut out = Vec::with_capacity(self.index.groups.len());
         let mut first_err: Option<(AccountId, AaveError)> = None;
         for (gk, g) in &self.index.groups {
@@ -458,7 +457,11 @@ impl AaveV3 {
         now: u64,
     ) -> AaveResult<Vec<AccountId>> {
         if self.index.unbuilt {
-            return Ok(self.health_factors(ledger, prices, now)?.into_iter().map(|(u, _)| u).collect());
+            return Ok(self
+                .health_factors(ledger, prices, now)?
+                .into_iter()
+                .map(|(u, _)| u)
+                .collect());
         }
         let mut out = Vec::new();
         for (gk, b) in self.all_bounds(ledger, prices, now)? {
@@ -560,11 +563,10 @@ impl AaveV3 {
             }
         }
         let in_groups: usize = self.index.groups.values().map(|g| g.members.len()).sum();
-        let consistent = self
-            .index
-            .groups
-            .values()
-            .all(|g| !g.members.is_empty() && g.by_key.len() == g.members.len() && g.by_den.len() == g.members.len());
+        let consistent =
+            self.index.groups.values().all(|g| {
+                !g.members.is_empty() && g.by_key.len() == g.members.len() && g.by_den.len() == g.members.len()
+            });
         if n != self.index.len() || n != in_groups || !consistent {
             return Err(format!(
                 "liquidation index holds {} borrowers ({in_groups} in groups), the users {n}",

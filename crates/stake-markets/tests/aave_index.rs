@@ -160,7 +160,7 @@ fn step(w: &mut W, (kind, who, res, mantissa, exp, dt): Op) {
         6 => pool.withdraw(ledger, prices, user, asset, amt, now),
         7 => pool.set_use_as_collateral(ledger, prices, user, asset, mantissa % 2 == 0, now),
         8 => pool.set_user_emode(ledger, prices, user, u8::try_from(mantissa % 3).unwrap(), now),
-        9 | 10 | 11 => {
+        9..=11 => {
             // Price move: ×0.5 … ×1.5 on one reserve (ETH-like reserves together half the time).
             let f = U256::from(50 + mantissa % 101);
             let moved: Vec<AssetId> = if mantissa % 2 == 0 && res % 4 != 3 {
@@ -202,7 +202,17 @@ fn step(w: &mut W, (kind, who, res, mantissa, exp, dt): Op) {
             }
             let (c, d) = (cs[res % cs.len()], ds[who % ds.len()]);
             let cover = if exp > 12 { U256::MAX } else { amt };
-            pool.liquidation_call(ledger, prices, w.liquidator, c, d, victim, cover, mantissa % 2 == 0, now)
+            pool.liquidation_call(
+                ledger,
+                prices,
+                w.liquidator,
+                c,
+                d,
+                victim,
+                cover,
+                mantissa % 2 == 0,
+                now,
+            )
         }
         _ => {
             // aTokens moved outside Aave (a plain ledger transfer), then re-keyed.
@@ -252,9 +262,15 @@ fn a_price_drop_lists_exactly_the_positions_it_crossed() {
     for (i, &user) in w.users.clone().iter().enumerate() {
         w.pool.supply(&mut w.ledger, user, weth, u(10 * E18), 0).unwrap();
         let usd = 10_000 + 1_000 * i as u128; // of 16,600 at LT (10 WETH × $2,000 × 83 %)
-        w.pool.borrow(&mut w.ledger, &w.prices, user, usdc, u(usd * 1_000_000), 0).unwrap();
+        w.pool
+            .borrow(&mut w.ledger, &w.prices, user, usdc, u(usd * 1_000_000), 0)
+            .unwrap();
     }
-    assert!(w.pool.liquidation_candidates(&w.ledger, &w.prices, 0).unwrap().is_empty());
+    assert!(w
+        .pool
+        .liquidation_candidates(&w.ledger, &w.prices, 0)
+        .unwrap()
+        .is_empty());
     // WETH −25 %: LT value 12,450; users 3, 4, 5 (13,000+) are unhealthy.
     w.prices.set(weth, u(150_000_000_000));
     let c = w.pool.liquidation_candidates(&w.ledger, &w.prices, 0).unwrap();
@@ -262,8 +278,17 @@ fn a_price_drop_lists_exactly_the_positions_it_crossed() {
     want.sort();
     let mut got = c.clone();
     got.sort();
-    assert_eq!(got, want, "a one-collateral, one-debt group is a liquidation-price index");
-    let found: Vec<AccountId> = w.pool.liquidatable(&w.ledger, &w.prices, 0).unwrap().iter().map(|x| x.0).collect();
+    assert_eq!(
+        got, want,
+        "a one-collateral, one-debt group is a liquidation-price index"
+    );
+    let found: Vec<AccountId> = w
+        .pool
+        .liquidatable(&w.ledger, &w.prices, 0)
+        .unwrap()
+        .iter()
+        .map(|x| x.0)
+        .collect();
     assert_eq!(found, want);
     // A wstETH move does not touch these borrowers at all.
     w.prices.set(wsteth, u(1));
@@ -278,11 +303,16 @@ fn a_missing_price_fails_as_the_scan_does() {
     let [weth, _, _, usdc] = w.assets;
     let user = w.users[0];
     w.pool.supply(&mut w.ledger, user, weth, u(10 * E18), 0).unwrap();
-    w.pool.borrow(&mut w.ledger, &w.prices, user, usdc, u(1_000_000_000), 0).unwrap();
+    w.pool
+        .borrow(&mut w.ledger, &w.prices, user, usdc, u(1_000_000_000), 0)
+        .unwrap();
     w.prices.prices.remove(&usdc);
     let scan = w.pool.health_factors(&w.ledger, &w.prices, 0).unwrap_err();
     assert_eq!(w.pool.liquidatable(&w.ledger, &w.prices, 0).unwrap_err(), scan);
-    assert_eq!(w.pool.nearest_health_factors(&w.ledger, &w.prices, 0).unwrap_err(), scan);
+    assert_eq!(
+        w.pool.nearest_health_factors(&w.ledger, &w.prices, 0).unwrap_err(),
+        scan
+    );
 }
 
 #[test]
@@ -291,7 +321,9 @@ fn a_transfer_outside_aave_is_caught_by_the_touched_check_until_reindexed() {
     let [weth, _, _, usdc] = w.assets;
     let (a, b) = (w.users[0], w.users[1]);
     w.pool.supply(&mut w.ledger, a, weth, u(10 * E18), 0).unwrap();
-    w.pool.borrow(&mut w.ledger, &w.prices, a, usdc, u(1_000_000_000), 0).unwrap();
+    w.pool
+        .borrow(&mut w.ledger, &w.prices, a, usdc, u(1_000_000_000), 0)
+        .unwrap();
     let at = w.pool.reserve(weth).unwrap().a_token;
     w.ledger.transfer(a, b, at, u(5 * E18)).unwrap();
     assert!(w.pool.check_touched(&w.ledger, &[a, b]).is_err());
@@ -308,7 +340,9 @@ fn a_deserialised_pool_scans_until_its_index_is_rebuilt() {
     for (i, &user) in w.users.clone().iter().enumerate() {
         w.pool.supply(&mut w.ledger, user, weth, u(10 * E18), 0).unwrap();
         let usd = 10_000 + 1_000 * i as u128;
-        w.pool.borrow(&mut w.ledger, &w.prices, user, usdc, u(usd * 1_000_000), 0).unwrap();
+        w.pool
+            .borrow(&mut w.ledger, &w.prices, user, usdc, u(usd * 1_000_000), 0)
+            .unwrap();
     }
     w.prices.set(weth, u(150_000_000_000));
     let want = w.pool.liquidatable(&w.ledger, &w.prices, 0).unwrap();
