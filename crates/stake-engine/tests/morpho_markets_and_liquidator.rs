@@ -951,3 +951,69 @@ fn an_aave_liquidation_cascade_among_400_borrowers_liquidates_exactly_whom_a_ful
     assert!(total >= 300, "only {total} liquidations");
     assert!(left > 0 && left < 400, "{left} borrowers left");
 }
+
+#[test]
+fn a_scenario_transfer_of_atokens_re_keys_both_accounts_in_the_aave_index() {
+    let mut w = prepare(&format!("{}{AAVE}", BASE.replace("IRM", "")), None)
+        .expect("scenario builds")
+        .world()
+        .clone();
+    ok(
+        &mut w,
+        tx(
+            "alice",
+            Action::Stake {
+                lst: "stETH".into(),
+                amount: u(100) * WAD,
+            },
+        ),
+    );
+    let alice = w.ledger.find_account("alice").unwrap();
+    let bal = match &w.lsts[0].model {
+        stake_engine::lst::LstModel::Lido(l) => l.balance_of(&w.ledger, alice).unwrap(),
+        _ => unreachable!(),
+    };
+    ok(&mut w, tx("alice", Action::Wrap { lst: "stETH".into(), amount: bal }));
+    ok(
+        &mut w,
+        tx(
+            "alice",
+            Action::Market(MarketAction::Supply {
+                token: "wstETH".into(),
+                amount: U256::MAX,
+            }),
+        ),
+    );
+    ok(
+        &mut w,
+        tx(
+            "alice",
+            Action::Market(MarketAction::Borrow {
+                token: "WETH".into(),
+                amount: u(50) * WAD,
+            }),
+        ),
+    );
+    let key_before = w.markets.aave.as_ref().unwrap().index.entry(alice).unwrap().1.key;
+    // A plain ledger transfer of aTokens, as a scenario may script it; the per-transaction check
+    // (which compares the touched accounts' index entries) must pass.
+    w.ledger.set_auditing(true);
+    w.ledger.audit().unwrap();
+    ok(
+        &mut w,
+        tx(
+            "alice",
+            Action::Transfer {
+                asset: "aEthwstETH".into(),
+                to: "whale".into(),
+                amount: u(10) * WAD,
+            },
+        ),
+    );
+    w.check_touched(false).unwrap();
+    let a = w.markets.aave.as_ref().unwrap();
+    let key_after = a.index.entry(alice).unwrap().1.key;
+    assert!(key_after < key_before, "alice's key follows her smaller collateral");
+    a.check_index(&w.ledger).unwrap();
+    aave_unhealthy_by_scan(&w);
+}
