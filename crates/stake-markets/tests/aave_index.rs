@@ -231,17 +231,23 @@ fn step(w: &mut W, (kind, who, res, mantissa, exp, dt): Op) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(ProptestConfig::with_cases(1000))]
 
     #[test]
     fn candidates_contain_every_unhealthy_user_and_the_index_matches_a_scan(
         reference_prices in any::<bool>(),
+        // A first supply per user (reserve, mantissa, exponent), so that borrows can succeed.
+        initial in prop::collection::vec((0usize..4, 1u64..10_000, 0u32..20), 6),
         ops in prop::collection::vec(
             (0u8..16, 0usize..6, 0usize..4, 1u64..10_000, 0u32..20, 0u64..100_000),
-            1..60,
+            1..80,
         )
     ) {
         let mut w = world(reference_prices);
+        for (i, (res, mantissa, exp)) in initial.into_iter().enumerate() {
+            let (user, asset) = (w.users[i], w.assets[res]);
+            let _ = w.pool.supply(&mut w.ledger, user, asset, amount(mantissa, exp), 0);
+        }
         check(&w)?;
         for (k, op) in ops.into_iter().enumerate() {
             step(&mut w, op);
