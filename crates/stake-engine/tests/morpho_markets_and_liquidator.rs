@@ -973,7 +973,16 @@ fn a_scenario_transfer_of_atokens_re_keys_both_accounts_in_the_aave_index() {
         stake_engine::lst::LstModel::Lido(l) => l.balance_of(&w.ledger, alice).unwrap(),
         _ => unreachable!(),
     };
-    ok(&mut w, tx("alice", Action::Wrap { lst: "stETH".into(), amount: bal }));
+    ok(
+        &mut w,
+        tx(
+            "alice",
+            Action::Wrap {
+                lst: "stETH".into(),
+                amount: bal,
+            },
+        ),
+    );
     ok(
         &mut w,
         tx(

@@ -72,6 +72,9 @@ pub const NEAREST: usize = 64;
 const KEY_ONE: U256 = U256::new(1 << 64);
 /// The relative margin of the threshold is 2^-MARGIN_SHIFT (and dust is N·2^MARGIN_SHIFT base units).
 const MARGIN_SHIFT: u32 = 20;
+/// The nearest window's relative margin, 2^-SPREAD_MARGIN_SHIFT, for the rounding of small
+/// (non-dust) positions in the key order (a metric: a wider window only visits more members).
+const SPREAD_MARGIN_SHIFT: u32 = 8;
 /// What the checks say of a deserialised pool whose index was not rebuilt.
 const UNBUILT: &str = "liquidation index not built (a deserialised pool needs rebuild_index)";
 /// Reference price of a reserve without one ($1, 8 decimals).
@@ -396,7 +399,7 @@ impl AaveV3 {
             let s = mul_div_up(KEY_ONE, U256::from(lt_max), U256::from(lt_min))?;
             let s = mul_div_up(s, m_hi, m)?;
             let s = mul_div_up(s, big_m, d_lo)?;
-            s.add_c(s >> MARGIN_SHIFT)?.add_c(U256::ONE)
+            s.add_c(s >> SPREAD_MARGIN_SHIFT)?.add_c(U256::ONE)
         };
         let spread = spread().unwrap_or(U256::MAX);
         let bounds = || -> MathResult<Bounds> {
@@ -505,11 +508,13 @@ impl AaveV3 {
         Ok(out)
     }
 
-    /// The health factors of the borrowers nearest to liquidation: per group, up to [`NEAREST`]
-    /// of the lowest keys whose health factor can be the group's smallest, and the group's dust.
-    /// For a one-collateral, one-debt group the group's smallest health factor is among them up
-    /// to rounding; for the others, when more than [`NEAREST`] members fit the window, the
-    /// smallest visited. For metrics sampled each step.
+    /// The health factors of the borrowers nearest to liquidation: per group, the group's dust
+    /// and up to [`NEAREST`] of the other members with the lowest keys, those whose health
+    /// factor can be the group's smallest (keys within the group's spread — the ratio of its
+    /// extreme liquidation thresholds and price ratios, plus 2⁻⁸ for rounding — of the smallest
+    /// non-dust key). The group's smallest health factor is among them unless more than
+    /// [`NEAREST`] members fit the window (then the smallest visited). For metrics sampled each
+    /// step; O(groups · (log n + NEAREST) + dust).
     ///
     /// Specification:
     /// - fails as [`AaveV3::liquidatable`].
@@ -525,18 +530,23 @@ impl AaveV3 {
         let mut users = Vec::new();
         for (gk, b) in self.all_bounds(ledger, prices, now)? {
             let Some(g) = self.index.groups.get(&gk) else { continue };
-            let Some((k0, _)) = g.by_key.get_min() else { continue };
-            let window = mul_div_up(*k0, b.spread, KEY_ONE).unwrap_or(U256::MAX);
-            let near: Vec<AccountId> = g.by_key.range(..=upto(window)).take(NEAREST).map(|(_, u)| *u).collect();
-            if b.key_max != U256::MAX {
+            // Dust is listed whole (its rounding can put it anywhere in the key order); the
+            // window starts at the smallest key of the others.
+            let bounded = b.key_max != U256::MAX;
+            let dust = |u: &AccountId| bounded && g.members.get(u).is_some_and(|e| e.den <= b.dust_max);
+            if let Some((k0, _)) = g.by_key.iter().find(|(_, u)| !dust(u)) {
+                let window = mul_div_up(*k0, b.spread, KEY_ONE).unwrap_or(U256::MAX);
                 users.extend(
-                    g.by_den
-                        .range(..=upto(b.dust_max))
-                        .filter(|(_, u)| !near.contains(u))
+                    g.by_key
+                        .range(..=upto(window))
+                        .filter(|(_, u)| !dust(u))
+                        .take(NEAREST)
                         .map(|(_, u)| *u),
                 );
             }
-            users.extend(near);
+            if bounded {
+                users.extend(g.by_den.range(..=upto(b.dust_max)).map(|(_, u)| *u));
+            }
         }
         users.sort_unstable();
         users.dedup();

@@ -2,8 +2,11 @@
 //! e-modes, dust positions from 1 wei up, supplies, borrows near the limit, repays, withdrawals,
 //! collateral switches, aToken transfers outside Aave, liquidations, prices moving up and down,
 //! years of accrual) where, after every step, the candidates contain every user whose exact
-//! health factor is below 1, `liquidatable` equals a scan decided by the exact computation, and
-//! the index equals a rebuild from the users (the full invariant check).
+//! health factor is below 1, `liquidatable` equals a scan decided by the exact computation,
+//! `nearest_health_factors` finds the smallest health factor of the scan, and the index equals a
+//! rebuild from the users (the full invariant check). 1,000 cases (60,000 ran clean in a soak);
+//! the committed regression is a dust borrower whose rounding hid a neighbour from the nearest
+//! window.
 
 use proptest::prelude::*;
 use stake_ledger::{AccountId, AssetId, AssetKind, Ledger};
@@ -133,6 +136,9 @@ fn check(w: &W) -> Result<(), TestCaseError> {
         prop_assert!(all.contains(x));
     }
     prop_assert_eq!(near.is_empty(), all.is_empty());
+    // With at most NEAREST borrowers per group, the smallest health factor is among them.
+    let min = |v: &[(AccountId, U256)]| v.iter().map(|x| x.1).min();
+    prop_assert_eq!(min(&near), min(&all));
     Ok(())
 }
 
