@@ -13,7 +13,8 @@ use crate::markets::{MorphoAction, MorphoPrices};
 use crate::runner::{prepare, Prepared};
 use crate::world::World;
 use stake_ledger::AccountId;
-use stake_math::U256;
+use stake_markets::aave::PriceSource;
+use stake_math::{Checked, U256};
 
 /// One measured figure.
 #[derive(Clone, Debug, PartialEq)]
@@ -433,6 +434,104 @@ pub fn step_figures(clock: &dyn Fn() -> u64, o: &Options, n: u64) -> Result<Vec<
             level: "engine",
             size: n,
             ns: full,
+        },
+    ])
+}
+
+/// Opens `n` Aave borrowers `aave-borrower-<i>` funded by `funder`: each receives `collateral`
+/// wstETH (a ledger transfer), supplies it and borrows WETH at 50 %–99 % of what its LTV
+/// allows, so that their health factors spread from about 1.01 to 2. Protocol-level calls (the
+/// world is set up, not run); ends with a ledger audit so the next per-transaction check sees
+/// only what follows. Returns the borrowers.
+pub fn open_aave_borrowers(w: &mut World, funder: &str, n: u64, collateral: U256) -> Result<Vec<AccountId>, String> {
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let from = w.ledger.find_account(funder).map_err(|e| err(&e))?;
+    let wsteth = w.ledger.asset("wstETH").map_err(|e| err(&e))?;
+    let weth = w.markets.weth.ok_or("no WETH")?;
+    let mut out = Vec::new();
+    for i in 0..n {
+        let who = w.ledger.account(&format!("aave-borrower-{i}"));
+        w.ledger.transfer(from, who, wsteth, collateral).map_err(|e| err(&e))?;
+        let now = w.now;
+        let m = &mut w.markets;
+        let px = FeedPrices {
+            oracles: &m.oracles,
+            feeds: &m.feeds,
+            max_age: Some(m.max_price_age),
+        };
+        let aave = m.aave.as_mut().ok_or("no Aave")?;
+        aave.supply(&mut w.ledger, who, wsteth, collateral, now)
+            .map_err(|e| err(&e))?;
+        let avail = aave
+            .account_data(&w.ledger, &px, who, now)
+            .and_then(|d| d.available_borrows_base().map_err(stake_markets::aave::AaveError::from))
+            .map_err(|e| err(&e))?;
+        let p = px.price_base(weth, now)?;
+        let pct = U256::from(50 + (i * 37) % 50);
+        let want = pct
+            .mul_c(U256::new(E18))
+            .and_then(|num| Ok((num, p.mul_c(U256::from(100u8))?)))
+            .and_then(|(num, den)| stake_math::mul_div_down(avail, num, den))
+            .map_err(|e| err(&e))?;
+        if want > U256::ZERO {
+            aave.borrow(&mut w.ledger, &px, who, weth, want, now)
+                .map_err(|e| err(&e))?;
+        }
+        out.push(who);
+    }
+    if w.ledger.is_auditing() {
+        w.ledger.audit().map_err(|e| err(&e))?;
+    }
+    Ok(out)
+}
+
+/// Daily steps of the benchmark world of size `n` with `n` Aave borrowers besides its `n`
+/// Morpho positions: the median ns of a full-stack daily step (as [`step_figures`]), and of the
+/// scan of every Aave borrower's exact health factor — what the liquidator and the per-step
+/// minimum health factor did before the liquidation index (`aave_index`), once per step.
+pub fn aave_step_figures(clock: &dyn Fn() -> u64, o: &Options, n: u64) -> Result<Vec<Figure>, String> {
+    let (p, mut w) = build(n)?;
+    open_aave_borrowers(&mut w, "bench", n, U256::new(E18 / 20))?;
+    let mut per = Vec::new();
+    let mut scan = Vec::new();
+    for _ in 0..o.steps.max(1) {
+        let to = w.now + crate::time::DAY;
+        let t0 = clock();
+        engine_op(
+            &mut w,
+            &Tx {
+                sender: SYSTEM.into(),
+                action: Action::AdvanceTime { to },
+            },
+        )?;
+        let row = p.sample_row(&w);
+        per.push(clock().saturating_sub(t0) as f64);
+        std::hint::black_box(row);
+        let m = &w.markets;
+        let px = FeedPrices {
+            oracles: &m.oracles,
+            feeds: &m.feeds,
+            max_age: Some(m.max_price_age),
+        };
+        let aave = m.aave.as_ref().ok_or("no Aave")?;
+        let t0 = clock();
+        let hfs = aave.health_factors(&w.ledger, &px, w.now).map_err(|e| e.to_string())?;
+        scan.push(clock().saturating_sub(t0) as f64);
+        std::hint::black_box(hfs);
+    }
+    let borrowers = u64::try_from(w.markets.aave.as_ref().map_or(0, |a| a.index.len())).unwrap_or(u64::MAX);
+    Ok(vec![
+        Figure {
+            what: "full-stack daily step, N Aave borrowers".into(),
+            level: "engine",
+            size: borrowers,
+            ns: median(per),
+        },
+        Figure {
+            what: "  Aave HF scan of all borrowers (replaced)".into(),
+            level: "protocol",
+            size: borrowers,
+            ns: median(scan),
         },
     ])
 }

@@ -361,6 +361,16 @@ impl World {
             return self.lsts[i].transfer_rebasing(&mut self.ledger, from, to_id, amount, now);
         }
         self.ledger.transfer(from, to_id, asset_id, amount).map_err(proto)?;
+        // aTokens or debt tokens moved outside Aave's functions: re-key both accounts in
+        // Aave's liquidation index (the per-transaction check compares their entries).
+        if let Some(a) = self.markets.aave.as_mut() {
+            if a.reserves
+                .iter()
+                .any(|r| r.a_token == asset_id || r.debt_token == asset_id)
+            {
+                a.reindex(&self.ledger, &[from, to_id]);
+            }
+        }
         Ok(vec![Event::Transferred {
             asset: asset.into(),
             from: sender.into(),

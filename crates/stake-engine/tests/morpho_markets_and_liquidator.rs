@@ -832,3 +832,197 @@ fn the_liquidation_index_follows_every_position_change() {
     assert_eq!(ix.len(), borrowers);
     assert!(borrowers > 0);
 }
+
+/// Every Aave borrower with health factor < 1 by a scan of all of them (the liquidator's rule
+/// before the liquidation index), at the prices the feeds hold now.
+fn aave_unhealthy_by_scan(w: &World) -> Vec<stake_ledger::AccountId> {
+    let mut px = stake_markets::aave::StaticPrices::new();
+    for f in &w.markets.feeds {
+        px.set(f.asset, w.markets.oracles.price_unchecked(f.key, w.now).unwrap().value);
+    }
+    let a = w.markets.aave.as_ref().unwrap();
+    let all = a.health_factors(&w.ledger, &px, w.now).unwrap();
+    let unhealthy: Vec<_> = all.iter().filter(|(_, h)| *h < WAD).map(|(u, _)| *u).collect();
+    // The index answers the same, from the candidates the prices can have crossed.
+    let found: Vec<_> = a
+        .liquidatable(&w.ledger, &px, w.now)
+        .unwrap()
+        .into_iter()
+        .map(|x| x.0)
+        .collect();
+    assert_eq!(found, unhealthy, "liquidatable differs from the scan");
+    a.check_index(&w.ledger).unwrap();
+    unhealthy
+}
+
+fn aave_liquidated(ev: &[Event]) -> Vec<stake_ledger::AccountId> {
+    let mut v: Vec<_> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::Market(MarketEvent::Aave(stake_markets::aave::AaveEvent::LiquidationCall { user, .. })) => {
+                Some(*user)
+            }
+            _ => None,
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn an_aave_liquidation_cascade_among_400_borrowers_liquidates_exactly_whom_a_full_scan_finds() {
+    let mut w = prepare(&format!("{}{AAVE}", BASE.replace("IRM", "")), None)
+        .expect("scenario builds")
+        .world()
+        .clone();
+    ok(
+        &mut w,
+        tx(
+            "alice",
+            Action::Stake {
+                lst: "stETH".into(),
+                amount: u(900) * WAD,
+            },
+        ),
+    );
+    let alice = w.ledger.find_account("alice").unwrap();
+    let bal = match &w.lsts[0].model {
+        stake_engine::lst::LstModel::Lido(l) => l.balance_of(&w.ledger, alice).unwrap(),
+        _ => unreachable!(),
+    };
+    ok(
+        &mut w,
+        tx(
+            "alice",
+            Action::Wrap {
+                lst: "stETH".into(),
+                amount: bal,
+            },
+        ),
+    );
+    let borrowers = stake_engine::bench::open_aave_borrowers(&mut w, "alice", 400, u(2) * WAD).unwrap();
+    assert_eq!(borrowers.len(), 400);
+    w.check_invariants().unwrap();
+    assert_eq!(w.markets.aave.as_ref().unwrap().index.len(), 400);
+    let mut total = 0usize;
+    // Days of selling into the stETH pool (wstETH's market oracle falls) and quiet days: 0, 8,
+    // 48, 0, 160 and 144 borrowers cross HF = 1 (small positions are liquidated in full).
+    for sold in [2_000u128, 2_000, 2_000, 0, 2_000, 1_000, 0] {
+        if sold > 0 {
+            ok(
+                &mut w,
+                tx(
+                    "whale",
+                    Action::Stake {
+                        lst: "stETH".into(),
+                        amount: u(sold) * WAD,
+                    },
+                ),
+            );
+            ok(
+                &mut w,
+                tx(
+                    "whale",
+                    Action::Market(MarketAction::Swap {
+                        pool: "steth-eth".into(),
+                        token_in: "stETH".into(),
+                        amount: U256::MAX,
+                        min_out: U256::ZERO,
+                    }),
+                ),
+            );
+        }
+        let to = w.now + 86_400;
+        // The same frame without the liquidator: whom the scan finds unhealthy there.
+        let mut reference = w.clone();
+        reference.markets.liquidator.as_mut().unwrap().enabled = false;
+        ok(&mut reference, tx(SYSTEM, Action::AdvanceTime { to }));
+        let want = aave_unhealthy_by_scan(&reference);
+        let before = w.markets.liquidator.as_ref().unwrap().stats.clone();
+        let ev = ok(&mut w, tx(SYSTEM, Action::AdvanceTime { to }));
+        let after = &w.markets.liquidator.as_ref().unwrap().stats;
+        assert_eq!((after.skipped, after.failed), (before.skipped, before.failed));
+        assert_eq!(aave_liquidated(&ev), want, "day ending {to}");
+        total += want.len();
+        aave_unhealthy_by_scan(&w);
+    }
+    // A real cascade: many liquidations, some borrowers left standing.
+    let left = w.markets.aave.as_ref().unwrap().index.len();
+    assert!(total >= 300, "only {total} liquidations");
+    assert!(left > 0 && left < 400, "{left} borrowers left");
+}
+
+#[test]
+fn a_scenario_transfer_of_atokens_re_keys_both_accounts_in_the_aave_index() {
+    let mut w = prepare(&format!("{}{AAVE}", BASE.replace("IRM", "")), None)
+        .expect("scenario builds")
+        .world()
+        .clone();
+    ok(
+        &mut w,
+        tx(
+            "alice",
+            Action::Stake {
+                lst: "stETH".into(),
+                amount: u(100) * WAD,
+            },
+        ),
+    );
+    let alice = w.ledger.find_account("alice").unwrap();
+    let bal = match &w.lsts[0].model {
+        stake_engine::lst::LstModel::Lido(l) => l.balance_of(&w.ledger, alice).unwrap(),
+        _ => unreachable!(),
+    };
+    ok(
+        &mut w,
+        tx(
+            "alice",
+            Action::Wrap {
+                lst: "stETH".into(),
+                amount: bal,
+            },
+        ),
+    );
+    ok(
+        &mut w,
+        tx(
+            "alice",
+            Action::Market(MarketAction::Supply {
+                token: "wstETH".into(),
+                amount: U256::MAX,
+            }),
+        ),
+    );
+    ok(
+        &mut w,
+        tx(
+            "alice",
+            Action::Market(MarketAction::Borrow {
+                token: "WETH".into(),
+                amount: u(50) * WAD,
+            }),
+        ),
+    );
+    let key_before = w.markets.aave.as_ref().unwrap().index.entry(alice).unwrap().1.key;
+    // A plain ledger transfer of aTokens, as a scenario may script it; the per-transaction check
+    // (which compares the touched accounts' index entries) must pass.
+    w.ledger.set_auditing(true);
+    w.ledger.audit().unwrap();
+    ok(
+        &mut w,
+        tx(
+            "alice",
+            Action::Transfer {
+                asset: "aEthwstETH".into(),
+                to: "whale".into(),
+                amount: u(10) * WAD,
+            },
+        ),
+    );
+    w.check_touched(false).unwrap();
+    let a = w.markets.aave.as_ref().unwrap();
+    let key_after = a.index.entry(alice).unwrap().1.key;
+    assert!(key_after < key_before, "alice's key follows her smaller collateral");
+    a.check_index(&w.ledger).unwrap();
+    aave_unhealthy_by_scan(&w);
+}

@@ -144,7 +144,7 @@ pub fn rates(
 }
 
 /// `10^decimals`.
-fn unit(decimals: u8) -> MathResult<U256> {
+pub(crate) fn unit(decimals: u8) -> MathResult<U256> {
     pow10(u32::from(decimals))
 }
 
@@ -340,10 +340,10 @@ pub struct UserConfig {
 }
 
 impl UserConfig {
-    fn is_collateral(&self, id: u16) -> bool {
+    pub(crate) fn is_collateral(&self, id: u16) -> bool {
         self.collateral & (1u128 << id) != 0
     }
-    fn is_borrowing(&self, id: u16) -> bool {
+    pub(crate) fn is_borrowing(&self, id: u16) -> bool {
         self.borrowing & (1u128 << id) != 0
     }
     fn set_collateral(&mut self, id: u16, on: bool) {
@@ -824,9 +824,13 @@ pub struct AaveV3 {
     pub treasury: Option<AccountId>,
     /// Counters.
     pub stats: AaveStats,
+    /// Borrowers by a health-factor bound (derived from the users and the ledger, kept in step
+    /// by every operation; not part of the state). See [`crate::aave_index`].
+    #[serde(skip, default = "crate::aave_index::AaveIndex::unbuilt")]
+    pub index: crate::aave_index::AaveIndex,
 }
 
-fn is_bit(bitmap: u128, id: u16) -> bool {
+pub(crate) fn is_bit(bitmap: u128, id: u16) -> bool {
     bitmap & (1u128 << id) != 0
 }
 
@@ -1120,7 +1124,7 @@ impl AaveV3 {
         self.account_data_with(ledger, prices, user, cfg, now)
     }
 
-    fn account_data_with(
+    pub(crate) fn account_data_with(
         &self,
         ledger: &Ledger,
         prices: &dyn PriceSource,
@@ -1200,7 +1204,9 @@ impl AaveV3 {
     // ----- atomic wrapper -----
 
     /// Runs `f` on the pool and the ledger; on `Err` restores the reserves, the counters, the
-    /// configurations of `users` and every ledger change.
+    /// configurations of `users`, the liquidation index and every ledger change; on `Ok`
+    /// re-keys `users` and the treasury in the liquidation index (the only accounts whose Aave
+    /// balances or flags an operation changes).
     fn transact<T>(
         &mut self,
         ledger: &mut Ledger,
@@ -1216,14 +1222,20 @@ impl AaveV3 {
         let saved_stats = self.stats.clone();
         let saved_users: Vec<(AccountId, Option<UserConfig>)> =
             users.iter().map(|u| (*u, self.users.get(u).copied())).collect();
+        let saved_index = self.index.clone();
         let cp = ledger.checkpoint();
         match f(self, ledger) {
             Ok(v) => {
                 ledger.commit(cp);
+                self.reindex(ledger, users);
+                if let Some(t) = self.treasury {
+                    self.reindex(ledger, &[t]);
+                }
                 Ok(v)
             }
             Err(e) => {
                 ledger.rollback(cp);
+                self.index = saved_index;
                 for (i, r) in saved_reserves {
                     self.reserves[i] = r;
                 }
@@ -2043,7 +2055,9 @@ impl AaveV3 {
         })
     }
 
-    /// Health factors (wad) of every user with debt, by account id.
+    /// Health factors (wad) of every user with debt, by account id. A scan of every user: for
+    /// end-of-run summaries; per-step code goes through the liquidation index
+    /// ([`AaveV3::liquidatable`], [`AaveV3::nearest_health_factors`]).
     ///
     /// Specification:
     /// - fails with [`AaveError::Price`] if a price is missing.
@@ -2077,7 +2091,8 @@ impl AaveV3 {
         Ok(total)
     }
 
-    /// Every rule: ledger conservation (a full scan of the ledger) and [`Self::check_backing`].
+    /// Every rule: ledger conservation (a full scan of the ledger) and [`Self::check_backing`]
+    /// (which compares the liquidation index with a scan of every user).
     pub fn check_invariants(&self, ledger: &Ledger) -> Result<(), String> {
         ledger.check_conservation().map_err(|e| e.to_string())?;
         self.check_backing(ledger)
@@ -2087,16 +2102,21 @@ impl AaveV3 {
     /// - the ledger holds at least the virtual balance in `aave:<symbol>`;
     /// - cash + debt + deficit ≥ aToken supply (incl. treasury accruals) at current indices,
     ///   up to 1 wei of rounding per aToken/debt holder;
-    /// - every user flagged as borrowing holds debt tokens and vice versa (all users).
+    /// - every user flagged as borrowing holds debt tokens and vice versa (all users);
+    /// - the liquidation index holds exactly the borrowers with their current keys (a scan).
+    ///
+    /// O(users): the per-transaction check is [`Self::check_touched`].
     pub fn check_backing(&self, ledger: &Ledger) -> Result<(), String> {
         self.check_reserves(ledger)?;
         self.users
             .iter()
-            .try_for_each(|(u, cfg)| self.check_user(ledger, *u, cfg))
+            .try_for_each(|(u, cfg)| self.check_user(ledger, *u, cfg))?;
+        self.check_index(ledger)
     }
 
-    /// [`Self::check_backing`] with the per-user rule on `accounts` only: what a transaction that
-    /// touched those accounts can have broken. O(reserves + accounts), whatever the number of users.
+    /// [`Self::check_backing`] with the per-user rules (flags, index entry) on `accounts` only:
+    /// what a transaction that touched those accounts can have broken. O(reserves + accounts ·
+    /// log users), whatever the number of users.
     pub fn check_touched(&self, ledger: &Ledger, accounts: &[AccountId]) -> Result<(), String> {
         self.check_reserves(ledger)?;
         for u in accounts {
@@ -2104,7 +2124,7 @@ impl AaveV3 {
                 self.check_user(ledger, *u, cfg)?;
             }
         }
-        Ok(())
+        self.check_index_of(ledger, accounts)
     }
 
     fn check_reserves(&self, ledger: &Ledger) -> Result<(), String> {
@@ -2153,7 +2173,7 @@ impl AaveV3 {
 // Reserve logic (free functions on a reserve copy)
 // ---------------------------------------------------------------------------------------------
 
-fn price_of(prices: &dyn PriceSource, asset: AssetId, now: u64) -> AaveResult<U256> {
+pub(crate) fn price_of(prices: &dyn PriceSource, asset: AssetId, now: u64) -> AaveResult<U256> {
     prices
         .price_base(asset, now)
         .map_err(|message| AaveError::Price { asset, message })
@@ -2219,7 +2239,7 @@ fn check_time(r: &Reserve, now: u64) -> AaveResult<u64> {
 }
 
 /// `getNormalizedIncome` at `now`.
-fn normalized_income(r: &Reserve, now: u64) -> AaveResult<U256> {
+pub(crate) fn normalized_income(r: &Reserve, now: u64) -> AaveResult<U256> {
     let dt = check_time(r, now)?;
     if dt == 0 {
         return Ok(r.liquidity_index);
@@ -2231,7 +2251,7 @@ fn normalized_income(r: &Reserve, now: u64) -> AaveResult<U256> {
 }
 
 /// `getNormalizedDebt` at `now`.
-fn normalized_debt(r: &Reserve, now: u64) -> AaveResult<U256> {
+pub(crate) fn normalized_debt(r: &Reserve, now: u64) -> AaveResult<U256> {
     let dt = check_time(r, now)?;
     if dt == 0 {
         return Ok(r.variable_borrow_index);

@@ -1,6 +1,7 @@
 //! L4 — markets (SPEC §7): oracles, StableSwap, Aave v3 lending, Morpho Blue, Pendle v2.
 
 pub mod aave;
+pub mod aave_index;
 pub mod morpho;
 pub mod morpho_index;
 pub mod oracle;

@@ -12,6 +12,7 @@
 )]
 
 mod aave;
+mod aave_index;
 mod aave_props;
 mod morpho;
 mod oracle;

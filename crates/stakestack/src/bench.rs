@@ -64,6 +64,9 @@ pub(crate) fn run(quick: bool, sizes: Option<Vec<u64>>, scenario: &str) -> Resul
     for &n in &o.sizes {
         steps.extend(bench::step_figures(&clock, &o, n).map_err(|e| anyhow!(e))?);
     }
+    for &n in &o.sizes {
+        steps.extend(bench::aave_step_figures(&clock, &o, n).map_err(|e| anyhow!(e))?);
+    }
     steps.push(bench::ethereum_step(&clock, &o, scenario).map_err(|e| anyhow!(e))?);
     for f in &steps {
         outln!(

@@ -1479,7 +1479,9 @@ fn reject_hook(world: &mut World, hook: String, e: EngineError) {
 fn candidates(world: &mut World) -> Vec<(String, Candidate)> {
     let mut out: Vec<(String, Candidate)> = Vec::new();
     let now = world.now;
-    // Aave: every user with HF < 1 at fresh prices; the largest debt and collateral reserves.
+    // Aave: every user with HF < 1 at fresh prices, found through the liquidation index (only
+    // the borrowers the prices can have made unhealthy are visited, each decided by the exact
+    // health factor); the largest debt and collateral reserves.
     let aave_found = {
         let m = &world.markets;
         m.aave.as_ref().map(|a| {
@@ -1488,7 +1490,7 @@ fn candidates(world: &mut World) -> Vec<(String, Candidate)> {
                 feeds: &m.feeds,
                 max_age: Some(m.max_price_age),
             };
-            a.health_factors(&world.ledger, &px, now).map(|hfs| {
+            a.liquidatable(&world.ledger, &px, now).map(|hfs| {
                 let mut found = Vec::new();
                 for (user, hf) in hfs {
                     if hf >= WAD {

@@ -81,7 +81,10 @@ fn pool_view(world: &World, k: usize) -> Option<PoolView> {
     })
 }
 
-fn hfs(world: &World) -> Vec<f64> {
+/// Health factors of Aave borrowers. `all`: every borrower (a scan, for the summary); otherwise
+/// only the borrowers nearest to liquidation, found through the liquidation index (enough for
+/// the per-step minimum, without visiting every user).
+fn hfs(world: &World, all: bool) -> Vec<f64> {
     let m = &world.markets;
     let Some(a) = &m.aave else { return Vec::new() };
     let px = FeedPrices {
@@ -89,7 +92,12 @@ fn hfs(world: &World) -> Vec<f64> {
         feeds: &m.feeds,
         max_age: None,
     };
-    a.health_factors(&world.ledger, &px, world.now)
+    let found = if all {
+        a.health_factors(&world.ledger, &px, world.now)
+    } else {
+        a.nearest_health_factors(&world.ledger, &px, world.now)
+    };
+    found
         .map(|v| v.into_iter().map(|(_, h)| f18(h)).collect())
         .unwrap_or_default()
 }
@@ -118,7 +126,7 @@ pub fn sample(world: &World) -> Vec<f64> {
                 Err(_) => v.extend([0.0; 3]),
             }
         }
-        let h = hfs(world);
+        let h = hfs(world, false);
         v.push(h.iter().copied().fold(f64::NAN, f64::min));
         v.push(a.stats.liquidations as f64);
     }
@@ -224,7 +232,7 @@ pub fn summary(world: &World) -> (Value, String) {
                     / 10f64.powi(world.ledger.asset_info(r.underlying).map_or(18, |i| i32::from(i.decimals))),
             }));
         }
-        let h = hfs(world);
+        let h = hfs(world, true);
         let mut buckets = serde_json::Map::new();
         let mut line = String::from("  health factors:");
         let mut lo = f64::NEG_INFINITY;

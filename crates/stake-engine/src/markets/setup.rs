@@ -675,6 +675,21 @@ fn build_aave(world: &mut World, scn: &Scenario, ac: &AaveCfg, start: u64) -> Re
     }
     world.markets.aave = Some(pool);
     publish_prices(world, start).map_err(|e| err("oracles", format!("publishing prices failed: {e}")))?;
+    // The liquidation index weighs reserves at the prices now (only the tightness of its bound
+    // for multi-asset borrowers depends on them, never which borrowers it lists).
+    {
+        let super::MarketWorld {
+            aave, oracles, feeds, ..
+        } = &mut world.markets;
+        if let Some(p) = aave.as_mut() {
+            let px = super::FeedPrices {
+                oracles,
+                feeds,
+                max_age: None,
+            };
+            p.set_index_prices(&world.ledger, &px, start);
+        }
+    }
     // Initial supplies.
     let genesis = world.ledger.account("aave-genesis");
     for (k, rc) in ac.reserves.iter().enumerate() {
