@@ -315,7 +315,7 @@ fn operations() -> Vec<(&'static str, ProtoOp, Tx)> {
                 let px = FeedPrices {
                     oracles: &m.oracles,
                     feeds: &m.feeds,
-                    max_age: Some(m.max_price_age),
+                    max_age: m.max_price_age,
                 };
                 let aave = m.aave.as_mut().ok_or("no Aave")?;
                 aave.borrow(&mut w.ledger, &px, a, weth, small, now)
@@ -336,7 +336,7 @@ fn operations() -> Vec<(&'static str, ProtoOp, Tx)> {
                     feeds: FeedPrices {
                         oracles: &m.oracles,
                         feeds: &m.feeds,
-                        max_age: Some(m.max_price_age),
+                        max_age: m.max_price_age,
                     },
                     markets: &m.morpho.markets,
                 };
@@ -457,7 +457,7 @@ pub fn open_aave_borrowers(w: &mut World, funder: &str, n: u64, collateral: U256
         let px = FeedPrices {
             oracles: &m.oracles,
             feeds: &m.feeds,
-            max_age: Some(m.max_price_age),
+            max_age: m.max_price_age,
         };
         let aave = m.aave.as_mut().ok_or("no Aave")?;
         aave.supply(&mut w.ledger, who, wsteth, collateral, now)
@@ -511,7 +511,7 @@ pub fn aave_step_figures(clock: &dyn Fn() -> u64, o: &Options, n: u64) -> Result
         let px = FeedPrices {
             oracles: &m.oracles,
             feeds: &m.feeds,
-            max_age: Some(m.max_price_age),
+            max_age: m.max_price_age,
         };
         let aave = m.aave.as_ref().ok_or("no Aave")?;
         let t0 = clock();

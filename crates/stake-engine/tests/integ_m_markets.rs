@@ -137,11 +137,10 @@ fn the_shipped_scenario_runs_with_pools_loops_pendle_and_a_sell_off() {
     let apy = pt["implied_apy_pct"].as_f64().unwrap();
     assert!(apy > 3.0 && apy < 5.0, "{apy}");
     assert!(pt["pt_price"].as_f64().unwrap() < 1.0);
-    // Day 122: the frozen wstETH oracle is stale, so the borrow is rejected with Aave's price error.
-    // The liquidator agent's scan of Aave is blocked by the same stale price (a hook rejection).
-    assert_eq!(r.summary.rejected.len(), 2);
-    assert_eq!(r.summary.rejected[0].code, 6225);
-    assert_eq!(r.summary.rejected[1].code, 6225);
+    // Day 122: the wstETH oracle has been frozen for two days; Aave reads its latest answer
+    // whatever its age (as AaveOracle does), so the borrow goes through at the frozen price and
+    // nothing is rejected.
+    assert!(r.summary.rejected.is_empty(), "{:?}", r.summary.rejected);
     // Morpho: the pool-priced wstETH/WETH market liquidates its three tightest borrowers after
     // the day-60 sell-off; Aave's exchange-rate feed does not move.
     let mo = &m["morpho"][0];

@@ -445,11 +445,11 @@ fn liquidating_a_healthy_position_is_rejected() {
     assert_eq!(code, 6951);
 }
 
-#[test]
-fn a_stale_oracle_rejects_borrows_and_blocks_the_liquidator() {
-    let mut w = world();
+/// Freezes the wstETH feed, moves two days on and has bob borrow 1 WETH more (he is at 94 % of
+/// a 94.5 % LLTV): the code of the rejection.
+fn borrow_after_a_freeze(w: &mut World) -> u32 {
     ok(
-        &mut w,
+        w,
         tx(
             SYSTEM,
             Action::Market(MarketAction::OracleFreeze {
@@ -460,9 +460,9 @@ fn a_stale_oracle_rejects_borrows_and_blocks_the_liquidator() {
         ),
     );
     let to = w.now + 2 * 86_400;
-    ok(&mut w, tx(SYSTEM, Action::AdvanceTime { to }));
-    let code = rejected(
-        &mut w,
+    ok(w, tx(SYSTEM, Action::AdvanceTime { to }));
+    rejected(
+        w,
         tx(
             "bob",
             morpho(MorphoAction::Borrow {
@@ -470,8 +470,36 @@ fn a_stale_oracle_rejects_borrows_and_blocks_the_liquidator() {
                 amount: u(1) * WAD,
             }),
         ),
+    )
+}
+
+#[test]
+fn a_frozen_oracle_keeps_morpho_running_at_its_last_price() {
+    // MorphoChainlinkOracleV2.price() reads latestRoundData's answer and never its age: a frozen
+    // feed leaves the market open at the old price. Bob's borrow is refused for his health, at
+    // the frozen price — not for staleness — and the liquidator keeps working.
+    let mut w = world();
+    assert_eq!(
+        borrow_after_a_freeze(&mut w),
+        6404,
+        "InsufficientCollateral, priced at the frozen answer"
     );
-    assert_eq!(code, 6413);
+    assert!(
+        !w.hook_rejections.iter().any(|h| h.hook.starts_with("liquidator")),
+        "{:?}",
+        w.hook_rejections
+    );
+}
+
+#[test]
+fn an_optional_staleness_bound_rejects_borrows_and_blocks_the_liquidator() {
+    // `lending.aave.max_price_age` models a stricter integration: past it, prices are refused.
+    let text = format!(
+        "{}{AAVE}max_price_age = \"25h\"\n",
+        BASE.replace("IRM", "irm = \"fixed\"\nrate = \"0%\"")
+    );
+    let mut w = prepare(&text, None).expect("scenario builds").world().clone();
+    assert_eq!(borrow_after_a_freeze(&mut w), 6413);
     assert!(w.hook_rejections.iter().any(|h| h.hook == "liquidator wsteth-weth"));
 }
 

@@ -9,10 +9,16 @@ use std::path::{Path, PathBuf};
 const MARKETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/lst-markets.toml");
 
 fn run(tag: &str, args: &[&str]) -> PathBuf {
+    run_scenario(tag, MARKETS.as_ref(), args)
+}
+
+fn run_scenario(tag: &str, scenario: &std::path::Path, args: &[&str]) -> PathBuf {
     let d = std::env::temp_dir().join(format!("stakestack-report-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     let out = bin()
-        .args(["run", MARKETS, "--quiet", "--out"])
+        .arg("run")
+        .arg(scenario)
+        .args(["--quiet", "--out"])
         .arg(&d)
         .args(args)
         .output()
@@ -47,7 +53,19 @@ fn chart<'a>(d: &'a Value, title: &str) -> &'a Value {
 
 #[test]
 fn one_path_report_has_layer_sections_units_thresholds_and_events() {
-    let file = run("one", &[]);
+    // The shipped scenario with a 25-hour staleness bound on the lending oracles, so that its
+    // day-120 oracle freeze produces rejected transactions for the table.
+    let dir = std::env::temp_dir().join(format!("stakestack-report-scn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let scn = dir.join("lst-markets-bounded.toml");
+    let text = std::fs::read_to_string(MARKETS).unwrap();
+    assert!(text.contains("[lending.aave]\n"));
+    std::fs::write(
+        &scn,
+        text.replace("[lending.aave]\n", "[lending.aave]\nmax_price_age = \"25h\"\n"),
+    )
+    .unwrap();
+    let file = run_scenario("one", &scn, &[]);
     let html = std::fs::read_to_string(&file).unwrap();
     // Self-contained: no script or style is fetched.
     assert!(

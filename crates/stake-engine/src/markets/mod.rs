@@ -253,8 +253,12 @@ pub struct MarketWorld {
     pub eth_usd_key: Option<FeedKey>,
     /// USD feeds of lending assets.
     pub feeds: Vec<FeedEntry>,
-    /// Consumers reject prices older than this (seconds).
-    pub max_price_age: u64,
+    /// An optional staleness bound (seconds) for Aave and Morpho. Neither contract has one:
+    /// `AaveOracle.getAssetPrice` and `MorphoChainlinkOracleV2.price` read the feed's latest answer
+    /// whatever its age, so a frozen feed keeps them running at the old price — `None`, the
+    /// default, is that. A scenario may set one (`lending.aave.max_price_age`) to model a
+    /// stricter integration.
+    pub max_price_age: Option<u64>,
     /// Feeds to unfreeze at a time.
     pub unfreeze: Vec<(u64, FeedKey)>,
     /// Feeds whose manipulated price is removed at a time.

@@ -1124,7 +1124,7 @@ fn with_blue<T>(
         feeds: FeedPrices {
             oracles,
             feeds,
-            max_age: Some(*max_price_age),
+            max_age: *max_price_age,
         },
         markets,
     };
@@ -1269,7 +1269,7 @@ fn liquidate(
     let e = world.markets.morpho.markets[k].clone();
     let id = e.id;
     let mut ev = with_blue(world, |mb, _, _, now| mb.accrue_interest(id, now))?;
-    let price = oracle_price(&world.markets, k, world.now, Some(world.markets.max_price_age))
+    let price = oracle_price(&world.markets, k, world.now, world.markets.max_price_age)
         .map_err(|message| proto(stake_markets::morpho::MorphoError::Oracle { id, message }))?;
     let (seized, shares) = plan_liquidation(&world.markets.morpho.blue, id, borrower, price, repay).map_err(proto)?;
     if seized == U256::ZERO && shares == U256::ZERO {
@@ -1342,7 +1342,7 @@ fn run_loop(
         )?);
     }
     for _ in 0..40 {
-        let price = oracle_price(&world.markets, k, world.now, Some(world.markets.max_price_age))
+        let price = oracle_price(&world.markets, k, world.now, world.markets.max_price_age)
             .map_err(|message| proto(stake_markets::morpho::MorphoError::Oracle { id, message }))?;
         let blue = &world.markets.morpho.blue;
         let (debt, max_borrow) = blue.health(id, acct, price).map_err(proto)?;
@@ -1488,7 +1488,7 @@ fn candidates(world: &mut World) -> Vec<(String, Candidate)> {
             let px = FeedPrices {
                 oracles: &m.oracles,
                 feeds: &m.feeds,
-                max_age: Some(m.max_price_age),
+                max_age: m.max_price_age,
             };
             a.liquidatable(&world.ledger, &px, now).map(|hfs| {
                 let mut found = Vec::new();
@@ -1546,7 +1546,7 @@ fn candidates(world: &mut World) -> Vec<(String, Candidate)> {
     // Morpho: each market in order, borrowers by name.
     for k in 0..world.markets.morpho.markets.len() {
         let e = world.markets.morpho.markets[k].clone();
-        let price = match oracle_price(&world.markets, k, now, Some(world.markets.max_price_age)) {
+        let price = match oracle_price(&world.markets, k, now, world.markets.max_price_age) {
             Ok(p) => p,
             Err(message) => {
                 if world
@@ -1599,7 +1599,7 @@ fn execute(world: &mut World, liq: AccountId, c: &Candidate) -> Result<(U256, U2
             let px = FeedPrices {
                 oracles: &m.oracles,
                 feeds: &m.feeds,
-                max_age: Some(m.max_price_age),
+                max_age: m.max_price_age,
             };
             let a = m
                 .aave

@@ -627,7 +627,7 @@ fn with_aave<T>(
     let px = FeedPrices {
         oracles,
         feeds,
-        max_age: Some(*max_price_age),
+        max_age: *max_price_age,
     };
     let a = aave
         .as_mut()
@@ -640,7 +640,7 @@ fn price_of(world: &World, asset: AssetId) -> Result<U256, EngineError> {
     let px = FeedPrices {
         oracles: &m.oracles,
         feeds: &m.feeds,
-        max_age: Some(m.max_price_age),
+        max_age: m.max_price_age,
     };
     px.price_base(asset, world.now)
         .map_err(|e| me(MarketError::NoFeed { what: e }))
@@ -1114,7 +1114,7 @@ fn run_loop(
             let px = FeedPrices {
                 oracles: &m.oracles,
                 feeds: &m.feeds,
-                max_age: Some(m.max_price_age),
+                max_age: m.max_price_age,
             };
             m.aave
                 .as_ref()

@@ -318,7 +318,7 @@ fn build_inner(world: &mut World, scn: &Scenario, start: u64) -> Result<(), Scen
         .map_err(rej("lending"))?;
     world.markets.weth = Some(weth);
     world.markets.weth_reserve = Some(world.ledger.account("weth:reserve"));
-    world.markets.max_price_age = 90_000;
+    world.markets.max_price_age = None;
 
     // ETH/USD
     for (name, cfg) in &scn.market {
@@ -494,7 +494,7 @@ fn parse_fraction_1e10(s: &str, path: &str) -> Result<U256, ScenarioError> {
 
 fn build_aave(world: &mut World, scn: &Scenario, ac: &AaveCfg, start: u64) -> Result<(), ScenarioError> {
     if let Some(s) = &ac.max_price_age {
-        world.markets.max_price_age = parse_duration(s).map_err(|e| err("lending.aave.max_price_age", e))?;
+        world.markets.max_price_age = Some(parse_duration(s).map_err(|e| err("lending.aave.max_price_age", e))?);
     }
     let mut pool = AaveV3::new();
     let mut listed = Vec::new();
