@@ -243,7 +243,7 @@ fn engine_op(w: &mut World, tx: &Tx) -> Result<(), String> {
     if let Outcome::Rejected(r) = w.apply(tx) {
         return Err(format!("{}: [{}] {}", tx.action.describe(), r.code, r.message));
     }
-    w.check_touched(false)
+    w.check_after(tx)
         .map_err(|e| format!("invariant after {}: {e}", tx.action.describe()))
 }
 

@@ -12,8 +12,9 @@ use stake_math::U256;
 
 /// How thoroughly a run checks invariants (SPEC §1.4).
 ///
-/// After every transaction the run checks what it touched ([`World::check_touched`]: conservation
-/// of the touched assets, every protocol's backing rules, the touched users' rules). Every
+/// After every transaction the run checks what it touched ([`World::check_after`]: conservation
+/// of the touched assets, the backing rules of every protocol the transaction can have changed,
+/// the touched users' rules). Every
 /// `full_every` steps, and at the end of the run, it checks everything ([`World::check_invariants`]:
 /// conservation over every account, every sum over holders and positions). `paranoid` runs the
 /// full check after every transaction as well.
@@ -303,7 +304,7 @@ impl Prepared {
                 }
             }
             world
-                .check_touched(tx.action.is_system())
+                .check_after(&tx)
                 .map_err(|e| fail(format!("after {}: {e}", tx.action.describe())))?;
             if checks.paranoid {
                 world

@@ -188,6 +188,70 @@ impl World {
         self.check_protocols(eth, Some(&touched))
     }
 
+    /// [`Self::check_touched`] narrowed by what `tx` can have changed, so that a simple operation
+    /// costs what it touched:
+    /// - a transfer of ETH between two accounts that hold no protocol's custody (every account a
+    ///   protocol's rules read is named `<protocol>:<role>` — `stETH:buffer`, `aave:WETH`,
+    ///   `eigenlayer:pod:<owner>`, `<service>:treasury`; user, operator and service names may not
+    ///   contain `:`) changes no protocol state and no balance any protocol rule reads: only the
+    ///   conservation of ETH over the touched accounts is checked;
+    /// - a user operation of one LST (stake, wrap, unwrap, request, claim, burn) changes that
+    ///   LST's state, its custody accounts, its tokens and the user's ETH: that LST's backing
+    ///   rules are checked (with Ethereum's if the beacon account was touched);
+    /// - anything else — system actions, restaking and market operations, transfers of any other
+    ///   asset or involving a custody account — gets the whole [`Self::check_touched`].
+    pub fn check_after(&mut self, tx: &Tx) -> Result<(), String> {
+        enum Scope {
+            All,
+            Lst(usize),
+            Conservation,
+        }
+        let custody = |name: &str| name.contains(':');
+        let scope = match &tx.action {
+            Action::Transfer { asset, to, .. }
+                if !custody(to) && !custody(&tx.sender) && self.ledger.asset(asset).ok() == Some(self.eth_asset) =>
+            {
+                Scope::Conservation
+            }
+            Action::Stake { lst, .. }
+            | Action::Wrap { lst, .. }
+            | Action::Unwrap { lst, .. }
+            | Action::RequestWithdrawal { lst, .. }
+            | Action::Claim { lst, .. }
+            | Action::Burn { lst, .. }
+                if !custody(&tx.sender) =>
+            {
+                self.lst_index(lst).map_or(Scope::All, Scope::Lst)
+            }
+            _ => Scope::All,
+        };
+        match scope {
+            Scope::All => self.check_touched(tx.action.is_system()),
+            Scope::Conservation => {
+                if self.ledger.is_auditing() {
+                    self.ledger.audit().map_err(|e| e.to_string())?;
+                }
+                Ok(())
+            }
+            Scope::Lst(i) => {
+                let touched = if self.ledger.is_auditing() {
+                    self.ledger.audit().map_err(|e| e.to_string())?
+                } else {
+                    stake_ledger::Touched::default()
+                };
+                if touched.has_account(self.eth.beacon_account()) {
+                    self.eth
+                        .check_invariants(&self.ledger)
+                        .map_err(|e| format!("ethereum: {e}"))?;
+                }
+                let l = &self.lsts[i];
+                l.model
+                    .check_backing(&self.ledger)
+                    .map_err(|e| format!("{}: {e}", l.symbol))
+            }
+        }
+    }
+
     /// Applies a transaction atomically: `Applied` with its events, or `Rejected` with the state
     /// hash unchanged.
     pub fn apply(&mut self, tx: &Tx) -> Outcome {

@@ -274,3 +274,39 @@ fn a_paranoid_run_checks_everything_after_every_transaction_and_ends_where_a_nor
         normal
     );
 }
+
+#[test]
+fn the_check_after_a_transaction_narrows_only_where_nothing_else_can_break() {
+    let mut w = small_world();
+    w.ledger.set_auditing(true);
+    let eth_to = |to: &str| {
+        tx(
+            "alice",
+            Action::Transfer {
+                asset: "ETH".into(),
+                to: to.into(),
+                amount: u(1) * WAD,
+            },
+        )
+    };
+    // ETH between two users: conservation only, and it holds.
+    let t = eth_to("bob");
+    assert!(matches!(w.apply(&t), Outcome::Applied { .. }));
+    w.check_after(&t).unwrap();
+    // A user operation of one LST: that LST's backing rules, which hold.
+    let t = tx(
+        "alice",
+        Action::Stake {
+            lst: "stETH".into(),
+            amount: u(2) * WAD,
+        },
+    );
+    assert!(matches!(w.apply(&t), Outcome::Applied { .. }));
+    w.check_after(&t).unwrap();
+    // ETH sent straight into Lido's buffer breaks Lido's accounting: a custody account gets the
+    // whole check, which catches it.
+    let t = eth_to("stETH:buffer");
+    assert!(matches!(w.apply(&t), Outcome::Applied { .. }));
+    let e = w.check_after(&t).unwrap_err();
+    assert!(e.contains("stETH") && e.contains("buffer account holds"), "{e}");
+}
