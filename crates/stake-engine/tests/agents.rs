@@ -261,3 +261,49 @@ fn panic_seller_keys_are_checked_at_their_path() {
         "{e}"
     );
 }
+
+const PULL: &str = r#"
+[[events]]
+at       = "day 4"
+kind     = "liquidity_withdrawal"
+pool     = "steth-eth"
+fraction = "60%"
+token    = "ETH"
+"#;
+
+#[test]
+fn liquidity_pulled_in_eth_before_a_sell_off_deepens_the_depeg() {
+    let (full, _) = run(WORLD);
+    let (thin, _) = run(&format!("{WORLD}{PULL}"));
+    // The one-coin ETH withdrawal alone tilts the pool; the same sell-off (40 % of a smaller
+    // stETH side) then meets less ETH and leaves a deeper discount.
+    assert!(thin[4] < full[4], "{thin:?} {full:?}");
+    assert!(thin[6] < full[6] - 0.01, "thin {thin:?} full {full:?}");
+}
+
+#[test]
+fn a_liquidity_withdrawal_without_lp_tokens_is_rejected_and_changes_nothing() {
+    use stake_engine::action::{Action, Outcome, Tx, SYSTEM};
+    use stake_engine::markets::MarketAction;
+    let mut w = prepare(WORLD, None).expect("builds").world().clone();
+    let before = w.state_hash();
+    let out = w.apply(&Tx {
+        sender: SYSTEM.into(),
+        action: Action::Market(MarketAction::LiquidityWithdrawal {
+            pool: "steth-eth".into(),
+            fraction_bps: 5_000,
+            token: None,
+            provider: "whale".into(),
+        }),
+    });
+    let Outcome::Rejected(r) = out else { panic!("accepted") };
+    assert!(r.message.contains("whale's LP in steth-eth"), "{}", r.message);
+    assert_eq!(w.state_hash(), before);
+    let e = scn_err(&format!("{WORLD}{}", PULL.replace("60%", "0%")));
+    assert!(
+        e.contains("events") && e.contains("fraction") && e.contains("between 0 and 100%"),
+        "{e}"
+    );
+    let e = scn_err(&format!("{WORLD}{}", PULL.replace("\"ETH\"", "\"rETH\"")));
+    assert!(e.contains("token") && e.contains("not a coin of steth-eth"), "{e}");
+}

@@ -162,6 +162,18 @@ pub enum MarketAction {
         /// Whether the seller acquires the coin first (outside money).
         acquire: bool,
     },
+    /// System: liquidity providers pull `fraction_bps` of their LP tokens out of a pool — into
+    /// one coin (`token`, e.g. the ETH side in a run on the pool) or proportionally.
+    LiquidityWithdrawal {
+        /// Pool name.
+        pool: String,
+        /// Fraction of the provider's LP balance, bps.
+        fraction_bps: u64,
+        /// Coin to receive, or both.
+        token: Option<String>,
+        /// The LP account (the pool's genesis provider `<pool>-lp` unless a scenario account).
+        provider: String,
+    },
     /// System: multiply the ETH/USD price by `factor_bps / 1e4`.
     PriceShock {
         /// New / old, bps (7_000 = −30 %).
@@ -218,6 +230,7 @@ impl MarketAction {
         matches!(
             self,
             MarketAction::SellOff { .. }
+                | MarketAction::LiquidityWithdrawal { .. }
                 | MarketAction::PriceShock { .. }
                 | MarketAction::OracleFreeze { .. }
                 | MarketAction::OracleLag { .. }
@@ -275,6 +288,16 @@ impl MarketAction {
             MarketAction::SellOff { pool, fraction_bps, .. } => {
                 format!("sell-off of {}% of {pool}'s LST", *fraction_bps as f64 / 100.0)
             }
+            MarketAction::LiquidityWithdrawal {
+                pool,
+                fraction_bps,
+                token,
+                provider,
+            } => format!(
+                "{provider} withdraws {}% of its {pool} liquidity{}",
+                *fraction_bps as f64 / 100.0,
+                token.as_deref().map(|t| format!(" in {t}")).unwrap_or_default()
+            ),
             MarketAction::PriceShock { factor_bps } => {
                 format!("ETH/USD price shock ×{}", *factor_bps as f64 / 10_000.0)
             }
@@ -580,6 +603,40 @@ fn swap(
     Ok((dy, events))
 }
 
+/// Burns `a` LP of pool `p` held by `acct`: into coin `token` or proportionally (no minimum out).
+fn remove_liquidity(
+    world: &mut World,
+    acct: AccountId,
+    p: usize,
+    token: Option<&str>,
+    a: U256,
+) -> Result<Vec<Event>, EngineError> {
+    let now = world.now;
+    let i = match token {
+        Some(t) => Some(pool_coin(world, p, t)?),
+        None => None,
+    };
+    let mut events = sync_pool(world, p)?;
+    let coins = coins_of(world, &world.markets.pools[p]).map_err(me)?;
+    let e = &mut world.markets.pools[p];
+    let ev = match i {
+        Some(i) => {
+            e.pool
+                .remove_liquidity_one_coin(&mut world.ledger, &coins, acct, a, i, U256::ZERO, now)
+                .map_err(proto)?
+                .1
+        }
+        None => {
+            e.pool
+                .remove_liquidity(&mut world.ledger, &coins, acct, a, [U256::ZERO; 2])
+                .map_err(proto)?
+                .1
+        }
+    };
+    events.extend(pool_ev(&e.pool.name, ev));
+    Ok(events)
+}
+
 /// Lowers the pool's `price_min` to its probe price now, if lower (a pool whose probe cannot be
 /// quoted — an emptied side — leaves it as it was).
 pub(crate) fn note_price(world: &mut World, p: usize) {
@@ -665,7 +722,8 @@ impl Backup {
         match action {
             MarketAction::Swap { pool, .. }
             | MarketAction::AddLiquidity { pool, .. }
-            | MarketAction::RemoveLiquidity { pool, .. } => match m.pool_index(pool) {
+            | MarketAction::RemoveLiquidity { pool, .. }
+            | MarketAction::LiquidityWithdrawal { pool, .. } => match m.pool_index(pool) {
                 Ok(p) => Backup::Pool(p, Box::new(m.pools[p].clone())),
                 Err(_) => Backup::Nothing,
             },
@@ -727,6 +785,7 @@ pub fn apply(world: &mut World, sender: &str, action: &MarketAction) -> Result<V
         action,
         MarketAction::PriceShock { .. }
             | MarketAction::SellOff { .. }
+            | MarketAction::LiquidityWithdrawal { .. }
             | MarketAction::OracleFreeze { .. }
             | MarketAction::OracleLag { .. }
             | MarketAction::OracleManipulate { .. }
@@ -787,29 +846,29 @@ fn apply_inner(world: &mut World, sender: &str, action: &MarketAction) -> Result
             let p = world.markets.pool_index(pool).map_err(me)?;
             let lp = world.markets.pools[p].pool.lp_token;
             let a = resolve(world, acct, lp, *amount)?;
-            let i = match token {
-                Some(t) => Some(pool_coin(world, p, t)?),
-                None => None,
-            };
-            let mut events = sync_pool(world, p)?;
-            let coins = coins_of(world, &world.markets.pools[p]).map_err(me)?;
-            let e = &mut world.markets.pools[p];
-            let ev = match i {
-                Some(i) => {
-                    e.pool
-                        .remove_liquidity_one_coin(&mut world.ledger, &coins, acct, a, i, U256::ZERO, now)
-                        .map_err(proto)?
-                        .1
-                }
-                None => {
-                    e.pool
-                        .remove_liquidity(&mut world.ledger, &coins, acct, a, [U256::ZERO; 2])
-                        .map_err(proto)?
-                        .1
-                }
-            };
-            events.extend(pool_ev(&e.pool.name, ev));
-            Ok(events)
+            remove_liquidity(world, acct, p, token.as_deref(), a)
+        }
+        MarketAction::LiquidityWithdrawal {
+            pool,
+            fraction_bps,
+            token,
+            provider,
+        } => {
+            let p = world.markets.pool_index(pool).map_err(me)?;
+            let lp = world.markets.pools[p].pool.lp_token;
+            let who = world.ledger.account(provider);
+            let a = world
+                .ledger
+                .balance(who, lp)
+                .mul_c(U256::from(*fraction_bps))
+                .map_err(proto)?
+                / U256::from(10_000u32);
+            if a == U256::ZERO {
+                return Err(me(MarketError::ZeroAmount {
+                    what: format!("{provider}'s LP in {pool}"),
+                }));
+            }
+            remove_liquidity(world, who, p, token.as_deref(), a)
         }
         MarketAction::Supply { token, amount } => {
             let asset = asset_id(world, token)?;

@@ -1046,8 +1046,9 @@ pub fn schedule_event(
     world: &World,
     _start: u64,
 ) -> Option<Result<(String, Action), ScenarioError>> {
-    const KINDS: [&str; 7] = [
+    const KINDS: [&str; 8] = [
         "sell_off",
+        "liquidity_withdrawal",
         "price_shock",
         "oracle_freeze",
         "oracle_unfreeze",
@@ -1080,6 +1081,31 @@ fn schedule_event_inner(e: &EventCfg, path: &str, world: &World) -> Result<Marke
                 fraction_bps: crate::scenario::to_u64(bps, &format!("{path}.fraction"), "fraction")?,
                 seller,
                 acquire: buy,
+            })
+        }
+        "liquidity_withdrawal" => {
+            let pool = need(&e.pool, path, "pool")?.to_string();
+            check_pool(world, &pool, path)?;
+            let f = need(&e.fraction, path, "fraction")?;
+            let bps = parse_bps(f).map_err(|x| err(format!("{path}.fraction"), x))?;
+            if bps == U256::ZERO || bps > U256::from(10_000u32) {
+                return Err(err(format!("{path}.fraction"), "must be between 0 and 100%"));
+            }
+            if let Some(t) = &e.token {
+                let p = world
+                    .markets
+                    .pool_index(&pool)
+                    .map_err(|x| err(format!("{path}.pool"), x.to_string()))?;
+                let id = world.ledger.asset(t).ok();
+                if !world.markets.pools[p].pool.coins.iter().any(|c| Some(*c) == id) {
+                    return Err(err(format!("{path}.token"), format!("{t} is not a coin of {pool}")));
+                }
+            }
+            Ok(MarketAction::LiquidityWithdrawal {
+                fraction_bps: crate::scenario::to_u64(bps, &format!("{path}.fraction"), "fraction")?,
+                token: e.token.clone(),
+                provider: e.account.clone().unwrap_or_else(|| format!("{pool}-lp")),
+                pool,
             })
         }
         "price_shock" => {
