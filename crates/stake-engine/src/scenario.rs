@@ -227,6 +227,8 @@ pub struct EventCfg {
     pub target: Option<String>,
     /// Operator set / network id.
     pub set: Option<String>,
+    /// `parameter_change`: which parameter (e.g. `liquidation_threshold`).
+    pub parameter: Option<String>,
 }
 
 /// A whole scenario file.

@@ -1054,3 +1054,113 @@ fn a_scenario_transfer_of_atokens_re_keys_both_accounts_in_the_aave_index() {
     a.check_index(&w.ledger).unwrap();
     aave_unhealthy_by_scan(&w);
 }
+
+#[test]
+fn a_governance_cut_of_the_liquidation_threshold_is_liquidated_at_once() {
+    use stake_engine::markets::AaveParam;
+    let mut w = prepare(&format!("{}{AAVE}", BASE.replace("IRM", "")), None)
+        .expect("scenario builds")
+        .world()
+        .clone();
+    ok(
+        &mut w,
+        tx(
+            "alice",
+            Action::Stake {
+                lst: "stETH".into(),
+                amount: u(100) * WAD,
+            },
+        ),
+    );
+    let alice = w.ledger.find_account("alice").unwrap();
+    let bal = match &w.lsts[0].model {
+        stake_engine::lst::LstModel::Lido(l) => l.balance_of(&w.ledger, alice).unwrap(),
+        _ => unreachable!(),
+    };
+    ok(
+        &mut w,
+        tx(
+            "alice",
+            Action::Wrap {
+                lst: "stETH".into(),
+                amount: bal,
+            },
+        ),
+    );
+    ok(
+        &mut w,
+        tx(
+            "alice",
+            Action::Market(MarketAction::Supply {
+                token: "wstETH".into(),
+                amount: U256::MAX,
+            }),
+        ),
+    );
+    ok(
+        &mut w,
+        tx(
+            "alice",
+            Action::Market(MarketAction::Borrow {
+                token: "WETH".into(),
+                amount: u(78) * WAD,
+            }),
+        ),
+    );
+    let change = |param: AaveParam| {
+        tx(
+            SYSTEM,
+            Action::Market(MarketAction::AaveParameter {
+                token: "wstETH".into(),
+                param,
+            }),
+        )
+    };
+    // The configurator's rules: a threshold below the LTV is refused and changes nothing.
+    assert_eq!(
+        rejected(&mut w, change(AaveParam::LiquidationThreshold(6_000))),
+        6226,
+        "InvalidConfig"
+    );
+    // LTV 70 %, threshold 75 %: alice (78 % of her collateral borrowed) is under HF 1 and the
+    // liquidator takes her in the same transaction.
+    ok(&mut w, change(AaveParam::Ltv(7_000)));
+    let ev = ok(&mut w, change(AaveParam::LiquidationThreshold(7_500)));
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, Event::Market(MarketEvent::Liquidation { protocol, .. }) if protocol == "aave")),
+        "{ev:?}"
+    );
+    assert_eq!(w.markets.liquidator.as_ref().unwrap().stats.aave, 1);
+    // Only the system may change parameters.
+    let e = rejected(
+        &mut w,
+        tx(
+            "alice",
+            Action::Market(MarketAction::AaveParameter {
+                token: "wstETH".into(),
+                param: AaveParam::Frozen(true),
+            }),
+        ),
+    );
+    assert_eq!(e, 9000);
+    // Scenario errors point at the key.
+    let with = |extra: &str| {
+        format!(
+            "{}{AAVE}\n[[events]]\nat = \"day 1\"\nkind = \"parameter_change\"\n{extra}\n",
+            BASE.replace("IRM", "")
+        )
+    };
+    let e = scn_err(&with("token = \"rETH\"\nparameter = \"ltv\"\nvalue = \"50%\"")).to_string();
+    assert!(
+        e.contains("events[0].token") && e.contains("not an Aave reserve"),
+        "{e}"
+    );
+    let e = scn_err(&with("token = \"wstETH\"\nparameter = \"lltv\"\nvalue = \"50%\"")).to_string();
+    assert!(
+        e.contains("events[0].parameter") && e.contains("unknown Aave reserve parameter `lltv`"),
+        "{e}"
+    );
+    let e = scn_err(&with("token = \"wstETH\"\nparameter = \"frozen\"\nvalue = \"maybe\"")).to_string();
+    assert!(e.contains("events[0].value") && e.contains("true or false"), "{e}");
+}

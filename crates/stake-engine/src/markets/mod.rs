@@ -40,7 +40,7 @@ pub use morpho::{
     AgentCfg, Liquidator, LiquidatorStats, MorphoAction, MorphoBorrowerCfg, MorphoCfg, MorphoEntry, MorphoWiringError,
     MorphoWorld,
 };
-pub use ops::{apply, on_frame, LoopTarget, MarketAction, MarketEvent, PriceSet};
+pub use ops::{apply, on_frame, AaveParam, LoopTarget, MarketAction, MarketEvent, PriceSet};
 pub use report::{sample, summary};
 pub use setup::{
     build, schedule_action, schedule_event, AaveCfg, AaveReserveCfg, EModeCfg, LendingCfg, OracleCfg, PendleCfg,

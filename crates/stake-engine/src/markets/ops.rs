@@ -174,6 +174,15 @@ pub enum MarketAction {
         /// The LP account (the pool's genesis provider `<pool>-lp` unless a scenario account).
         provider: String,
     },
+    /// System: governance changes one parameter of an Aave reserve (through the configurator's
+    /// checks: LT ≥ LTV, bonus > 100 %, `percentMul(LT, bonus)` ≤ 100 %, …); indices accrue to
+    /// now under the old parameters first.
+    AaveParameter {
+        /// The reserve's asset symbol.
+        token: String,
+        /// The parameter and its new value.
+        param: AaveParam,
+    },
     /// System: multiply the ETH/USD price by `factor_bps / 1e4`.
     PriceShock {
         /// New / old, bps (7_000 = −30 %).
@@ -224,6 +233,58 @@ pub enum PriceSet {
     Relative(I256),
 }
 
+/// An Aave reserve parameter and its new value (bps for fractions, whole tokens for caps).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AaveParam {
+    /// Loan-to-value, bps.
+    Ltv(u32),
+    /// Liquidation threshold, bps.
+    LiquidationThreshold(u32),
+    /// Liquidation bonus, bps (10,500 = 5 %).
+    LiquidationBonus(u32),
+    /// Reserve factor, bps.
+    ReserveFactor(u32),
+    /// Supply cap, whole tokens (0 = none).
+    SupplyCap(U256),
+    /// Borrow cap, whole tokens (0 = none).
+    BorrowCap(U256),
+    /// Whether it can be borrowed.
+    Borrowable(bool),
+    /// Frozen: no new supply or borrow.
+    Frozen(bool),
+    /// Paused: nothing at all.
+    Paused(bool),
+    /// Rate strategy: optimal usage, bps.
+    OptimalUsage(u32),
+    /// Rate strategy: base rate, bps.
+    BaseRate(u32),
+    /// Rate strategy: slope below optimal usage, bps.
+    Slope1(u32),
+    /// Rate strategy: slope above optimal usage, bps.
+    Slope2(u32),
+}
+
+impl AaveParam {
+    /// The configuration with this parameter set.
+    pub fn apply_to(&self, c: &mut stake_markets::aave::ReserveConfig) {
+        match *self {
+            AaveParam::Ltv(v) => c.ltv_bps = v,
+            AaveParam::LiquidationThreshold(v) => c.liquidation_threshold_bps = v,
+            AaveParam::LiquidationBonus(v) => c.liquidation_bonus_bps = v,
+            AaveParam::ReserveFactor(v) => c.reserve_factor_bps = v,
+            AaveParam::SupplyCap(v) => c.supply_cap = v,
+            AaveParam::BorrowCap(v) => c.borrow_cap = v,
+            AaveParam::Borrowable(v) => c.borrowing_enabled = v,
+            AaveParam::Frozen(v) => c.frozen = v,
+            AaveParam::Paused(v) => c.paused = v,
+            AaveParam::OptimalUsage(v) => c.rate.optimal_usage_bps = v,
+            AaveParam::BaseRate(v) => c.rate.base_bps = v,
+            AaveParam::Slope1(v) => c.rate.slope1_bps = v,
+            AaveParam::Slope2(v) => c.rate.slope2_bps = v,
+        }
+    }
+}
+
 impl MarketAction {
     /// Whether only the system may send it.
     pub fn is_system(&self) -> bool {
@@ -231,6 +292,7 @@ impl MarketAction {
             self,
             MarketAction::SellOff { .. }
                 | MarketAction::LiquidityWithdrawal { .. }
+                | MarketAction::AaveParameter { .. }
                 | MarketAction::PriceShock { .. }
                 | MarketAction::OracleFreeze { .. }
                 | MarketAction::OracleLag { .. }
@@ -288,6 +350,7 @@ impl MarketAction {
             MarketAction::SellOff { pool, fraction_bps, .. } => {
                 format!("sell-off of {}% of {pool}'s LST", *fraction_bps as f64 / 100.0)
             }
+            MarketAction::AaveParameter { token, param } => format!("Aave governance sets {token} {param:?}"),
             MarketAction::LiquidityWithdrawal {
                 pool,
                 fraction_bps,
@@ -727,6 +790,8 @@ impl Backup {
                 Ok(p) => Backup::Pool(p, Box::new(m.pools[p].clone())),
                 Err(_) => Backup::Nothing,
             },
+            // One call into Aave's configurator, which changes nothing when it rejects.
+            MarketAction::AaveParameter { .. } => Backup::Nothing,
             MarketAction::Supply { .. }
             | MarketAction::Withdraw { .. }
             | MarketAction::Borrow { .. }
@@ -786,6 +851,7 @@ pub fn apply(world: &mut World, sender: &str, action: &MarketAction) -> Result<V
         MarketAction::PriceShock { .. }
             | MarketAction::SellOff { .. }
             | MarketAction::LiquidityWithdrawal { .. }
+            | MarketAction::AaveParameter { .. }
             | MarketAction::OracleFreeze { .. }
             | MarketAction::OracleLag { .. }
             | MarketAction::OracleManipulate { .. }
@@ -847,6 +913,23 @@ fn apply_inner(world: &mut World, sender: &str, action: &MarketAction) -> Result
             let lp = world.markets.pools[p].pool.lp_token;
             let a = resolve(world, acct, lp, *amount)?;
             remove_liquidity(world, acct, p, token.as_deref(), a)
+        }
+        MarketAction::AaveParameter { token, param } => {
+            let asset = asset_id(world, token)?;
+            let a = world
+                .markets
+                .aave
+                .as_mut()
+                .ok_or_else(|| me(MarketError::UnknownLendingMarket { market: "aave".into() }))?;
+            let i = a
+                .reserves
+                .iter()
+                .position(|r| r.underlying == asset)
+                .ok_or_else(|| proto(stake_markets::aave::AaveError::UnknownReserve { asset }))?;
+            let mut config = a.reserves[i].config.clone();
+            param.apply_to(&mut config);
+            a.set_reserve_config(&world.ledger, asset, config, now).map_err(proto)?;
+            Ok(Vec::new())
         }
         MarketAction::LiquidityWithdrawal {
             pool,

@@ -1,6 +1,7 @@
 //! Scenario sections of L4 and building them into the world.
 
 use super::morpho::MorphoCfg;
+use super::ops::AaveParam;
 use super::ops::{acquire, asset_id, lst_of, publish_prices, LoopTarget, MarketAction, PriceSet};
 use super::{coins_of, FeedEntry, FeedSource, MarketError, PendleEntry, PoolEntry, PriceProcess};
 use crate::action::{Action, SYSTEM};
@@ -1046,9 +1047,10 @@ pub fn schedule_event(
     world: &World,
     _start: u64,
 ) -> Option<Result<(String, Action), ScenarioError>> {
-    const KINDS: [&str; 8] = [
+    const KINDS: [&str; 9] = [
         "sell_off",
         "liquidity_withdrawal",
+        "parameter_change",
         "price_shock",
         "oracle_freeze",
         "oracle_unfreeze",
@@ -1082,6 +1084,67 @@ fn schedule_event_inner(e: &EventCfg, path: &str, world: &World) -> Result<Marke
                 seller,
                 acquire: buy,
             })
+        }
+        "parameter_change" => {
+            let market = e.market.as_deref().unwrap_or("aave");
+            if market != "aave" {
+                return Err(err(
+                    format!("{path}.market"),
+                    format!("parameter changes apply to Aave reserves (`aave`), not `{market}`"),
+                ));
+            }
+            let a = world
+                .markets
+                .aave
+                .as_ref()
+                .ok_or_else(|| err(path, "a parameter change needs [lending.aave]"))?;
+            let token = need(&e.token, path, "token")?.to_string();
+            let listed = world
+                .ledger
+                .asset(&token)
+                .ok()
+                .is_some_and(|id| a.reserves.iter().any(|r| r.underlying == id));
+            if !listed {
+                let names: Vec<&str> = a.reserves.iter().map(|r| r.symbol.as_str()).collect();
+                return Err(err(
+                    format!("{path}.token"),
+                    format!("{token} is not an Aave reserve (reserves: {})", names.join(", ")),
+                ));
+            }
+            let name = need(&e.parameter, path, "parameter")?;
+            let v = need(&e.value, path, "value")?;
+            let vpath = format!("{path}.value");
+            let bps = || bps_u32(v, &vpath);
+            let whole = || parse_scaled(v, 0).map_err(|x| err(&vpath, format!("`{v}`: {x}")));
+            let flag = || match v.trim() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                other => Err(err(&vpath, format!("`{other}`: expected true or false"))),
+            };
+            let param = match name {
+                "ltv" => AaveParam::Ltv(bps()?),
+                "liquidation_threshold" => AaveParam::LiquidationThreshold(bps()?),
+                "liquidation_bonus" => AaveParam::LiquidationBonus(bps()?),
+                "reserve_factor" => AaveParam::ReserveFactor(bps()?),
+                "supply_cap" => AaveParam::SupplyCap(whole()?),
+                "borrow_cap" => AaveParam::BorrowCap(whole()?),
+                "borrowable" => AaveParam::Borrowable(flag()?),
+                "frozen" => AaveParam::Frozen(flag()?),
+                "paused" => AaveParam::Paused(flag()?),
+                "optimal_usage" => AaveParam::OptimalUsage(bps()?),
+                "base_rate" => AaveParam::BaseRate(bps()?),
+                "slope1" => AaveParam::Slope1(bps()?),
+                "slope2" => AaveParam::Slope2(bps()?),
+                other => {
+                    return Err(err(
+                        format!("{path}.parameter"),
+                        format!(
+                            "unknown Aave reserve parameter `{other}` (ltv, liquidation_threshold, liquidation_bonus, reserve_factor, supply_cap, borrow_cap, borrowable, frozen, paused, optimal_usage, base_rate, slope1, slope2)"
+                        ),
+                    ))
+                }
+            };
+            Ok(MarketAction::AaveParameter { token, param })
         }
         "liquidity_withdrawal" => {
             let pool = need(&e.pool, path, "pool")?.to_string();
