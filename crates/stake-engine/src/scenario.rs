@@ -229,6 +229,10 @@ pub struct EventCfg {
     pub set: Option<String>,
     /// `parameter_change`: which parameter (e.g. `liquidation_threshold`).
     pub parameter: Option<String>,
+    /// `random_sell_offs`: expected events per year, e.g. `"6"`.
+    pub per_year: Option<String>,
+    /// `random_sell_offs`: each size × U[1 − jitter, 1 + jitter], e.g. `"50%"`.
+    pub jitter: Option<String>,
 }
 
 /// A whole scenario file.

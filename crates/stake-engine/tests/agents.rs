@@ -324,3 +324,46 @@ fn the_shipped_depeg_comes_from_its_mechanism_and_heals_as_the_queue_drains() {
     assert_eq!(m["panic_sellers"][0]["triggered"], "2025-03-12");
     assert!(m["arbitrageurs"][0]["spread_eth"].as_f64().unwrap() > 0.0);
 }
+
+const RANDOM: &str = r#"
+[[events]]
+at       = "day 1"
+kind     = "random_sell_offs"
+pool     = "steth-eth"
+per_year = "36"
+fraction = "3%"
+jitter   = "100%"
+duration = "14d"
+"#;
+
+#[test]
+fn random_sell_offs_are_drawn_per_seed_and_stop_after_their_duration() {
+    let text = format!("{WORLD}{RANDOM}");
+    let run_seed = |seed: u64| {
+        let p = prepare(&text, Some(seed)).expect("builds");
+        let r = p.run(&mut |_, _| {}).expect("runs");
+        let c = r.columns.iter().position(|c| c == "steth-eth.price").unwrap();
+        let prices: Vec<f64> = r.rows.iter().map(|row| row.values[c]).collect();
+        (
+            r.summary.markets["sell_offs"].as_u64().unwrap_or(0),
+            prices,
+            r.summary.final_state_hash,
+        )
+    };
+    let runs: Vec<_> = (1..=12).map(run_seed).collect();
+    // 36 a year over 14 days is 1.4 expected; the scripted day-5 sell-off adds one.
+    let counts: Vec<u64> = runs.iter().map(|r| r.0).collect();
+    assert!(counts.iter().all(|c| *c >= 1), "{counts:?}");
+    let mean = counts.iter().sum::<u64>() as f64 / counts.len() as f64 - 1.0;
+    assert!(mean > 0.3 && mean < 3.5, "random sell-offs per path {counts:?}");
+    assert!(counts.iter().any(|c| *c != counts[0]), "paths differ: {counts:?}");
+    // Nothing random after day 15: the last day moves the price by rebases only.
+    for (_, p, _) in &runs {
+        assert!((p[15] - p[16]).abs() < 1e-4, "{p:?}");
+    }
+    assert_eq!(run_seed(3).2, runs[2].2, "the same seed, the same sell-offs");
+    let e = scn_err(&format!("{WORLD}{}", RANDOM.replace("\"36\"", "\"0\"")));
+    assert!(e.contains("per_year") && e.contains("between 0 and 365"), "{e}");
+    let e = scn_err(&format!("{WORLD}{}", RANDOM.replace("\"100%\"", "\"150%\"")));
+    assert!(e.contains("jitter") && e.contains("at most 100%"), "{e}");
+}

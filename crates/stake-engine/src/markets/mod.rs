@@ -24,6 +24,7 @@ mod panic_seller;
 mod pendle_ops;
 mod pool_coins;
 mod price_paths;
+mod processes;
 mod pt_oracle;
 mod report;
 mod setup;
@@ -33,6 +34,7 @@ pub use panic_seller::{PanicSeller, PanicStats};
 pub use pendle_ops::PendleOp;
 pub use pool_coins::{CoinUnit, PoolCoins};
 pub use price_paths::{data_files, parse_price_csv, JumpsCfg, PathModel};
+pub use processes::SellOffProcess;
 
 /// LP tokens are valued at their pool's virtual price (restaking strategies reuse it).
 pub(crate) use morpho::{token_rate, MorphoPrices};
@@ -288,6 +290,9 @@ pub struct MarketWorld {
     /// Panic sellers (left out of the encoding when there are none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub panic_sellers: Vec<PanicSeller>,
+    /// Random sell-off processes (left out of the encoding when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sell_off_processes: Vec<SellOffProcess>,
 }
 
 impl MarketWorld {

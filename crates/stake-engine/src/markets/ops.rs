@@ -183,6 +183,19 @@ pub enum MarketAction {
         /// The parameter and its new value.
         param: AaveParam,
     },
+    /// System: start a random sell-off process on a pool (see `markets::processes`).
+    StartSellOffs {
+        /// Pool name.
+        pool: String,
+        /// Expected sell-offs per year, wad.
+        per_year: U256,
+        /// Mean size, bps of the pool's LST side.
+        fraction_bps: u64,
+        /// Size jitter, wad.
+        jitter: U256,
+        /// How long it runs, seconds (0: for ever).
+        duration: u64,
+    },
     /// System: multiply the ETH/USD price by `factor_bps / 1e4`.
     PriceShock {
         /// New / old, bps (7_000 = −30 %).
@@ -293,6 +306,7 @@ impl MarketAction {
             MarketAction::SellOff { .. }
                 | MarketAction::LiquidityWithdrawal { .. }
                 | MarketAction::AaveParameter { .. }
+                | MarketAction::StartSellOffs { .. }
                 | MarketAction::PriceShock { .. }
                 | MarketAction::OracleFreeze { .. }
                 | MarketAction::OracleLag { .. }
@@ -351,6 +365,16 @@ impl MarketAction {
                 format!("sell-off of {}% of {pool}'s LST", *fraction_bps as f64 / 100.0)
             }
             MarketAction::AaveParameter { token, param } => format!("Aave governance sets {token} {param:?}"),
+            MarketAction::StartSellOffs {
+                pool,
+                per_year,
+                fraction_bps,
+                ..
+            } => format!(
+                "random sell-offs on {pool}: {} a year of {}% on average",
+                crate::amount::format_units(*per_year, 18),
+                *fraction_bps as f64 / 100.0
+            ),
             MarketAction::LiquidityWithdrawal {
                 pool,
                 fraction_bps,
@@ -792,6 +816,8 @@ impl Backup {
             },
             // One call into Aave's configurator, which changes nothing when it rejects.
             MarketAction::AaveParameter { .. } => Backup::Nothing,
+            // Checks the pool, then only pushes the process.
+            MarketAction::StartSellOffs { .. } => Backup::Nothing,
             MarketAction::Supply { .. }
             | MarketAction::Withdraw { .. }
             | MarketAction::Borrow { .. }
@@ -913,6 +939,30 @@ fn apply_inner(world: &mut World, sender: &str, action: &MarketAction) -> Result
             let lp = world.markets.pools[p].pool.lp_token;
             let a = resolve(world, acct, lp, *amount)?;
             remove_liquidity(world, acct, p, token.as_deref(), a)
+        }
+        MarketAction::StartSellOffs {
+            pool,
+            per_year,
+            fraction_bps,
+            jitter,
+            duration,
+        } => {
+            world.markets.pool_index(pool).map_err(me)?;
+            let until = if *duration == 0 {
+                u64::MAX
+            } else {
+                now.saturating_add(*duration)
+            };
+            world.markets.sell_off_processes.push(super::SellOffProcess {
+                pool: pool.clone(),
+                per_year: *per_year,
+                fraction_bps: *fraction_bps,
+                jitter: *jitter,
+                from: now,
+                until,
+                fired: 0,
+            });
+            Ok(Vec::new())
         }
         MarketAction::AaveParameter { token, param } => {
             let asset = asset_id(world, token)?;
@@ -1445,6 +1495,7 @@ pub fn on_frame(world: &mut World, t: u64) -> Vec<Event> {
     match frame_work(world, t) {
         Ok(mut ev) => {
             world.ledger.commit(cp);
+            ev.extend(super::processes::on_frame(world, t));
             ev.extend(super::panic_seller::run(world));
             ev.extend(super::arbitrage::run(world));
             ev.extend(super::morpho::run_liquidator(world));

@@ -88,14 +88,9 @@ fn exp_w(x: I256) -> Result<U256, EngineError> {
     to_unsigned(logexp::exp(x).map_err(proto)?).map_err(proto)
 }
 
-/// One jump-diffusion step's jump factor over `dt` seconds (wad): `exp(Σ J_i − λ·k·dt)`.
-fn jump_factor(rng: &mut u64, per_year: U256, mean: I256, stdev: U256, dt: u64) -> Result<U256, EngineError> {
-    let dt_wad = to_signed(mul_div_down(U256::from(dt), WAD, U256::from(ONE_YEAR)).map_err(proto)?).map_err(proto)?;
-    let lambda = to_signed(per_year).map_err(proto)?;
-    let s = to_signed(stdev).map_err(proto)?;
-    let l_dt = wmul(lambda, dt_wad);
-    // Poisson(λ·dt) by inversion: P(0) = e^{−λdt}, P(n) = P(n−1)·λdt/n.
-    let u = uniform(rng);
+/// A Poisson(`l_dt`) count from one uniform draw `u` (both signed wads), by inversion in
+/// integer math: P(0) = e^{−λdt}, P(n) = P(n−1)·λdt/n; at most 32.
+pub(crate) fn poisson(u: I256, l_dt: I256) -> Result<u32, EngineError> {
     let mut term = to_signed(exp_w(-l_dt)?).map_err(proto)?;
     let mut cum = term;
     let mut n = 0u32;
@@ -107,6 +102,16 @@ fn jump_factor(rng: &mut u64, per_year: U256, mean: I256, stdev: U256, dt: u64) 
             break;
         }
     }
+    Ok(n)
+}
+
+/// One jump-diffusion step's jump factor over `dt` seconds (wad): `exp(Σ J_i − λ·k·dt)`.
+fn jump_factor(rng: &mut u64, per_year: U256, mean: I256, stdev: U256, dt: u64) -> Result<U256, EngineError> {
+    let dt_wad = to_signed(mul_div_down(U256::from(dt), WAD, U256::from(ONE_YEAR)).map_err(proto)?).map_err(proto)?;
+    let lambda = to_signed(per_year).map_err(proto)?;
+    let s = to_signed(stdev).map_err(proto)?;
+    let l_dt = wmul(lambda, dt_wad);
+    let n = poisson(uniform(rng), l_dt)?;
     let mut sum = I256::ZERO;
     for _ in 0..n {
         sum += mean + wmul(s, normal(rng));

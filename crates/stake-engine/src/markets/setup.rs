@@ -1047,10 +1047,11 @@ pub fn schedule_event(
     world: &World,
     _start: u64,
 ) -> Option<Result<(String, Action), ScenarioError>> {
-    const KINDS: [&str; 9] = [
+    const KINDS: [&str; 10] = [
         "sell_off",
         "liquidity_withdrawal",
         "parameter_change",
+        "random_sell_offs",
         "price_shock",
         "oracle_freeze",
         "oracle_unfreeze",
@@ -1083,6 +1084,41 @@ fn schedule_event_inner(e: &EventCfg, path: &str, world: &World) -> Result<Marke
                 fraction_bps: crate::scenario::to_u64(bps, &format!("{path}.fraction"), "fraction")?,
                 seller,
                 acquire: buy,
+            })
+        }
+        "random_sell_offs" => {
+            let pool = need(&e.pool, path, "pool")?.to_string();
+            check_pool(world, &pool, path)?;
+            let f = need(&e.fraction, path, "fraction")?;
+            let bps = parse_bps(f).map_err(|x| err(format!("{path}.fraction"), x))?;
+            if bps == U256::ZERO || bps > U256::from(10_000u32) {
+                return Err(err(format!("{path}.fraction"), "must be between 0 and 100%"));
+            }
+            let py = need(&e.per_year, path, "per_year")?;
+            let per_year = parse_scaled(py, 18).map_err(|x| err(format!("{path}.per_year"), format!("`{py}`: {x}")))?;
+            if per_year == U256::ZERO || per_year > U256::from(365u32) * WAD {
+                return Err(err(format!("{path}.per_year"), "between 0 and 365 a year"));
+            }
+            let jitter = match &e.jitter {
+                Some(j) => {
+                    let v = crate::amount::parse_wad_fraction(j).map_err(|x| err(format!("{path}.jitter"), x))?;
+                    if v > WAD {
+                        return Err(err(format!("{path}.jitter"), "at most 100%"));
+                    }
+                    v
+                }
+                None => U256::ZERO,
+            };
+            let duration = match &e.duration {
+                Some(d) => parse_duration(d).map_err(|x| err(format!("{path}.duration"), x))?,
+                None => 0,
+            };
+            Ok(MarketAction::StartSellOffs {
+                pool,
+                per_year,
+                fraction_bps: crate::scenario::to_u64(bps, &format!("{path}.fraction"), "fraction")?,
+                jitter,
+                duration,
             })
         }
         "parameter_change" => {
