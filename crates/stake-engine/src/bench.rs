@@ -399,6 +399,24 @@ pub fn operation_figures(clock: &dyn Fn() -> u64, o: &Options, n: u64) -> Result
     Ok(out)
 }
 
+/// One daily step as the runner takes it — `AdvanceTime` by a day with its per-transaction
+/// check, then the metric sample — in ns.
+fn timed_day(clock: &dyn Fn() -> u64, p: &Prepared, w: &mut World) -> Result<f64, String> {
+    let to = w.now + crate::time::DAY;
+    let t0 = clock();
+    engine_op(
+        w,
+        &Tx {
+            sender: SYSTEM.into(),
+            action: Action::AdvanceTime { to },
+        },
+    )?;
+    let row = p.sample_row(w);
+    let ns = clock().saturating_sub(t0) as f64;
+    std::hint::black_box(row);
+    Ok(ns)
+}
+
 /// Daily steps of the benchmark world of size `n`: median ns of `AdvanceTime` by one day with
 /// its per-transaction check and the step's metric sample; and the full invariant check, which
 /// runs every `full_every` steps.
@@ -406,18 +424,7 @@ pub fn step_figures(clock: &dyn Fn() -> u64, o: &Options, n: u64) -> Result<Vec<
     let (p, mut w) = build(n)?;
     let mut per = Vec::new();
     for _ in 0..o.steps.max(1) {
-        let to = w.now + crate::time::DAY;
-        let t0 = clock();
-        engine_op(
-            &mut w,
-            &Tx {
-                sender: SYSTEM.into(),
-                action: Action::AdvanceTime { to },
-            },
-        )?;
-        let row = p.sample_row(&w);
-        per.push(clock().saturating_sub(t0) as f64);
-        std::hint::black_box(row);
+        per.push(timed_day(clock, &p, &mut w)?);
     }
     let t0 = clock();
     w.check_invariants().map_err(|e| format!("full check: {e}"))?;
@@ -495,18 +502,7 @@ pub fn aave_step_figures(clock: &dyn Fn() -> u64, o: &Options, n: u64) -> Result
     let mut per = Vec::new();
     let mut scan = Vec::new();
     for _ in 0..o.steps.max(1) {
-        let to = w.now + crate::time::DAY;
-        let t0 = clock();
-        engine_op(
-            &mut w,
-            &Tx {
-                sender: SYSTEM.into(),
-                action: Action::AdvanceTime { to },
-            },
-        )?;
-        let row = p.sample_row(&w);
-        per.push(clock().saturating_sub(t0) as f64);
-        std::hint::black_box(row);
+        per.push(timed_day(clock, &p, &mut w)?);
         let m = &w.markets;
         let px = FeedPrices {
             oracles: &m.oracles,

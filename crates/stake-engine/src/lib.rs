@@ -7,6 +7,7 @@ pub mod amount;
 pub mod bench;
 pub mod calc;
 mod calc_fns;
+mod draw;
 pub mod error;
 pub mod event;
 pub mod lst;

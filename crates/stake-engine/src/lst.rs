@@ -113,6 +113,20 @@ impl LstModel {
             LstModel::ExchangeRate(x) => x.check_backing(ledger),
         }
     }
+
+    /// Whether withdrawal request `id` is finalised (claimable unless already claimed). O(1) for
+    /// Lido, O(log requests) for exchange-rate tokens; `false` for models without a queue.
+    pub fn is_finalized(&self, id: u64) -> bool {
+        match self {
+            LstModel::Lido(l) => id <= l.withdrawal_queue().last_finalized_request_id,
+            LstModel::ExchangeRate(x) => {
+                let pos = x.requests.partition_point(|r| r.id < id);
+                x.requests.get(pos).is_some_and(|r| r.id == id && r.finalized)
+            }
+            _ => false,
+        }
+    }
+
     /// Seconds a withdrawal started now would wait (Lido: queue estimate; Rocket Pool: 0 while
     /// the rETH contract and excess deposit pool hold ETH, else the L0 exit wait).
     ///

@@ -295,6 +295,35 @@ impl World {
         }
     }
 
+    /// [`Self::apply`] for a transaction an agent or a random process sends from inside a frame
+    /// or event hook: a rejection changes nothing, as always, and is recorded as a hook rejection
+    /// named `hook` unless its code is `quiet` (an expected refusal such as "nothing to claim").
+    /// `Err(true)` when it was recorded, `Err(false)` when it was quiet.
+    pub(crate) fn apply_in_hook(
+        &mut self,
+        sender: &str,
+        action: Action,
+        hook: impl FnOnce() -> String,
+        quiet: Option<u32>,
+    ) -> Result<Vec<Event>, bool> {
+        match self.apply(&Tx {
+            sender: sender.into(),
+            action,
+        }) {
+            Outcome::Applied { events } => Ok(events),
+            Outcome::Rejected(r) if quiet == Some(r.code) => Err(false),
+            Outcome::Rejected(r) => {
+                let time = self.now;
+                self.hook_rejections.push(HookRejection {
+                    time,
+                    hook: hook(),
+                    rejection: r,
+                });
+                Err(true)
+            }
+        }
+    }
+
     /// Rewrites a protocol message for people: protocol crates know assets by id only, so
     /// `#4` becomes the asset's symbol and a feed key `FeedKey { asset: AssetId(4), denom: Usd }`
     /// becomes `wstETH/USD`. Anything that is not a known asset id is left as it is.

@@ -299,6 +299,21 @@ fn a_liquidity_withdrawal_without_lp_tokens_is_rejected_and_changes_nothing() {
     let Outcome::Rejected(r) = out else { panic!("accepted") };
     assert!(r.message.contains("whale's LP in steth-eth"), "{}", r.message);
     assert_eq!(w.state_hash(), before);
+    // A random sell-off process on an unknown pool is refused and starts nothing.
+    let out = w.apply(&Tx {
+        sender: SYSTEM.into(),
+        action: Action::Market(MarketAction::StartSellOffs {
+            pool: "nope".into(),
+            per_year: stake_math::u(6) * stake_math::WAD,
+            fraction_bps: 500,
+            jitter: stake_math::U256::ZERO,
+            duration: 0,
+        }),
+    });
+    let Outcome::Rejected(r) = out else { panic!("accepted") };
+    assert!(r.message.contains("nope"), "{}", r.message);
+    assert_eq!(w.state_hash(), before);
+    assert!(w.markets.sell_off_processes.is_empty());
     let e = scn_err(&format!("{WORLD}{}", PULL.replace("60%", "0%")));
     assert!(
         e.contains("events") && e.contains("fraction") && e.contains("between 0 and 100%"),

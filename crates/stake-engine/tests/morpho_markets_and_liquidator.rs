@@ -646,8 +646,9 @@ const AAVE: &str = r#"
 reserves = [{ asset = "WETH", initial_supply = "10_000 WETH" }, { asset = "wstETH" }]
 "#;
 
-#[test]
-fn the_liquidator_also_liquidates_aave_borrowers_with_the_close_factor() {
+/// The markets world with Aave: alice stakes 100 ETH, wraps it, supplies the wstETH to Aave and
+/// borrows `weth` WETH against it.
+fn alice_borrows_weth_on_wsteth(weth: u128) -> (World, stake_ledger::AccountId) {
     let mut w = prepare(&format!("{}{AAVE}", BASE.replace("IRM", "")), None)
         .expect("scenario builds")
         .world()
@@ -687,17 +688,23 @@ fn the_liquidator_also_liquidates_aave_borrowers_with_the_close_factor() {
             }),
         ),
     );
-    // 78 WETH against ~100 wstETH: LTV 78 % < 78.5 %, HF = 81 % / 78 % ≈ 1.04.
     ok(
         &mut w,
         tx(
             "alice",
             Action::Market(MarketAction::Borrow {
                 token: "WETH".into(),
-                amount: u(78) * WAD,
+                amount: u(weth) * WAD,
             }),
         ),
     );
+    (w, alice)
+}
+
+#[test]
+fn the_liquidator_also_liquidates_aave_borrowers_with_the_close_factor() {
+    // 78 WETH against ~100 wstETH: LTV 78 % < 78.5 %, HF = 81 % / 78 % ≈ 1.04.
+    let (mut w, alice) = alice_borrows_weth_on_wsteth(78);
     let weth = w.ledger.asset("WETH").unwrap();
     let debt0 = w
         .markets
@@ -982,55 +989,7 @@ fn an_aave_liquidation_cascade_among_400_borrowers_liquidates_exactly_whom_a_ful
 
 #[test]
 fn a_scenario_transfer_of_atokens_re_keys_both_accounts_in_the_aave_index() {
-    let mut w = prepare(&format!("{}{AAVE}", BASE.replace("IRM", "")), None)
-        .expect("scenario builds")
-        .world()
-        .clone();
-    ok(
-        &mut w,
-        tx(
-            "alice",
-            Action::Stake {
-                lst: "stETH".into(),
-                amount: u(100) * WAD,
-            },
-        ),
-    );
-    let alice = w.ledger.find_account("alice").unwrap();
-    let bal = match &w.lsts[0].model {
-        stake_engine::lst::LstModel::Lido(l) => l.balance_of(&w.ledger, alice).unwrap(),
-        _ => unreachable!(),
-    };
-    ok(
-        &mut w,
-        tx(
-            "alice",
-            Action::Wrap {
-                lst: "stETH".into(),
-                amount: bal,
-            },
-        ),
-    );
-    ok(
-        &mut w,
-        tx(
-            "alice",
-            Action::Market(MarketAction::Supply {
-                token: "wstETH".into(),
-                amount: U256::MAX,
-            }),
-        ),
-    );
-    ok(
-        &mut w,
-        tx(
-            "alice",
-            Action::Market(MarketAction::Borrow {
-                token: "WETH".into(),
-                amount: u(50) * WAD,
-            }),
-        ),
-    );
+    let (mut w, alice) = alice_borrows_weth_on_wsteth(50);
     let key_before = w.markets.aave.as_ref().unwrap().index.entry(alice).unwrap().1.key;
     // A plain ledger transfer of aTokens, as a scenario may script it; the per-transaction check
     // (which compares the touched accounts' index entries) must pass.
@@ -1058,55 +1017,7 @@ fn a_scenario_transfer_of_atokens_re_keys_both_accounts_in_the_aave_index() {
 #[test]
 fn a_governance_cut_of_the_liquidation_threshold_is_liquidated_at_once() {
     use stake_engine::markets::AaveParam;
-    let mut w = prepare(&format!("{}{AAVE}", BASE.replace("IRM", "")), None)
-        .expect("scenario builds")
-        .world()
-        .clone();
-    ok(
-        &mut w,
-        tx(
-            "alice",
-            Action::Stake {
-                lst: "stETH".into(),
-                amount: u(100) * WAD,
-            },
-        ),
-    );
-    let alice = w.ledger.find_account("alice").unwrap();
-    let bal = match &w.lsts[0].model {
-        stake_engine::lst::LstModel::Lido(l) => l.balance_of(&w.ledger, alice).unwrap(),
-        _ => unreachable!(),
-    };
-    ok(
-        &mut w,
-        tx(
-            "alice",
-            Action::Wrap {
-                lst: "stETH".into(),
-                amount: bal,
-            },
-        ),
-    );
-    ok(
-        &mut w,
-        tx(
-            "alice",
-            Action::Market(MarketAction::Supply {
-                token: "wstETH".into(),
-                amount: U256::MAX,
-            }),
-        ),
-    );
-    ok(
-        &mut w,
-        tx(
-            "alice",
-            Action::Market(MarketAction::Borrow {
-                token: "WETH".into(),
-                amount: u(78) * WAD,
-            }),
-        ),
-    );
+    let (mut w, _) = alice_borrows_weth_on_wsteth(78);
     let change = |param: AaveParam| {
         tx(
             SYSTEM,
@@ -1122,6 +1033,16 @@ fn a_governance_cut_of_the_liquidation_threshold_is_liquidated_at_once() {
         6226,
         "InvalidConfig"
     );
+    // A bonus of exactly 100 % is refused too; so is a token Aave does not list (UnknownReserve).
+    assert_eq!(rejected(&mut w, change(AaveParam::LiquidationBonus(10_000))), 6226);
+    let unlisted = tx(
+        SYSTEM,
+        Action::Market(MarketAction::AaveParameter {
+            token: "stETH".into(),
+            param: AaveParam::Frozen(true),
+        }),
+    );
+    assert_eq!(rejected(&mut w, unlisted), 6200);
     // LTV 70 %, threshold 75 %: alice (78 % of her collateral borrowed) is under HF 1 and the
     // liquidator takes her in the same transaction.
     ok(&mut w, change(AaveParam::Ltv(7_000)));

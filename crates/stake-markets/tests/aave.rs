@@ -26,7 +26,7 @@ struct World {
     carol: AccountId,
 }
 
-fn usdc_config() -> ReserveConfig {
+pub(crate) fn usdc_config() -> ReserveConfig {
     ReserveConfig {
         ltv_bps: 7_500,
         liquidation_threshold_bps: 7_800,

@@ -15,25 +15,12 @@ use stake_math::{u, U256};
 
 const E18: u128 = 1_000_000_000_000_000_000;
 
+/// The USDC reserve of the Aave tests, without caps (the random worlds supply freely).
 fn usdc_config() -> ReserveConfig {
     ReserveConfig {
-        ltv_bps: 7_500,
-        liquidation_threshold_bps: 7_800,
-        liquidation_bonus_bps: 10_450,
-        reserve_factor_bps: 1_000,
-        liquidation_protocol_fee_bps: 1_000,
         supply_cap: U256::ZERO,
         borrow_cap: U256::ZERO,
-        borrowing_enabled: true,
-        active: true,
-        frozen: false,
-        paused: false,
-        rate: RateStrategy {
-            optimal_usage_bps: 9_200,
-            base_bps: 0,
-            slope1_bps: 550,
-            slope2_bps: 3_500,
-        },
+        ..crate::aave::usdc_config()
     }
 }
 

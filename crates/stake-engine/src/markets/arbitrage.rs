@@ -4,7 +4,7 @@
 //! Whenever prices can have moved — every frame, and right after a `sell_off`, `price_shock` or
 //! oracle event — each arbitrageur, in the order of the scenario:
 //!
-//! 1. claims every finalised withdrawal request it holds (ETH back into its capital);
+//! 1. claims each of its withdrawal requests that is finalised, by id (ETH back into its capital);
 //! 2. reads the queue time `T` a new request of the LST would wait now
 //!    ([`LstModel::queue_seconds`]: the buffer, the unfinalised
 //!    demand — its own earlier requests included — the exit requests per frame, the L0 exit queue
@@ -25,17 +25,17 @@
 //! "nothing to claim" is recorded as a hook rejection (`arbitrageur <name> <operation>`) and counted.
 
 use super::morpho::AgentCfg;
+use super::report::f18;
 use super::MarketAction;
 use super::{coins_of, MarketWorld};
-use crate::action::{Action, Outcome, Tx};
-use crate::error::EngineError;
+use crate::action::Action;
 use crate::event::Event;
 use crate::lst::LstModel;
 use crate::scenario::ScenarioError;
-use crate::world::{HookRejection, World};
+use crate::world::World;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use stake_ledger::{AccountId, AssetId, Reject};
+use stake_ledger::{AccountId, AssetId};
 use stake_markets::oracle::ONE_YEAR;
 use stake_markets::stableswap::calc::PROBE;
 use stake_math::{mul_div_down, Checked, U256, WAD};
@@ -79,6 +79,10 @@ pub struct Arbitrageur {
     pub lst: usize,
     /// Annual cost of capital, wad.
     pub cost_of_capital: U256,
+    /// Its withdrawal requests not yet claimed (ids, oldest first): it claims these by id, so a
+    /// frame costs what it holds, not the length of the protocol's queue.
+    #[serde(default)]
+    pub pending: Vec<u64>,
     /// Counters.
     pub stats: ArbitrageStats,
 }
@@ -144,6 +148,7 @@ pub(crate) fn build(world: &mut World, a: &AgentCfg, path: &str) -> Result<(), S
         pool,
         lst,
         cost_of_capital,
+        pending: Vec::new(),
         stats: ArbitrageStats::default(),
     });
     Ok(())
@@ -160,22 +165,14 @@ pub(crate) fn run(world: &mut World) -> Vec<Event> {
     events
 }
 
-fn apply(world: &mut World, k: usize, what: &str, action: Action, quiet_code: Option<u32>) -> Option<Vec<Event>> {
+/// Sends `action` as arbitrageur `k`; a recorded rejection counts as failed.
+fn apply(world: &mut World, k: usize, what: &str, action: Action, quiet: Option<u32>) -> Option<Vec<Event>> {
     let name = world.markets.arbitrageurs[k].name.clone();
-    match world.apply(&Tx {
-        sender: name.clone(),
-        action,
-    }) {
-        Outcome::Applied { events } => Some(events),
-        Outcome::Rejected(r) => {
-            if quiet_code != Some(r.code) {
+    match world.apply_in_hook(&name, action, || format!("arbitrageur {name} {what}"), quiet) {
+        Ok(events) => Some(events),
+        Err(recorded) => {
+            if recorded {
                 world.markets.arbitrageurs[k].stats.failed += 1;
-                let time = world.now;
-                world.hook_rejections.push(HookRejection {
-                    time,
-                    hook: format!("arbitrageur {name} {what}"),
-                    rejection: r,
-                });
             }
             None
         }
@@ -190,22 +187,24 @@ fn run_one(world: &mut World, k: usize) -> Vec<Event> {
     let mut events = Vec::new();
     let a = world.markets.arbitrageurs[k].clone();
     let sym = world.lsts[a.lst].symbol.clone();
-    // 1. Claims.
-    if !matches!(world.lsts[a.lst].model, LstModel::RocketPool(_)) {
-        let nothing = EngineError::NothingToClaim {
-            lst: String::new(),
-            account: String::new(),
-        }
-        .code();
+    // 1. Claims of its finalised requests, by id.
+    let ready: Vec<u64> = a
+        .pending
+        .iter()
+        .copied()
+        .filter(|id| world.lsts[a.lst].model.is_finalized(*id))
+        .collect();
+    for id in ready {
         let before = eth_balance(world, a.account);
         let claim = Action::Claim {
             lst: sym.clone(),
-            request_id: None,
+            request_id: Some(id),
         };
-        if let Some(ev) = apply(world, k, "claim", claim, Some(nothing)) {
+        if let Some(ev) = apply(world, k, "claim", claim, None) {
             let got = eth_balance(world, a.account).saturating_sub(before);
-            let s = &mut world.markets.arbitrageurs[k].stats;
-            s.eth_received = s.eth_received.saturating_add(got);
+            let arb = &mut world.markets.arbitrageurs[k];
+            arb.pending.retain(|p| *p != id);
+            arb.stats.eth_received = arb.stats.eth_received.saturating_add(got);
             events.extend(ev);
         }
     }
@@ -274,6 +273,18 @@ fn run_one(world: &mut World, k: usize) -> Vec<Event> {
         };
         if let Some(ev) = apply(world, k, what, action, None) {
             let got = eth_balance(world, a.account).saturating_sub(before);
+            let ids = ev.iter().filter_map(|e| match e {
+                Event::Lido {
+                    event: stake_lst::lido::LidoEvent::WithdrawalRequested { request_id, .. },
+                    ..
+                } => Some(*request_id),
+                Event::ExchangeRate {
+                    event: stake_lst::exchange_rate::ExchangeRateEvent::WithdrawalRequested { id, .. },
+                    ..
+                } => Some(*id),
+                _ => None,
+            });
+            world.markets.arbitrageurs[k].pending.extend(ids);
             let s = &mut world.markets.arbitrageurs[k].stats;
             s.redeemed_value = s.redeemed_value.saturating_add(value);
             s.eth_received = s.eth_received.saturating_add(got);
@@ -284,8 +295,7 @@ fn run_one(world: &mut World, k: usize) -> Vec<Event> {
 }
 
 fn token_of(world: &World, pool: usize) -> AssetId {
-    let e = &world.markets.pools[pool];
-    e.pool.coins[e.sold_coin(world.eth_asset)]
+    world.markets.pools[pool].sold_asset(world.eth_asset)
 }
 
 /// The ETH to put into the pool: `None` when not even the first probe beats the hurdle; else the
@@ -338,10 +348,6 @@ pub(crate) fn columns(m: &MarketWorld) -> Vec<String> {
         .iter()
         .flat_map(|a| [format!("{}.eth_spent", a.name), format!("{}.hurdle_bps", a.name)])
         .collect()
-}
-
-fn f18(v: U256) -> f64 {
-    v.as_f64() / 1e18
 }
 
 /// One row of [`columns`].

@@ -216,6 +216,11 @@ pub struct PoolEntry {
 }
 
 impl PoolEntry {
+    /// The asset of [`PoolEntry::sold_coin`] (stETH in a stETH/ETH pool).
+    pub fn sold_asset(&self, eth: stake_ledger::AssetId) -> stake_ledger::AssetId {
+        self.pool.coins[self.sold_coin(eth)]
+    }
+
     /// The coin the pool's price is quoted for: the non-ETH coin (coin 1 unless coin 1 is ETH),
     /// sold for the other.
     pub fn sold_coin(&self, eth: stake_ledger::AssetId) -> usize {

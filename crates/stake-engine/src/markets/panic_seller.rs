@@ -14,13 +14,14 @@
 //! the same hook) buys what they leave.
 
 use super::morpho::AgentCfg;
+use super::report::f18;
 use super::MarketAction;
-use crate::action::{Action, Outcome, Tx};
+use crate::action::Action;
 use crate::amount::parse_wad_fraction;
 use crate::event::Event;
 use crate::scenario::ScenarioError;
 use crate::time::{parse_at, parse_duration};
-use crate::world::{HookRejection, World};
+use crate::world::World;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use stake_ledger::{AccountId, AssetId};
@@ -162,21 +163,17 @@ pub(crate) fn build(world: &mut World, a: &AgentCfg, path: &str) -> Result<(), S
 
 /// A uniform draw in `[0, 1e18)` from the world seed, the agent and the tranche.
 fn draw_wad(seed: u64, name: &str, tranche: u32) -> U256 {
-    let mut h = blake3::Hasher::new();
-    h.update(b"panic_seller");
-    h.update(&seed.to_le_bytes());
-    h.update(name.as_bytes());
-    h.update(&[0]);
-    h.update(&tranche.to_le_bytes());
-    let b = h.finalize();
-    let mut x = [0u8; 8];
-    x.copy_from_slice(&b.as_bytes()[..8]);
-    (U256::from(u64::from_le_bytes(x)) * WAD) >> 64
+    crate::draw::uniform_wad(&[
+        b"panic_seller",
+        &seed.to_le_bytes(),
+        name.as_bytes(),
+        &[0],
+        &tranche.to_le_bytes(),
+    ])
 }
 
 fn token_of(world: &World, pool: usize) -> AssetId {
-    let e = &world.markets.pools[pool];
-    e.pool.coins[e.sold_coin(world.eth_asset)]
+    world.markets.pools[pool].sold_asset(world.eth_asset)
 }
 
 /// The pool's probe price of selling the token for ETH, wad (par 1).
@@ -237,8 +234,7 @@ fn run_one(world: &mut World, k: usize) -> Vec<Event> {
         let base = mul_div_down(s.holding, a.tranche, WAD).unwrap_or(U256::ZERO);
         // × (1 − j + 2j·u), u uniform in [0, 1).
         let u = draw_wad(seed, &a.name, s.tranches_sold);
-        let factor =
-            (WAD - a.jitter).saturating_add(mul_div_down(a.jitter * U256::from(2u8), u, WAD).unwrap_or(U256::ZERO));
+        let factor = crate::draw::jitter_factor(a.jitter, u);
         let size = mul_div_down(base, factor, WAD).unwrap_or(U256::ZERO);
         let amount = if last { held } else { size.min(held) };
         world.markets.panic_sellers[k].stats.tranches_sold += 1;
@@ -261,11 +257,9 @@ fn run_one(world: &mut World, k: usize) -> Vec<Event> {
             amount,
             min_out: U256::ZERO,
         });
-        match world.apply(&Tx {
-            sender: a.name.clone(),
-            action: swap,
-        }) {
-            Outcome::Applied { events: ev } => {
+        let hook = || format!("panic seller {} sale", a.name);
+        match world.apply_in_hook(&a.name, swap, hook, None) {
+            Ok(ev) => {
                 let got = world.ledger.balance(a.account, world.eth_asset).saturating_sub(before);
                 let s = &mut world.markets.panic_sellers[k].stats;
                 s.tokens_sold = s.tokens_sold.saturating_add(amount);
@@ -273,21 +267,10 @@ fn run_one(world: &mut World, k: usize) -> Vec<Event> {
                 s.value_sold = s.value_sold.saturating_add(value);
                 events.extend(ev);
             }
-            Outcome::Rejected(r) => {
-                world.markets.panic_sellers[k].stats.failed += 1;
-                world.hook_rejections.push(HookRejection {
-                    time: now,
-                    hook: format!("panic seller {} sale", a.name),
-                    rejection: r,
-                });
-            }
+            Err(_) => world.markets.panic_sellers[k].stats.failed += 1,
         }
     }
     events
-}
-
-fn f18(v: U256) -> f64 {
-    v.as_f64() / 1e18
 }
 
 /// Metric columns: per seller the tokens sold so far.

@@ -10,9 +10,9 @@
 //! Carlo path (reseeded) its own.
 
 use super::MarketAction;
-use crate::action::{Action, Outcome, Tx, SYSTEM};
+use crate::action::{Action, SYSTEM};
 use crate::event::Event;
-use crate::world::{HookRejection, World};
+use crate::world::World;
 use serde::{Deserialize, Serialize};
 use stake_markets::oracle::ONE_YEAR;
 use stake_math::signed::to_signed;
@@ -37,18 +37,15 @@ pub struct SellOffProcess {
     pub fired: u64,
 }
 
-/// A uniform draw in `[0, 1e18)`.
+/// A uniform draw in `[0, 1e18)` named by the world seed, the process, the frame and the draw.
 fn draw(seed: u64, k: usize, t: u64, j: u32) -> U256 {
-    let mut h = blake3::Hasher::new();
-    h.update(b"random_sell_offs");
-    h.update(&seed.to_le_bytes());
-    h.update(&(k as u64).to_le_bytes());
-    h.update(&t.to_le_bytes());
-    h.update(&j.to_le_bytes());
-    let b = h.finalize();
-    let mut x = [0u8; 8];
-    x.copy_from_slice(&b.as_bytes()[..8]);
-    (U256::from(u64::from_le_bytes(x)) * WAD) >> 64
+    crate::draw::uniform_wad(&[
+        b"random_sell_offs",
+        &seed.to_le_bytes(),
+        &(k as u64).to_le_bytes(),
+        &t.to_le_bytes(),
+        &j.to_le_bytes(),
+    ])
 }
 
 /// This frame's sell-offs of every process (see the module documentation).
@@ -68,30 +65,19 @@ pub(crate) fn on_frame(world: &mut World, t: u64) -> Vec<Event> {
         };
         for j in 1..=n {
             let u = draw(seed, k, t, j);
-            // × (1 − jitter + 2·jitter·u)
-            let factor = (WAD - p.jitter.min(WAD))
-                .saturating_add(mul_div_down(p.jitter.min(WAD) * U256::from(2u8), u, WAD).unwrap_or(U256::ZERO));
+            let factor = crate::draw::jitter_factor(p.jitter, u);
             let size = mul_div_down(U256::from(p.fraction_bps), factor, WAD).unwrap_or(U256::ZERO);
             let bps = u64::try_from(size).unwrap_or(10_000).clamp(1, 10_000);
-            let tx = Tx {
-                sender: SYSTEM.into(),
-                action: Action::Market(MarketAction::SellOff {
-                    pool: p.pool.clone(),
-                    fraction_bps: bps,
-                    seller: "panic-seller".into(),
-                    acquire: true,
-                }),
-            };
-            match world.apply(&tx) {
-                Outcome::Applied { events: ev } => {
-                    world.markets.sell_off_processes[k].fired += 1;
-                    events.extend(ev);
-                }
-                Outcome::Rejected(r) => world.hook_rejections.push(HookRejection {
-                    time: t,
-                    hook: format!("random sell-off on {}", p.pool),
-                    rejection: r,
-                }),
+            let action = Action::Market(MarketAction::SellOff {
+                pool: p.pool.clone(),
+                fraction_bps: bps,
+                seller: "panic-seller".into(),
+                acquire: true,
+            });
+            let hook = || format!("random sell-off on {}", p.pool);
+            if let Ok(ev) = world.apply_in_hook(SYSTEM, action, hook, None) {
+                world.markets.sell_off_processes[k].fired += 1;
+                events.extend(ev);
             }
         }
     }

@@ -5,7 +5,7 @@ use crate::world::World;
 use serde_json::{json, Value};
 use stake_math::U256;
 
-fn f18(v: U256) -> f64 {
+pub(crate) fn f18(v: U256) -> f64 {
     v.as_f64() / 1e18
 }
 

@@ -1065,35 +1065,38 @@ pub fn schedule_event(
     Some(schedule_event_inner(e, path, world).map(|a| (SYSTEM.to_string(), Action::Market(a))))
 }
 
+/// The `pool` and `fraction` of a pool event: a known pool and a share in (0, 100 %], in bps.
+fn pool_and_fraction(e: &EventCfg, path: &str, world: &World) -> Result<(String, u64), ScenarioError> {
+    let pool = need(&e.pool, path, "pool")?.to_string();
+    check_pool(world, &pool, path)?;
+    let f = need(&e.fraction, path, "fraction")?;
+    let bps = parse_bps(f).map_err(|x| err(format!("{path}.fraction"), x))?;
+    if bps == U256::ZERO || bps > U256::from(10_000u32) {
+        return Err(err(format!("{path}.fraction"), "must be between 0 and 100%"));
+    }
+    Ok((
+        pool,
+        crate::scenario::to_u64(bps, &format!("{path}.fraction"), "fraction")?,
+    ))
+}
+
 fn schedule_event_inner(e: &EventCfg, path: &str, world: &World) -> Result<MarketAction, ScenarioError> {
     match e.kind.as_str() {
         "sell_off" => {
-            let pool = need(&e.pool, path, "pool")?.to_string();
-            check_pool(world, &pool, path)?;
-            let f = need(&e.fraction, path, "fraction")?;
-            let bps = parse_bps(f).map_err(|x| err(format!("{path}.fraction"), x))?;
-            if bps == U256::ZERO || bps > U256::from(10_000u32) {
-                return Err(err(format!("{path}.fraction"), "must be between 0 and 100%"));
-            }
+            let (pool, fraction_bps) = pool_and_fraction(e, path, world)?;
             let (seller, buy) = match &e.account {
                 Some(a) => (a.clone(), false),
                 None => ("panic-seller".to_string(), true),
             };
             Ok(MarketAction::SellOff {
                 pool,
-                fraction_bps: crate::scenario::to_u64(bps, &format!("{path}.fraction"), "fraction")?,
+                fraction_bps,
                 seller,
                 acquire: buy,
             })
         }
         "random_sell_offs" => {
-            let pool = need(&e.pool, path, "pool")?.to_string();
-            check_pool(world, &pool, path)?;
-            let f = need(&e.fraction, path, "fraction")?;
-            let bps = parse_bps(f).map_err(|x| err(format!("{path}.fraction"), x))?;
-            if bps == U256::ZERO || bps > U256::from(10_000u32) {
-                return Err(err(format!("{path}.fraction"), "must be between 0 and 100%"));
-            }
+            let (pool, fraction_bps) = pool_and_fraction(e, path, world)?;
             let py = need(&e.per_year, path, "per_year")?;
             let per_year = parse_scaled(py, 18).map_err(|x| err(format!("{path}.per_year"), format!("`{py}`: {x}")))?;
             if per_year == U256::ZERO || per_year > U256::from(365u32) * WAD {
@@ -1116,7 +1119,7 @@ fn schedule_event_inner(e: &EventCfg, path: &str, world: &World) -> Result<Marke
             Ok(MarketAction::StartSellOffs {
                 pool,
                 per_year,
-                fraction_bps: crate::scenario::to_u64(bps, &format!("{path}.fraction"), "fraction")?,
+                fraction_bps,
                 jitter,
                 duration,
             })
@@ -1183,13 +1186,7 @@ fn schedule_event_inner(e: &EventCfg, path: &str, world: &World) -> Result<Marke
             Ok(MarketAction::AaveParameter { token, param })
         }
         "liquidity_withdrawal" => {
-            let pool = need(&e.pool, path, "pool")?.to_string();
-            check_pool(world, &pool, path)?;
-            let f = need(&e.fraction, path, "fraction")?;
-            let bps = parse_bps(f).map_err(|x| err(format!("{path}.fraction"), x))?;
-            if bps == U256::ZERO || bps > U256::from(10_000u32) {
-                return Err(err(format!("{path}.fraction"), "must be between 0 and 100%"));
-            }
+            let (pool, fraction_bps) = pool_and_fraction(e, path, world)?;
             if let Some(t) = &e.token {
                 let p = world
                     .markets
@@ -1201,7 +1198,7 @@ fn schedule_event_inner(e: &EventCfg, path: &str, world: &World) -> Result<Marke
                 }
             }
             Ok(MarketAction::LiquidityWithdrawal {
-                fraction_bps: crate::scenario::to_u64(bps, &format!("{path}.fraction"), "fraction")?,
+                fraction_bps,
                 token: e.token.clone(),
                 provider: e.account.clone().unwrap_or_else(|| format!("{pool}-lp")),
                 pool,

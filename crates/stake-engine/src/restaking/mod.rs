@@ -2138,17 +2138,13 @@ fn el_rewards(world: &mut World, service: &str, total: U256, t: u64) -> Result<V
 
 /// A uniform draw in `[0, 1e18)` from the seed, the service, the operator and the time.
 fn draw_wad(seed: u64, service: &str, operator: &str, t: u64) -> U256 {
-    let mut h = blake3::Hasher::new();
-    h.update(&seed.to_le_bytes());
-    h.update(service.as_bytes());
-    h.update(&[0]);
-    h.update(operator.as_bytes());
-    h.update(&t.to_le_bytes());
-    let b = h.finalize();
-    let mut x = [0u8; 8];
-    x.copy_from_slice(&b.as_bytes()[..8]);
-    // ⌊x·1e18/2^64⌋ < 1e18
-    (U256::from(u64::from_le_bytes(x)) * WAD) >> 64
+    crate::draw::uniform_wad(&[
+        &seed.to_le_bytes(),
+        service.as_bytes(),
+        &[0],
+        operator.as_bytes(),
+        &t.to_le_bytes(),
+    ])
 }
 
 /// Periodic work at each frame: pod verification and checkpoints, strategy prices, services'
