@@ -88,6 +88,8 @@ pub enum Action {
     Restaking(crate::restaking::RestakingAction),
     /// An L4 market action.
     Market(crate::markets::MarketAction),
+    /// A liquid restaking token action.
+    Lrt(crate::lrt::LrtAction),
 }
 
 impl Action {
@@ -131,6 +133,7 @@ impl Action {
             Action::FinalityLoss { epochs } => format!("lose finality for {epochs} epochs"),
             Action::Restaking(a) => a.describe(),
             Action::Market(a) => a.describe(),
+            Action::Lrt(a) => a.describe(),
         }
     }
 }

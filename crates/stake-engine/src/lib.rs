@@ -10,6 +10,7 @@ mod calc_fns;
 mod draw;
 pub mod error;
 pub mod event;
+pub mod lrt;
 pub mod lst;
 pub mod markets;
 pub mod report;

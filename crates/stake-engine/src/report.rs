@@ -98,6 +98,9 @@ pub struct Summary {
     pub restaking: serde_json::Value,
     /// L4 markets summary (null when the scenario has none).
     pub markets: serde_json::Value,
+    /// L3 liquid restaking tokens (absent when the scenario has none).
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    pub lrts: serde_json::Value,
     /// Extra console sections (restaking, markets), already formatted.
     #[serde(skip)]
     pub extra_text: Vec<String>,

@@ -385,6 +385,7 @@ impl Prepared {
             }
         }
         c.extend(world.restaking.columns());
+        c.extend(world.lrt.columns());
         c.extend(world.markets.columns());
         c
     }
@@ -410,6 +411,7 @@ impl Prepared {
             values.push(l.model.queue_seconds(&world.ledger, &world.eth) as f64 / DAY as f64);
         }
         values.extend(crate::restaking::sample(world));
+        values.extend(crate::lrt::sample(world));
         values.extend(crate::markets::sample(world));
         StepRow {
             t: world.now,
@@ -457,13 +459,15 @@ impl Prepared {
             .collect();
         let (restaking, restaking_text) = crate::restaking::summary(world);
         let (markets, markets_text) = crate::markets::summary(world);
-        let extra_text = [restaking_text, markets_text]
+        let (lrts, lrts_text) = crate::lrt::summary(world);
+        let extra_text = [restaking_text, lrts_text, markets_text]
             .into_iter()
             .filter(|t| !t.is_empty())
             .collect();
         Summary {
             restaking,
             markets,
+            lrts,
             extra_text,
             scenario: self.name.clone(),
             scenario_hash: self.scenario_hash.clone(),

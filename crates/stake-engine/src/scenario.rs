@@ -151,6 +151,8 @@ pub struct ActionCfg {
     pub op: String,
     /// The LST it concerns.
     pub lst: Option<String>,
+    /// The LRT it concerns (`stake`, `request_withdrawal`, `claim`).
+    pub lrt: Option<String>,
     /// Asset (for `transfer`).
     pub asset: Option<String>,
     /// Recipient (for `transfer`).
@@ -260,6 +262,9 @@ pub struct Scenario {
     /// Events.
     #[serde(default)]
     pub events: Vec<EventCfg>,
+    /// L3 liquid restaking tokens by symbol (`[lrt.ezETH]`).
+    #[serde(default)]
+    pub lrt: BTreeMap<String, crate::lrt::LrtCfg>,
     /// L2 restaking protocols (`[restaking.eigenlayer]`, …).
     #[serde(default)]
     pub restaking: crate::restaking::RestakingCfg,

@@ -62,6 +62,8 @@ pub struct World {
     pub restaking: crate::restaking::RestakingWorld,
     /// L4 markets.
     pub markets: crate::markets::MarketWorld,
+    /// L3 liquid restaking tokens.
+    pub lrt: crate::lrt::LrtWorld,
 }
 
 impl StateHash for World {
@@ -77,6 +79,7 @@ impl StateHash for World {
         }
         self.restaking.hash_state(h);
         self.markets.hash_state(h);
+        self.lrt.hash_state(h);
     }
 }
 
@@ -100,6 +103,7 @@ impl World {
             slashed_validators: 0,
             restaking: Default::default(),
             markets: Default::default(),
+            lrt: Default::default(),
         })
     }
 
@@ -161,6 +165,9 @@ impl World {
             Some(_) => self.restaking.check_backing(&self.ledger),
         }
         .map_err(|e| format!("restaking: {e}"))?;
+        self.lrt
+            .check_backing(&self.ledger, self.eth_asset)
+            .map_err(|e| format!("lrt: {e}"))?;
         match touched {
             None => self.markets.check_invariants(&self.ledger),
             Some(t) => self.markets.check_touched(&self.ledger, t),
@@ -268,6 +275,7 @@ impl World {
                 self.slashed_validators,
                 self.restaking.clone(),
                 self.markets.clone(),
+                self.lrt.clone(),
             )
         });
         let cp = self.ledger.checkpoint();
@@ -278,8 +286,9 @@ impl World {
             }
             Err(e) => {
                 self.ledger.rollback(cp);
-                if let Some((eth, lsts, now, next_frame, hooks, slashed, restaking, markets)) = backup {
+                if let Some((eth, lsts, now, next_frame, hooks, slashed, restaking, markets, lrt)) = backup {
                     self.restaking = restaking;
+                    self.lrt = lrt;
                     self.markets = markets;
                     self.eth = eth;
                     self.lsts = lsts;
@@ -418,6 +427,7 @@ impl World {
             Action::Transfer { asset, to, amount } => self.transfer(&tx.sender, asset, to, *amount),
             Action::Restaking(a) => crate::restaking::apply(self, &tx.sender, a),
             Action::Market(a) => crate::markets::apply(self, &tx.sender, a),
+            Action::Lrt(a) => crate::lrt::apply(self, &tx.sender, a),
             Action::Stake { lst, amount }
             | Action::Wrap { lst, amount }
             | Action::Unwrap { lst, amount }
@@ -487,6 +497,7 @@ impl World {
             self.now = t;
             events.extend(self.run_frame(t));
             events.extend(crate::restaking::on_frame(self, t));
+            events.extend(crate::lrt::on_frame(self, t));
             events.extend(crate::markets::on_frame(self, t));
             self.next_frame = t.saturating_add(self.frame_seconds);
         }

@@ -518,11 +518,13 @@ pub(crate) fn rate_of(world: &World, asset: AssetId) -> Result<U256, EngineError
             LstModel::RocketPool(r) => r.rate_wad().map_err(proto),
             LstModel::ExchangeRate(x) => Ok(x.rate_wad()),
         },
-        None => super::morpho::token_rate(world, asset).unwrap_or_else(|| {
-            Err(me(MarketError::NotAcquirable {
-                asset: world.ledger.symbol(asset).into(),
-            }))
-        }),
+        None => crate::lrt::rate_of(world, asset)
+            .or_else(|| super::morpho::token_rate(world, asset))
+            .unwrap_or_else(|| {
+                Err(me(MarketError::NotAcquirable {
+                    asset: world.ledger.symbol(asset).into(),
+                }))
+            }),
     }
 }
 
@@ -596,6 +598,14 @@ pub(crate) fn eth_into(
     }
     if Some(asset) == world.markets.weth {
         return Ok((eth, wrap_eth(world, acct, eth, true)?));
+    }
+    if let Some(lrt) = world.lrt.of_asset(asset).map(|e| e.symbol.clone()) {
+        // An LRT is minted by depositing the ETH (its deposit rules and rate apply).
+        let name = world.ledger.account_name(acct).to_string();
+        let before = world.ledger.balance(acct, asset);
+        let ev = crate::lrt::apply(world, &name, &crate::lrt::LrtAction::Deposit { lrt, amount: eth })?;
+        let got = world.ledger.balance(acct, asset).sub_c(before).map_err(proto)?;
+        return Ok((got, ev));
     }
     let (i, wrapped) = lst_of(world, asset).ok_or_else(|| {
         me(MarketError::NotAcquirable {

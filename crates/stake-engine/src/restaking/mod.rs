@@ -1642,9 +1642,12 @@ pub fn schedule_event(
 /// error (the world rolls the ledger back).
 pub fn apply(world: &mut World, sender: &str, action: &RestakingAction) -> Result<Vec<Event>, EngineError> {
     let backup = world.restaking.clone();
-    let r = apply_inner(world, sender, action);
+    let mut r = apply_inner(world, sender, action);
     if r.is_err() {
         world.restaking = backup;
+    } else if let (Ok(ev), RestakingAction::ServiceFault { .. }) = (&mut r, action) {
+        // The slash reaches every LRT's TVL and rate in the same block (SPEC §6).
+        ev.extend(crate::lrt::revalue_all(world));
     }
     r
 }
