@@ -20,6 +20,12 @@ fn slashing() -> Prepared {
     prepare(&text, None).unwrap()
 }
 
+/// The shipped LRT scenario (ezETH and rsETH over EigenPods, a seeded ETH/USD path, an Aave
+/// loop and a Pendle market).
+fn lrts() -> Prepared {
+    prepare(include_str!("../../../scenarios/lrt-loop.toml"), None).unwrap()
+}
+
 fn hashes(p: &Prepared, n: u64, threads: usize) -> Vec<String> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     let mut out = Vec::new();
@@ -50,7 +56,7 @@ fn path_seeds_are_the_scenario_seed_then_chacha_streams() {
 
 #[test]
 fn one_thread_and_two_give_the_same_state_hash_on_every_path() {
-    for p in [markets(), slashing()] {
+    for p in [markets(), slashing(), lrts()] {
         let one = hashes(&p, 6, 1);
         let two = hashes(&p, 6, 2);
         assert_eq!(one, two, "{}", p.name());

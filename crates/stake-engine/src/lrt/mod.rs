@@ -649,6 +649,8 @@ fn claim(
     let mut paid = U256::ZERO;
     let mut burn = U256::ZERO;
     let mut left = Vec::new();
+    // The first refusal, reported when nothing could be paid (too early, not yet filled).
+    let mut first: Option<EngineError> = None;
     match &mut model {
         LrtModel::Renzo(r) => {
             for (id, locked) in mine {
@@ -657,7 +659,10 @@ fn claim(
                         paid = paid.add_c(p).map_err(proto)?;
                         burn = burn.add_c(locked).map_err(proto)?;
                     }
-                    Err(_) => left.push((id, locked)),
+                    Err(e) => {
+                        first.get_or_insert(proto(e));
+                        left.push((id, locked));
+                    }
                 }
             }
         }
@@ -667,7 +672,8 @@ fn claim(
             for (id, locked) in rest.by_ref() {
                 match k.complete_withdrawal(sender, stake_lrt::kelp::ETH, block) {
                     Ok((_, p)) => paid = paid.add_c(p).map_err(proto)?,
-                    Err(_) => {
+                    Err(e) => {
+                        first.get_or_insert(proto(e));
                         left.push((id, locked));
                         break;
                     }
@@ -677,6 +683,9 @@ fn claim(
         }
     }
     if paid == U256::ZERO && burn == U256::ZERO {
+        if let Some(e) = first {
+            return Err(e);
+        }
         return Err(proto(LrtError::NothingToClaim {
             lrt: sym,
             account: sender.into(),
