@@ -1,0 +1,77 @@
+//! L5 — products built on the staking stack (SPEC §8): pure state machines over [`U256`] base
+//! units with the reference contracts' rounding, one module per product.
+//!
+//! | module | product | reference |
+//! |---|---|---|
+//! | [`vault`] | ERC-4626 tokenised vault | `OpenZeppelin/openzeppelin-contracts` v5 `token/ERC20/extensions/ERC4626.sol` |
+//! | [`aggregator`] | yield aggregator / auto-allocation over the vault | Yearn v3 `TokenizedStrategy` + debt allocator (policies, costs and queue are ours) |
+//! | [`tranche`] | senior / junior yield tranches | the seeds' tranching (BarnBridge, Saffron style waterfall) |
+//! | [`insurance`] | cover fund with premiums, capacity and cool-down | Lido cover fund, Nexus-style underwriting pools |
+//! | [`points`] | points programmes with inheritance and YT pass-through | EigenLayer / LRT points, Pendle YT points |
+//! | [`looping`] | leverage-loop planner, unwind plans and yield decomposition | Aave v3 e-mode (`ltv` in bps, `PercentageMath`) |
+//!
+//! The models hold *totals* (supply, assets, tranche values, an accumulator index), not the
+//! ledger's balances: an entry returns what to mint, an exit takes the holder's balance as an
+//! argument and returns what to pay. The engine keeps the holders in the ledger (SPEC §1.4–1.5)
+//! and supplies external values (strategy assets, token rates, prices) as inputs.
+//!
+//! Time is an input in seconds (SPEC §1.1). Every operation either applies entirely or returns
+//! an error and leaves the state as it was (SPEC §1.3).
+//!
+//! Rejection codes (SPEC §1.3, the L5 range 7000–7999 of `stake_ledger::Reject`): vault
+//! 7000–7099, aggregator 7100–7199, tranche 7200–7299, insurance 7300–7399, points 7400–7499,
+//! looping 7500–7599.
+//!
+//! Architecture Invariant: nothing here reads a clock, iterates a hash map, scans holders on an
+//! accrual, or touches another protocol's state; every division names its rounding.
+
+// Errors carry the offending values (SPEC §1.3); rejections are the cold path.
+#![allow(clippy::result_large_err)]
+
+pub mod aggregator;
+pub mod insurance;
+pub mod looping;
+pub mod points;
+pub mod tranche;
+pub mod vault;
+
+use serde::{Deserialize, Serialize};
+use stake_math::{mul_div_down, mul_div_up, MathResult, U256};
+
+/// Rounding of a conversion (`Math.Rounding`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Rounding {
+    /// `Math.Rounding.Floor`.
+    Floor,
+    /// `Math.Rounding.Ceil`.
+    Ceil,
+}
+
+/// `a·b/d` with a 512-bit intermediate (`Math.mulDiv`) and the named rounding.
+pub fn mul_div(a: U256, b: U256, d: U256, r: Rounding) -> MathResult<U256> {
+    match r {
+        Rounding::Floor => mul_div_down(a, b, d),
+        Rounding::Ceil => mul_div_up(a, b, d),
+    }
+}
+
+pub(crate) fn ensure(cond: bool, rule: impl FnOnce() -> String) -> Result<(), String> {
+    if cond {
+        Ok(())
+    } else {
+        Err(rule())
+    }
+}
+
+/// `From<MathError>` (into the `Math` variant) and `std::error::Error` for a module's error enum.
+macro_rules! math_error {
+    ($t:ident) => {
+        impl From<stake_math::MathError> for $t {
+            fn from(e: stake_math::MathError) -> Self {
+                $t::Math(e)
+            }
+        }
+        impl std::error::Error for $t {}
+    };
+}
+pub(crate) use math_error;
