@@ -284,7 +284,8 @@ impl Vault {
         Ok(())
     }
 
-    fn apply_exit(&mut self, assets: U256, shares: U256) -> VaultResult<()> {
+    /// Burns `shares` and pays `assets` from idle (checked, all or nothing).
+    pub(crate) fn apply_exit(&mut self, assets: U256, shares: U256) -> VaultResult<()> {
         let idle = self.idle.sub_c(assets)?;
         let supply = self.total_supply.sub_c(shares)?;
         self.idle = idle;
