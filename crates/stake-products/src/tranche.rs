@@ -14,7 +14,7 @@
 //!   `shares = ⌊value·(supply + 1)/(trancheValue + 1)⌋` on deposit, `value =
 //!   ⌊shares·(trancheValue + 1)/(supply + 1)⌋` on redemption, paid as `⌊value·1e18/rate⌋` tokens.
 //! * Senior is capped at `max_senior_bps` of the pool value so junior's first-loss buffer exists:
-//!   a senior deposit or a junior redemption that would break it is rejected.
+//!   a senior deposit or a paying junior redemption that would leave it broken is rejected.
 
 use crate::math_error;
 use serde::{Deserialize, Serialize};
@@ -231,8 +231,8 @@ impl TranchePool {
     /// tokens paid.
     ///
     /// Specification: fails as [`accrue`](Self::accrue), with `InsufficientShares` above
-    /// `balance`, and, for a junior redemption, with `SeniorCapExceeded` if it would leave senior
-    /// above its cap.
+    /// `balance`, and, for a junior redemption that pays something, with `SeniorCapExceeded` if it
+    /// would leave senior above its cap.
     pub fn redeem(&mut self, t: Tranche, shares: U256, balance: U256, now: u64, rate_wad: U256) -> TrancheResult<U256> {
         if shares > balance {
             return Err(TrancheError::InsufficientShares { shares, balance });
@@ -250,7 +250,8 @@ impl TranchePool {
             }
             Tranche::Junior => {
                 next.junior_shares = next.junior_shares.sub_c(shares)?;
-                if next.senior_value > U256::ZERO {
+                // A redemption that pays nothing (a wiped junior) changes no cover and may leave.
+                if value > U256::ZERO && next.senior_value > U256::ZERO {
                     next.check_senior_cap()?;
                 }
             }
