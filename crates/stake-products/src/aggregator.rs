@@ -459,11 +459,30 @@ impl Aggregator {
 
     /// Runs `f` on a copy and keeps it only if it succeeds and leaves a valid share price
     /// (rejection leaves the state unchanged). `loss_allowed`: the price may fall.
+    ///
+    /// The copy holds the bounded part of the state (vault, ≤ [`MAX_STRATEGIES`] strategies,
+    /// totals): the withdrawal queue is set aside for the duration, so `f` sees it empty and a
+    /// queued request is inserted by the caller after success.
     fn transact<T>(
         &mut self,
         loss_allowed: bool,
         f: impl FnOnce(&mut Aggregator) -> AggregatorResult<T>,
     ) -> AggregatorResult<T> {
+        let queue = std::mem::take(&mut self.queue);
+        let attempt = self.attempt(loss_allowed, f);
+        self.queue = queue;
+        let (next, out) = attempt?;
+        let queue = std::mem::take(&mut self.queue);
+        *self = next;
+        self.queue = queue;
+        Ok(out)
+    }
+
+    fn attempt<T>(
+        &self,
+        loss_allowed: bool,
+        f: impl FnOnce(&mut Aggregator) -> AggregatorResult<T>,
+    ) -> AggregatorResult<(Aggregator, T)> {
         let mut next = self.clone();
         let out = f(&mut next)?;
         let price = next.vault.share_price_wad()?;
@@ -480,8 +499,7 @@ impl Aggregator {
             });
         }
         next.last_share_price_wad = price;
-        *self = next;
-        Ok(out)
+        Ok((next, out))
     }
 
     /// `deposit(assets)` into the idle buffer; returns the shares minted.
@@ -512,7 +530,7 @@ impl Aggregator {
         if shares > balance {
             return Err(AggregatorError::InsufficientShares { shares, balance });
         }
-        self.transact(false, |a| {
+        let outcome = self.transact(false, |a| {
             let assets = a.vault.preview_redeem(shares)?;
             if assets <= a.vault.idle {
                 a.vault.apply_exit(assets, shares)?;
@@ -541,7 +559,10 @@ impl Aggregator {
             let id = a.next_request;
             a.next_request = id.checked_add(1).ok_or(MathError::Overflow)?;
             a.queued_assets = a.queued_assets.add_c(assets)?;
-            a.queue.insert(
+            Ok(WithdrawalOutcome::Queued { id, assets, ready_at })
+        })?;
+        if let WithdrawalOutcome::Queued { id, assets, ready_at } = outcome {
+            self.queue.insert(
                 id,
                 QueuedWithdrawal {
                     owner: owner.into(),
@@ -549,8 +570,8 @@ impl Aggregator {
                     ready_at,
                 },
             );
-            Ok(WithdrawalOutcome::Queued { id, assets, ready_at })
-        })
+        }
+        Ok(outcome)
     }
 
     /// Claims queued request `id` for `owner`; returns the assets paid.

@@ -15,6 +15,9 @@
 //! * **Underwriters**: shares as OpenZeppelin ERC-4626 with offset 0 (`⌊a·(S+1)/(A+1)⌋` in,
 //!   `⌊s·(A+1)/(S+1)⌋` out). A withdrawal starts a cool-down; the cooling shares still bear losses
 //!   and are priced at the claim, which must leave the capacity at or above the cover written.
+//!
+//! Each operation computes its changes first and writes them only when every check passed (a
+//! rejection changes nothing); none copies or scans the positions.
 
 use crate::{ensure, math_error};
 use serde::{Deserialize, Serialize};
@@ -259,61 +262,66 @@ impl InsuranceFund {
         Ok(self.capacity()?.saturating_sub(self.total_cover))
     }
 
-    /// Runs `f` on a copy accrued to `now`; keeps it only on success.
-    fn transact<T>(&mut self, now: u64, f: impl FnOnce(&mut Self) -> InsuranceResult<T>) -> InsuranceResult<T> {
+    /// The premium index at `now` (nothing written).
+    fn index_at(&self, now: u64) -> InsuranceResult<U256> {
         if now < self.last_update {
             return Err(InsuranceError::TimeWentBackwards {
                 now,
                 last: self.last_update,
             });
         }
-        let mut next = self.clone();
         let dt = U256::from(now - self.last_update);
-        next.premium_index = next.premium_index.add_c(next.params.premium_rate_wad_per_year.mul_c(dt)?)?;
-        next.last_update = now;
-        let out = f(&mut next)?;
-        *self = next;
-        Ok(out)
+        Ok(self.premium_index.add_c(self.params.premium_rate_wad_per_year.mul_c(dt)?)?)
+    }
+
+    fn advance_to(&mut self, now: u64, index: U256) {
+        self.premium_index = index;
+        self.last_update = now;
+    }
+
+    /// `name`'s position with its premium settled at `index` (nothing written).
+    fn settled(&self, name: &str, index: U256) -> InsuranceResult<Cover> {
+        let p = self
+            .positions
+            .get(name)
+            .ok_or_else(|| InsuranceError::UnknownPosition { name: name.into() })?;
+        let per_year = WAD.mul_c(U256::from(SECONDS_PER_YEAR))?;
+        let accrued = mul_div_up(p.cover, index.sub_c(p.checkpoint)?, per_year)?;
+        Ok(Cover {
+            cover: p.cover,
+            checkpoint: index,
+            owed: p.owed.add_c(accrued)?,
+        })
     }
 
     /// Advances the premium index to `now`.
     ///
     /// Specification: fails with `TimeWentBackwards` before the last update.
     pub fn accrue(&mut self, now: u64) -> InsuranceResult<()> {
-        self.transact(now, |_| Ok(()))
-    }
-
-    fn settle(&mut self, name: &str) -> InsuranceResult<&mut Cover> {
-        let index = self.premium_index;
-        let p = self
-            .positions
-            .get_mut(name)
-            .ok_or_else(|| InsuranceError::UnknownPosition { name: name.into() })?;
-        let per_year = WAD.mul_c(U256::from(SECONDS_PER_YEAR))?;
-        let accrued = mul_div_up(p.cover, index.sub_c(p.checkpoint)?, per_year)?;
-        p.owed = p.owed.add_c(accrued)?;
-        p.checkpoint = index;
-        Ok(p)
+        let index = self.index_at(now)?;
+        self.advance_to(now, index);
+        Ok(())
     }
 
     /// Premium owed by `name` at `now` (a view).
     ///
     /// Specification: fails with `TimeWentBackwards` and `UnknownPosition`.
     pub fn premium_owed(&self, name: &str, now: u64) -> InsuranceResult<U256> {
-        let mut probe = self.clone();
-        probe.transact(now, |f| Ok(f.settle(name)?.owed))
+        Ok(self.settled(name, self.index_at(now)?)?.owed)
     }
 
     /// Underwriter deposit; returns the shares minted.
     ///
     /// Specification: fails with `TimeWentBackwards`.
     pub fn deposit(&mut self, assets: U256, now: u64) -> InsuranceResult<U256> {
-        self.transact(now, |f| {
-            let shares = mul_div_down(assets, f.shares.add_c(U256::ONE)?, f.assets.add_c(U256::ONE)?)?;
-            f.assets = f.assets.add_c(assets)?;
-            f.shares = f.shares.add_c(shares)?;
-            Ok(shares)
-        })
+        let index = self.index_at(now)?;
+        let shares = mul_div_down(assets, self.shares.add_c(U256::ONE)?, self.assets.add_c(U256::ONE)?)?;
+        let total_assets = self.assets.add_c(assets)?;
+        let total_shares = self.shares.add_c(shares)?;
+        self.advance_to(now, index);
+        self.assets = total_assets;
+        self.shares = total_shares;
+        Ok(shares)
     }
 
     /// Starts the cool-down of `shares` of an underwriter holding `balance` (the caller moves
@@ -324,21 +332,23 @@ impl InsuranceFund {
         if shares > balance {
             return Err(InsuranceError::InsufficientShares { shares, balance });
         }
-        self.transact(now, |f| {
-            let id = f.next_request;
-            f.next_request = id.checked_add(1).ok_or(MathError::Overflow)?;
-            f.cooling_shares = f.cooling_shares.add_c(shares)?;
-            let ready_at = now.checked_add(f.params.cooldown_s).ok_or(MathError::Overflow)?;
-            f.cooling.insert(
-                id,
-                CoolDown {
-                    owner: owner.into(),
-                    shares,
-                    ready_at,
-                },
-            );
-            Ok(id)
-        })
+        let index = self.index_at(now)?;
+        let id = self.next_request;
+        let next_request = id.checked_add(1).ok_or(MathError::Overflow)?;
+        let cooling_shares = self.cooling_shares.add_c(shares)?;
+        let ready_at = now.checked_add(self.params.cooldown_s).ok_or(MathError::Overflow)?;
+        self.advance_to(now, index);
+        self.next_request = next_request;
+        self.cooling_shares = cooling_shares;
+        self.cooling.insert(
+            id,
+            CoolDown {
+                owner: owner.into(),
+                shares,
+                ready_at,
+            },
+        );
+        Ok(id)
     }
 
     /// Claims cool-down `id` for `owner`: burns its shares at the current price; returns the
@@ -347,33 +357,31 @@ impl InsuranceFund {
     /// Specification: fails with `TimeWentBackwards`, `UnknownRequest`, `CoolDownActive` before
     /// its end and `CapacityLocked` if the capacity left would fall below the cover written.
     pub fn claim_withdrawal(&mut self, owner: &str, id: u64, now: u64) -> InsuranceResult<U256> {
-        self.transact(now, |f| {
-            let c = match f.cooling.get(&id) {
-                Some(c) if c.owner == owner => c.clone(),
-                _ => return Err(InsuranceError::UnknownRequest { id }),
-            };
-            if now < c.ready_at {
-                return Err(InsuranceError::CoolDownActive {
-                    id,
-                    ready_at: c.ready_at,
-                    now,
-                });
-            }
-            let out = mul_div_down(c.shares, f.assets.add_c(U256::ONE)?, f.shares.add_c(U256::ONE)?)?;
-            let assets_after = f.assets.sub_c(out)?;
-            let capacity_after = capacity_of(assets_after, f.params.leverage_wad)?;
-            if capacity_after < f.total_cover {
-                return Err(InsuranceError::CapacityLocked {
-                    cover: f.total_cover,
-                    capacity_after,
-                });
-            }
-            f.assets = assets_after;
-            f.shares = f.shares.sub_c(c.shares)?;
-            f.cooling_shares = f.cooling_shares.sub_c(c.shares)?;
-            f.cooling.remove(&id);
-            Ok(out)
-        })
+        let index = self.index_at(now)?;
+        let (shares, ready_at) = match self.cooling.get(&id) {
+            Some(c) if c.owner == owner => (c.shares, c.ready_at),
+            _ => return Err(InsuranceError::UnknownRequest { id }),
+        };
+        if now < ready_at {
+            return Err(InsuranceError::CoolDownActive { id, ready_at, now });
+        }
+        let out = mul_div_down(shares, self.assets.add_c(U256::ONE)?, self.shares.add_c(U256::ONE)?)?;
+        let assets_after = self.assets.sub_c(out)?;
+        let capacity_after = capacity_of(assets_after, self.params.leverage_wad)?;
+        if capacity_after < self.total_cover {
+            return Err(InsuranceError::CapacityLocked {
+                cover: self.total_cover,
+                capacity_after,
+            });
+        }
+        let shares_after = self.shares.sub_c(shares)?;
+        let cooling_after = self.cooling_shares.sub_c(shares)?;
+        self.advance_to(now, index);
+        self.assets = assets_after;
+        self.shares = shares_after;
+        self.cooling_shares = cooling_after;
+        self.cooling.remove(&id);
+        Ok(out)
     }
 
     /// Buys (or adds) `cover` for position `name`.
@@ -381,59 +389,63 @@ impl InsuranceFund {
     /// Specification: fails with `TimeWentBackwards` and `CapacityExceeded` above the capacity
     /// left.
     pub fn buy_cover(&mut self, name: &str, cover: U256, now: u64) -> InsuranceResult<()> {
-        self.transact(now, |f| {
-            let available = f.capacity_left()?;
-            if cover > available {
-                return Err(InsuranceError::CapacityExceeded {
-                    requested: cover,
-                    available,
-                });
+        let index = self.index_at(now)?;
+        let available = self.capacity_left()?;
+        if cover > available {
+            return Err(InsuranceError::CapacityExceeded {
+                requested: cover,
+                available,
+            });
+        }
+        let mut p = if self.positions.contains_key(name) {
+            self.settled(name, index)?
+        } else {
+            Cover {
+                cover: U256::ZERO,
+                checkpoint: index,
+                owed: U256::ZERO,
             }
-            let index = f.premium_index;
-            if !f.positions.contains_key(name) {
-                f.positions.insert(
-                    name.into(),
-                    Cover {
-                        cover: U256::ZERO,
-                        checkpoint: index,
-                        owed: U256::ZERO,
-                    },
-                );
-            }
-            let p = f.settle(name)?;
-            p.cover = p.cover.add_c(cover)?;
-            f.total_cover = f.total_cover.add_c(cover)?;
-            Ok(())
-        })
+        };
+        p.cover = p.cover.add_c(cover)?;
+        let total_cover = self.total_cover.add_c(cover)?;
+        self.advance_to(now, index);
+        self.total_cover = total_cover;
+        self.positions.insert(name.into(), p);
+        Ok(())
     }
 
     /// Releases `amount` of `name`'s cover (the premium up to now stays owed).
     ///
     /// Specification: fails with `TimeWentBackwards`, `UnknownPosition` and `ExceedsCover`.
     pub fn release_cover(&mut self, name: &str, amount: U256, now: u64) -> InsuranceResult<()> {
-        self.transact(now, |f| {
-            let p = f.settle(name)?;
-            if amount > p.cover {
-                return Err(InsuranceError::ExceedsCover { amount, cover: p.cover });
-            }
-            p.cover = p.cover.sub_c(amount)?;
-            f.total_cover = f.total_cover.sub_c(amount)?;
-            Ok(())
-        })
+        let index = self.index_at(now)?;
+        let mut p = self.settled(name, index)?;
+        if amount > p.cover {
+            return Err(InsuranceError::ExceedsCover { amount, cover: p.cover });
+        }
+        p.cover = p.cover.sub_c(amount)?;
+        let total_cover = self.total_cover.sub_c(amount)?;
+        self.advance_to(now, index);
+        self.total_cover = total_cover;
+        self.positions.insert(name.into(), p);
+        Ok(())
     }
 
     /// Collects the premium `name` owes (the caller moves it from the holder); returns it.
     ///
     /// Specification: fails with `TimeWentBackwards` and `UnknownPosition`.
     pub fn collect_premium(&mut self, name: &str, now: u64) -> InsuranceResult<U256> {
-        self.transact(now, |f| {
-            let p = f.settle(name)?;
-            let owed = p.owed;
-            p.owed = U256::ZERO;
-            f.assets = f.assets.add_c(owed)?;
-            f.premiums_collected = f.premiums_collected.add_c(owed)?;
-            Ok(owed)
-        })
+        let index = self.index_at(now)?;
+        let mut p = self.settled(name, index)?;
+        let owed = p.owed;
+        p.owed = U256::ZERO;
+        let assets = self.assets.add_c(owed)?;
+        let collected = self.premiums_collected.add_c(owed)?;
+        self.advance_to(now, index);
+        self.assets = assets;
+        self.premiums_collected = collected;
+        self.positions.insert(name.into(), p);
+        Ok(owed)
     }
 
     /// A slashing `loss` on position `name`; returns the payout (see the module doc).
@@ -441,20 +453,23 @@ impl InsuranceFund {
     /// Specification: fails with `TimeWentBackwards`, `UnknownPosition` and `PremiumUnpaid` if
     /// the position owes premium.
     pub fn claim_loss(&mut self, name: &str, loss: U256, now: u64) -> InsuranceResult<U256> {
-        self.transact(now, |f| {
-            let assets = f.assets;
-            let share = U256::from(f.params.payout_share_bps);
-            let p = f.settle(name)?;
-            if p.owed > U256::ZERO {
-                return Err(InsuranceError::PremiumUnpaid { owed: p.owed });
-            }
-            let payout = mul_div_down(loss, share, U256::from(BPS_SCALE))?.min(p.cover).min(assets);
-            p.cover = p.cover.sub_c(payout)?;
-            f.total_cover = f.total_cover.sub_c(payout)?;
-            f.assets = f.assets.sub_c(payout)?;
-            f.claims_paid = f.claims_paid.add_c(payout)?;
-            Ok(payout)
-        })
+        let index = self.index_at(now)?;
+        let mut p = self.settled(name, index)?;
+        if p.owed > U256::ZERO {
+            return Err(InsuranceError::PremiumUnpaid { owed: p.owed });
+        }
+        let share = U256::from(self.params.payout_share_bps);
+        let payout = mul_div_down(loss, share, U256::from(BPS_SCALE))?.min(p.cover).min(self.assets);
+        p.cover = p.cover.sub_c(payout)?;
+        let total_cover = self.total_cover.sub_c(payout)?;
+        let assets = self.assets.sub_c(payout)?;
+        let paid = self.claims_paid.add_c(payout)?;
+        self.advance_to(now, index);
+        self.total_cover = total_cover;
+        self.assets = assets;
+        self.claims_paid = paid;
+        self.positions.insert(name.into(), p);
+        Ok(payout)
     }
 
     /// Backing rules: `total_cover = Σ cover`, `cooling_shares = Σ cool-downs ≤ shares`, the

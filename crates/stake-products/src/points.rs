@@ -17,7 +17,9 @@
 //!   Pass-throughs chain: EigenLayer → ezETH holders → YT-ezETH holders.
 //!
 //! Rounding is down everywhere, so Σ holders' points ≤ the points issued (checked by
-//! `check_invariants`).
+//! `check_invariants`). Every operation computes its changes first and writes them only when
+//! all checks passed, so a rejection changes nothing and no operation copies or scans the
+//! holders.
 
 use crate::{ensure, math_error};
 use serde::{Deserialize, Serialize};
@@ -100,11 +102,53 @@ pub struct Accumulator {
     pub holders: BTreeMap<String, Holder>,
 }
 
+/// An index move computed but not yet written.
+#[derive(Clone, Copy, Debug)]
+struct Advance {
+    index: U256,
+    issued: U256,
+}
+
+/// A holder settlement computed but not yet written.
+#[derive(Clone, Debug)]
+struct Settlement {
+    holder: Holder,
+    total: U256,
+}
+
 impl Accumulator {
-    fn advance(&mut self, delta_index: U256) -> PointsResult<()> {
-        self.index = self.index.add_c(delta_index)?;
-        self.issued = self.issued.add_c(mul_div_down(self.total, delta_index, WAD)?)?;
-        Ok(())
+    /// The index and issued bound after adding `delta_index` (nothing written).
+    fn advanced(&self, delta_index: U256) -> PointsResult<Advance> {
+        Ok(Advance {
+            index: self.index.add_c(delta_index)?,
+            issued: self.issued.add_c(mul_div_down(self.total, delta_index, WAD)?)?,
+        })
+    }
+
+    /// `holder` settled at `index` with its balance set to `balance` (nothing written).
+    fn settled(&self, holder: &str, index: U256, balance: U256) -> PointsResult<Settlement> {
+        let old = self.holders.get(holder).cloned().unwrap_or_default();
+        let accrued = old.accrued.add_c(pending(&old, index)?)?;
+        Ok(Settlement {
+            total: self.total.sub_c(old.balance)?.add_c(balance)?,
+            holder: Holder {
+                balance,
+                checkpoint: index,
+                accrued,
+            },
+        })
+    }
+
+    /// Writes computed changes (infallible: every check ran before).
+    fn commit(&mut self, adv: Option<Advance>, set: Option<(&str, Settlement)>) {
+        if let Some(a) = adv {
+            self.index = a.index;
+            self.issued = a.issued;
+        }
+        if let Some((name, st)) = set {
+            self.total = st.total;
+            self.holders.insert(name.into(), st.holder);
+        }
     }
 
     /// Points of `holder` at the current index.
@@ -113,19 +157,6 @@ impl Accumulator {
             None => Ok(U256::ZERO),
             Some(h) => Ok(h.accrued.add_c(pending(h, self.index)?)?),
         }
-    }
-
-    /// Settles `holder` at the current index and sets its balance.
-    fn set_balance(&mut self, holder: &str, balance: U256) -> PointsResult<()> {
-        let index = self.index;
-        let h = self.holders.entry(holder.into()).or_default();
-        let accrued = h.accrued.add_c(pending(h, index)?)?;
-        let total = self.total.sub_c(h.balance)?.add_c(balance)?;
-        h.accrued = accrued;
-        h.checkpoint = index;
-        h.balance = balance;
-        self.total = total;
-        Ok(())
     }
 
     fn check(&self, what: &str, bound: U256) -> Result<(), String> {
@@ -195,27 +226,20 @@ impl Programme {
     ///
     /// Specification: fails with `TimeWentBackwards` before the last update.
     pub fn accrue(&mut self, now: u64) -> PointsResult<()> {
-        let mut next = self.clone();
-        next.accrue_in_place(now)?;
-        *self = next;
-        Ok(())
-    }
-
-    fn accrue_in_place(&mut self, now: u64) -> PointsResult<()> {
-        let d = self.index_delta(now)?;
-        self.acc.advance(d)?;
+        let adv = self.acc.advanced(self.index_delta(now)?)?;
+        self.acc.commit(Some(adv), None);
         self.last_update = now;
         Ok(())
     }
 
-    /// Sets `holder`'s value at `now` (after accruing and settling it).
+    /// Sets `holder`'s value at `now` (after accruing and settling it). O(log holders).
     ///
     /// Specification: fails with `TimeWentBackwards`.
     pub fn set_balance(&mut self, holder: &str, value: U256, now: u64) -> PointsResult<()> {
-        let mut next = self.clone();
-        next.accrue_in_place(now)?;
-        next.acc.set_balance(holder, value)?;
-        *self = next;
+        let adv = self.acc.advanced(self.index_delta(now)?)?;
+        let st = self.acc.settled(holder, adv.index, value)?;
+        self.acc.commit(Some(adv), Some((holder, st)));
+        self.last_update = now;
         Ok(())
     }
 
@@ -223,10 +247,8 @@ impl Programme {
     ///
     /// Specification: fails with `TimeWentBackwards`.
     pub fn set_rate(&mut self, rate_per_unit_per_s: U256, now: u64) -> PointsResult<()> {
-        let mut next = self.clone();
-        next.accrue_in_place(now)?;
-        next.rate_per_unit_per_s = rate_per_unit_per_s;
-        *self = next;
+        self.accrue(now)?;
+        self.rate_per_unit_per_s = rate_per_unit_per_s;
         Ok(())
     }
 
@@ -283,13 +305,13 @@ impl PassThrough {
     /// Specification: fails as the parent's `points_at` (`TimeWentBackwards`) and with
     /// `SourceWentBackwards` if the parent reports fewer points than already synced.
     pub fn sync(&mut self, parent: &dyn PointsSource, now: u64) -> PointsResult<()> {
-        let mut next = self.clone();
-        next.sync_in_place(parent, now)?;
-        *self = next;
+        let plan = self.planned_sync(parent, now)?;
+        self.commit_sync(plan, None);
         Ok(())
     }
 
-    fn sync_in_place(&mut self, parent: &dyn PointsSource, now: u64) -> PointsResult<()> {
+    /// The sync computed but not written: (synced, carry, index move).
+    fn planned_sync(&self, parent: &dyn PointsSource, now: u64) -> PointsResult<(U256, U256, Advance)> {
         let points = parent.points_at(&self.source_holder, now)?;
         if points < self.synced {
             return Err(PointsError::SourceWentBackwards {
@@ -297,26 +319,29 @@ impl PassThrough {
                 synced: self.synced,
             });
         }
-        self.carry = self.carry.add_c(points.sub_c(self.synced)?)?;
-        self.synced = points;
+        let mut carry = self.carry.add_c(points.sub_c(self.synced)?)?;
+        let mut d = U256::ZERO;
         if self.acc.total > U256::ZERO {
-            let d = mul_div_down(self.carry, WAD, self.acc.total)?;
+            d = mul_div_down(carry, WAD, self.acc.total)?;
             // ⌈d·total/1e18⌉ ≤ carry because d·total/1e18 ≤ carry and carry is whole.
-            let distributed = mul_div_up(d, self.acc.total, WAD)?;
-            self.acc.advance(d)?;
-            self.carry = self.carry.sub_c(distributed)?;
+            carry = carry.sub_c(mul_div_up(d, self.acc.total, WAD)?)?;
         }
-        Ok(())
+        Ok((points, carry, self.acc.advanced(d)?))
     }
 
-    /// Syncs, then sets `holder`'s token balance.
+    fn commit_sync(&mut self, (synced, carry, adv): (U256, U256, Advance), set: Option<(&str, Settlement)>) {
+        self.synced = synced;
+        self.carry = carry;
+        self.acc.commit(Some(adv), set);
+    }
+
+    /// Syncs, then sets `holder`'s token balance. O(log holders).
     ///
     /// Specification: fails as [`sync`](Self::sync).
     pub fn set_balance(&mut self, holder: &str, balance: U256, parent: &dyn PointsSource, now: u64) -> PointsResult<()> {
-        let mut next = self.clone();
-        next.sync_in_place(parent, now)?;
-        next.acc.set_balance(holder, balance)?;
-        *self = next;
+        let plan = self.planned_sync(parent, now)?;
+        let st = self.acc.settled(holder, plan.2.index, balance)?;
+        self.commit_sync(plan, Some((holder, st)));
         Ok(())
     }
 
