@@ -312,15 +312,29 @@ impl fmt::Display for AggregatorError {
             }
             PriceAboveCap { price, cap } => write!(f, "aggregator: share price {price} above the cap {cap}"),
             PriceDecrease { price, floor } => {
-                write!(f, "aggregator: share price {price} below {floor} without a reported loss")
+                write!(
+                    f,
+                    "aggregator: share price {price} below {floor} without a reported loss"
+                )
             }
-            LossExceedsAllocation { index, loss, allocation } => {
-                write!(f, "aggregator: loss {loss} above strategy {index}'s allocation {allocation}")
+            LossExceedsAllocation {
+                index,
+                loss,
+                allocation,
+            } => {
+                write!(
+                    f,
+                    "aggregator: loss {loss} above strategy {index}'s allocation {allocation}"
+                )
             }
             InsufficientShares { shares, balance } => write!(f, "aggregator: {shares} shares, balance {balance}"),
             UnknownRequest { id } => write!(f, "aggregator: no withdrawal request {id} for this owner"),
             NotReady { id, ready_at, now } => write!(f, "aggregator: request {id} ready at {ready_at}, now {now}"),
-            InvalidMove { from, amount, available } => {
+            InvalidMove {
+                from,
+                amount,
+                available,
+            } => {
                 write!(f, "aggregator: move of {amount} from {from:?} holding {available}")
             }
             CostExceedsAmount { cost, amount } => write!(f, "aggregator: cost {cost} above the amount {amount}"),
@@ -432,7 +446,9 @@ impl Aggregator {
             return Err(AggregatorError::DuplicateStrategy { name: s.name });
         }
         if s.allocation != U256::ZERO {
-            return Err(AggregatorError::NonZeroInitialAllocation { allocation: s.allocation });
+            return Err(AggregatorError::NonZeroInitialAllocation {
+                allocation: s.allocation,
+            });
         }
         if let Cap::ShareBps(b) = s.cap {
             check_bps(b)?;
@@ -635,7 +651,10 @@ impl Aggregator {
     pub fn score(&self, slot: Slot) -> AggregatorResult<I256> {
         let s = match slot {
             Slot::Idle => return Ok(I256::ZERO),
-            Slot::Strategy(i) => self.strategies.get(i).ok_or(AggregatorError::UnknownStrategy { index: i })?,
+            Slot::Strategy(i) => self
+                .strategies
+                .get(i)
+                .ok_or(AggregatorError::UnknownStrategy { index: i })?,
         };
         let apr = to_signed(s.apr_wad)?;
         Ok(match self.policy {
@@ -691,13 +710,17 @@ impl Aggregator {
         let targets = self.targets()?;
         let mut surplus: Vec<(Slot, U256)> = Vec::new();
         let mut deficit: Vec<(Slot, U256)> = Vec::new();
-        let idle_target = self.vault.total_assets()?.sub_c(targets.iter().try_fold(U256::ZERO, |a, &t| a.add_c(t))?)?;
+        let idle_target = self
+            .vault
+            .total_assets()?
+            .sub_c(targets.iter().try_fold(U256::ZERO, |a, &t| a.add_c(t))?)?;
         let mut slots = vec![(Slot::Idle, self.vault.idle, idle_target)];
         for (i, s) in self.strategies.iter().enumerate() {
             slots.push((Slot::Strategy(i), s.allocation, targets[i]));
         }
         for (slot, now_held, target) in slots {
-            let is_slow_source = matches!(slot, Slot::Strategy(i) if self.strategies[i].withdrawal_delay_s > params.cadence_s);
+            let is_slow_source =
+                matches!(slot, Slot::Strategy(i) if self.strategies[i].withdrawal_delay_s > params.cadence_s);
             if now_held > target && !is_slow_source {
                 surplus.push((slot, now_held.sub_c(target)?));
             } else if now_held < target {
@@ -819,7 +842,10 @@ impl Aggregator {
             .try_fold(U256::ZERO, |a, s| a.add_c(s.allocation))
             .map_err(err)?;
         ensure(sum == self.vault.strategy_assets, || {
-            format!("aggregator: allocations {sum} ≠ strategy assets {}", self.vault.strategy_assets)
+            format!(
+                "aggregator: allocations {sum} ≠ strategy assets {}",
+                self.vault.strategy_assets
+            )
         })?;
         let queued = self
             .queue
@@ -834,10 +860,16 @@ impl Aggregator {
         })?;
         let price = self.vault.share_price_wad().map_err(|e| format!("aggregator: {e}"))?;
         ensure(price <= self.max_share_price_wad, || {
-            format!("aggregator: share price {price} above the cap {}", self.max_share_price_wad)
+            format!(
+                "aggregator: share price {price} above the cap {}",
+                self.max_share_price_wad
+            )
         })?;
         ensure(price >= self.last_share_price_wad, || {
-            format!("aggregator: share price {price} below {} without a reported loss", self.last_share_price_wad)
+            format!(
+                "aggregator: share price {price} below {} without a reported loss",
+                self.last_share_price_wad
+            )
         })?;
         ensure(
             self.strategies.len() <= MAX_STRATEGIES && self.idle_buffer_bps <= BPS_SCALE,

@@ -123,7 +123,10 @@ impl fmt::Display for InsuranceError {
                 write!(f, "insurance: cover {requested} above the capacity left {available}")
             }
             CapacityLocked { cover, capacity_after } => {
-                write!(f, "insurance: capacity after {capacity_after} below the cover written {cover}")
+                write!(
+                    f,
+                    "insurance: capacity after {capacity_after} below the cover written {cover}"
+                )
             }
             UnknownPosition { name } => write!(f, "insurance: no covered position {name}"),
             PremiumUnpaid { owed } => write!(f, "insurance: premium {owed} owed"),
@@ -271,7 +274,9 @@ impl InsuranceFund {
             });
         }
         let dt = U256::from(now - self.last_update);
-        Ok(self.premium_index.add_c(self.params.premium_rate_wad_per_year.mul_c(dt)?)?)
+        Ok(self
+            .premium_index
+            .add_c(self.params.premium_rate_wad_per_year.mul_c(dt)?)?)
     }
 
     fn advance_to(&mut self, now: u64, index: U256) {
@@ -459,7 +464,9 @@ impl InsuranceFund {
             return Err(InsuranceError::PremiumUnpaid { owed: p.owed });
         }
         let share = U256::from(self.params.payout_share_bps);
-        let payout = mul_div_down(loss, share, U256::from(BPS_SCALE))?.min(p.cover).min(self.assets);
+        let payout = mul_div_down(loss, share, U256::from(BPS_SCALE))?
+            .min(p.cover)
+            .min(self.assets);
         p.cover = p.cover.sub_c(payout)?;
         let total_cover = self.total_cover.sub_c(payout)?;
         let assets = self.assets.sub_c(payout)?;
@@ -490,7 +497,10 @@ impl InsuranceFund {
             .try_fold(U256::ZERO, |a, c| a.add_c(c.shares))
             .map_err(err)?;
         ensure(cooling == self.cooling_shares && cooling <= self.shares, || {
-            format!("insurance: cooling {cooling}, recorded {}, supply {}", self.cooling_shares, self.shares)
+            format!(
+                "insurance: cooling {cooling}, recorded {}, supply {}",
+                self.cooling_shares, self.shares
+            )
         })?;
         ensure(self.cooling.keys().all(|&k| k < self.next_request), || {
             "insurance: request id at or above the next id".into()

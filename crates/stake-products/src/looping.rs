@@ -106,10 +106,16 @@ impl fmt::Display for LoopError {
                 min_wad,
             } => write!(f, "loop: target health factor {health_factor_wad} not above {min_wad}"),
             CannotUnwind { debt, borrowable } => {
-                write!(f, "loop: debt {debt} above the {borrowable} the collateral backs at its LTV")
+                write!(
+                    f,
+                    "loop: debt {debt} above the {borrowable} the collateral backs at its LTV"
+                )
             }
             Insolvent { needed, collateral } => {
-                write!(f, "loop: {needed} collateral needed to repay the flash loan, {collateral} held")
+                write!(
+                    f,
+                    "loop: {needed} collateral needed to repay the flash loan, {collateral} held"
+                )
             }
             Math(e) => write!(f, "{e}"),
         }
@@ -167,7 +173,10 @@ fn gcd(mut a: U256, mut b: U256) -> U256 {
 ///
 /// Specification: fails with `InvalidLtv` at or above 10,000 bps.
 pub fn max_leverage(ltv_bps: u32) -> LoopResult<MaxLeverage> {
-    let den = BPS_SCALE.checked_sub(ltv_bps).filter(|&d| d > 0).ok_or(LoopError::InvalidLtv { ltv_bps })?;
+    let den = BPS_SCALE
+        .checked_sub(ltv_bps)
+        .filter(|&d| d > 0)
+        .ok_or(LoopError::InvalidLtv { ltv_bps })?;
     let (num, den) = (U256::from(BPS_SCALE), U256::from(den));
     let g = gcd(num, den);
     Ok(MaxLeverage {
@@ -285,7 +294,12 @@ pub struct LoopPlan {
 /// `LeverageBelowOne` / `TargetAboveMax` for a leverage outside `[1, max_leverage]`, and
 /// `InvalidHealthFactor` for a health factor at or below `LT/1e4` or `TargetAboveMax` if it
 /// needs more than the maximum leverage.
-pub fn plan_loop(market: LoopMarket, collateral: U256, target: LoopTarget, max_iterations: u32) -> LoopResult<LoopPlan> {
+pub fn plan_loop(
+    market: LoopMarket,
+    collateral: U256,
+    target: LoopTarget,
+    max_iterations: u32,
+) -> LoopResult<LoopPlan> {
     let max = market.validate()?;
     let equity = market.value(collateral)?;
     let target_leverage = match target {
@@ -503,7 +517,11 @@ pub struct LoopYield {
 /// scaled by the leverage (floored), the borrow cost by the leverage minus one (rounded up).
 ///
 /// Specification: fails with `LeverageBelowOne` below 1e18.
-pub fn decompose_yield(collateral_aprs_wad: &[(&str, U256)], borrow_apr_wad: U256, leverage_wad: U256) -> LoopResult<LoopYield> {
+pub fn decompose_yield(
+    collateral_aprs_wad: &[(&str, U256)],
+    borrow_apr_wad: U256,
+    leverage_wad: U256,
+) -> LoopResult<LoopYield> {
     if leverage_wad < WAD {
         return Err(LoopError::LeverageBelowOne { leverage_wad });
     }
@@ -524,5 +542,8 @@ pub fn decompose_yield(collateral_aprs_wad: &[(&str, U256)], borrow_apr_wad: U25
         name: "borrow".into(),
         apr_wad: v,
     });
-    Ok(LoopYield { parts, net_apr_wad: net })
+    Ok(LoopYield {
+        parts,
+        net_apr_wad: net,
+    })
 }

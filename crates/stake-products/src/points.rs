@@ -166,11 +166,17 @@ impl Accumulator {
             .values()
             .try_fold(U256::ZERO, |a, h| a.add_c(h.balance))
             .map_err(err)?;
-        ensure(total == self.total, || format!("{what}: Σ balances {total} ≠ {}", self.total))?;
+        ensure(total == self.total, || {
+            format!("{what}: Σ balances {total} ≠ {}", self.total)
+        })?;
         let mut points = U256::ZERO;
         for (name, h) in &self.holders {
-            ensure(h.checkpoint <= self.index, || format!("{what}: {name}'s checkpoint ahead"))?;
-            points = points.add_c(self.points_of(name).map_err(|e| format!("{what}: {e}"))?).map_err(err)?;
+            ensure(h.checkpoint <= self.index, || {
+                format!("{what}: {name}'s checkpoint ahead")
+            })?;
+            points = points
+                .add_c(self.points_of(name).map_err(|e| format!("{what}: {e}"))?)
+                .map_err(err)?;
         }
         ensure(points <= self.issued && self.issued <= bound, || {
             format!("{what}: holders {points}, issued {}, bound {bound}", self.issued)
@@ -338,7 +344,13 @@ impl PassThrough {
     /// Syncs, then sets `holder`'s token balance. O(log holders).
     ///
     /// Specification: fails as [`sync`](Self::sync).
-    pub fn set_balance(&mut self, holder: &str, balance: U256, parent: &dyn PointsSource, now: u64) -> PointsResult<()> {
+    pub fn set_balance(
+        &mut self,
+        holder: &str,
+        balance: U256,
+        parent: &dyn PointsSource,
+        now: u64,
+    ) -> PointsResult<()> {
         let plan = self.planned_sync(parent, now)?;
         let st = self.acc.settled(holder, plan.2.index, balance)?;
         self.commit_sync(plan, Some((holder, st)));

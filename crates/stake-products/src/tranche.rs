@@ -194,7 +194,11 @@ impl TranchePool {
     }
 
     fn check_senior_cap(&self) -> TrancheResult<()> {
-        let max = mul_div_down(self.pool_value()?, U256::from(self.max_senior_bps), U256::from(BPS_SCALE))?;
+        let max = mul_div_down(
+            self.pool_value()?,
+            U256::from(self.max_senior_bps),
+            U256::from(BPS_SCALE),
+        )?;
         if self.senior_value > max {
             return Err(TrancheError::SeniorCapExceeded {
                 senior: self.senior_value,

@@ -155,12 +155,22 @@ impl Vault {
 
     /// `_convertToShares(assets, r)`: `assets·(supply + 10^offset)/(totalAssets + 1)`.
     pub fn convert_to_shares_rounded(&self, assets: U256, r: Rounding) -> VaultResult<U256> {
-        Ok(mul_div(assets, self.virtual_supply()?, self.total_assets()?.add_c(U256::ONE)?, r)?)
+        Ok(mul_div(
+            assets,
+            self.virtual_supply()?,
+            self.total_assets()?.add_c(U256::ONE)?,
+            r,
+        )?)
     }
 
     /// `_convertToAssets(shares, r)`: `shares·(totalAssets + 1)/(supply + 10^offset)`.
     pub fn convert_to_assets_rounded(&self, shares: U256, r: Rounding) -> VaultResult<U256> {
-        Ok(mul_div(shares, self.total_assets()?.add_c(U256::ONE)?, self.virtual_supply()?, r)?)
+        Ok(mul_div(
+            shares,
+            self.total_assets()?.add_c(U256::ONE)?,
+            self.virtual_supply()?,
+            r,
+        )?)
     }
 
     /// `convertToShares` (floor).
@@ -352,6 +362,8 @@ impl Vault {
             .convert_to_assets(self.total_supply)
             .map_err(|e| format!("vault: {e}"))?;
         let total = self.total_assets().map_err(|e| format!("vault: {e}"))?;
-        ensure(all <= total, || format!("vault: supply redeems {all} of {total} assets"))
+        ensure(all <= total, || {
+            format!("vault: supply redeems {all} of {total} assets")
+        })
     }
 }

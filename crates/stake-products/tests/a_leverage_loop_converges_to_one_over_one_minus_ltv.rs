@@ -40,7 +40,12 @@ fn max_leverage_is_one_over_one_minus_ltv_exactly_and_floored_in_wad() {
 fn a_three_times_loop_at_eighty_percent_ltv_takes_four_steps() {
     let p = plan_loop(market(8_000, 8_300, WAD), e(10), LoopTarget::Leverage(e(3)), 10).unwrap();
     assert_eq!(p.target_debt, e(20));
-    let step = |borrow: U256, c: U256, d: U256| LoopStep { borrow, supply: borrow, collateral: c, debt: d };
+    let step = |borrow: U256, c: U256, d: U256| LoopStep {
+        borrow,
+        supply: borrow,
+        collateral: c,
+        debt: d,
+    };
     assert_eq!(
         p.steps,
         vec![
@@ -66,9 +71,20 @@ fn a_health_factor_target_solves_for_the_debt_and_converts_borrows_at_the_price(
     // wstETH at 1.2 ETH, e-mode 93 %, 3×: 12 ETH of equity, 24 ETH of debt; each borrow buys
     // ⌊borrow/1.2⌋ wstETH.
     let p = plan_loop(market(9_300, 9_500, m(1_200)), e(10), LoopTarget::Leverage(e(3)), 20).unwrap();
-    assert_eq!(p.steps[0], LoopStep { borrow: m(11_160), supply: m(9_300), collateral: m(19_300), debt: m(11_160) });
+    assert_eq!(
+        p.steps[0],
+        LoopStep {
+            borrow: m(11_160),
+            supply: m(9_300),
+            collateral: m(19_300),
+            debt: m(11_160)
+        }
+    );
     assert_eq!(p.steps.len(), 3);
-    assert_eq!((p.collateral, p.debt, p.leverage_wad, p.health_factor_wad), (e(30), e(24), e(3), m(1_425)));
+    assert_eq!(
+        (p.collateral, p.debt, p.leverage_wad, p.health_factor_wad),
+        (e(30), e(24), e(3), m(1_425))
+    );
 }
 
 #[test]
@@ -97,15 +113,29 @@ fn iterating_the_loop_converges_to_the_maximum_leverage() {
 fn a_position_unwinds_step_by_step_within_its_ltv_or_at_once_with_a_flash_loan() {
     let mk = market(8_000, 8_300, WAD);
     let u = plan_unwind(mk, e(30), e(20), 10).unwrap();
-    let step = |x: U256, c: U256, d: U256| UnwindStep { withdraw: x, repay: x, collateral: c, debt: d };
+    let step = |x: U256, c: U256, d: U256| UnwindStep {
+        withdraw: x,
+        repay: x,
+        collateral: c,
+        debt: d,
+    };
     assert_eq!(
         u.steps,
         vec![
             step(e(5), e(25), e(15)),
             step(m(6_250), m(18_750), m(8_750)),
-            step(w(7_812_500_000_000_000_000), w(10_937_500_000_000_000_000), w(937_500_000_000_000_000)),
+            step(
+                w(7_812_500_000_000_000_000),
+                w(10_937_500_000_000_000_000),
+                w(937_500_000_000_000_000)
+            ),
             step(w(937_500_000_000_000_000), e(10), U256::ZERO),
-            UnwindStep { withdraw: e(10), repay: U256::ZERO, collateral: U256::ZERO, debt: U256::ZERO },
+            UnwindStep {
+                withdraw: e(10),
+                repay: U256::ZERO,
+                collateral: U256::ZERO,
+                debt: U256::ZERO
+            },
         ]
     );
     assert!(u.complete);
@@ -115,7 +145,10 @@ fn a_position_unwinds_step_by_step_within_its_ltv_or_at_once_with_a_flash_loan()
     assert_eq!((short.complete, short.debt), (false, m(8_750)));
     // Flash: borrow 20, repay, withdraw 30, sell (20 + 0.01 premium) / 1.0.
     let f = plan_flash_unwind(WAD, e(30), e(20), 5).unwrap();
-    assert_eq!((f.flash_borrow, f.repay, f.premium, f.withdraw, f.sell, f.returned), (e(20), e(20), m(10), e(30), m(20_010), m(9_990)));
+    assert_eq!(
+        (f.flash_borrow, f.repay, f.premium, f.withdraw, f.sell, f.returned),
+        (e(20), e(20), m(10), e(30), m(20_010), m(9_990))
+    );
 }
 
 #[test]
@@ -124,7 +157,11 @@ fn a_loop_yield_is_collateral_yield_times_leverage_minus_borrow_cost_times_lever
     let parts: Vec<(&str, I256)> = y.parts.iter().map(|p| (p.name.as_str(), p.apr_wad)).collect();
     assert_eq!(
         parts,
-        vec![("staking", wi(90_000_000_000_000_000)), ("restaking", wi(45_000_000_000_000_000)), ("borrow", wi(-50_000_000_000_000_000))]
+        vec![
+            ("staking", wi(90_000_000_000_000_000)),
+            ("restaking", wi(45_000_000_000_000_000)),
+            ("borrow", wi(-50_000_000_000_000_000))
+        ]
     );
     assert_eq!(y.net_apr_wad, wi(85_000_000_000_000_000));
     // Borrowing above the collateral yield loses money at any leverage above one.
@@ -136,33 +173,77 @@ fn a_loop_yield_is_collateral_yield_times_leverage_minus_borrow_cost_times_lever
 fn every_planner_rejection_names_its_values() {
     let ok = market(8_000, 8_300, WAD);
     let cases: Vec<(Result<(), LoopError>, LoopError, u32)> = vec![
-        (plan_loop(market(10_000, 10_000, WAD), e(1), LoopTarget::Leverage(e(2)), 1).map(|_| ()), LoopError::InvalidLtv { ltv_bps: 10_000 }, 7500),
+        (
+            plan_loop(market(10_000, 10_000, WAD), e(1), LoopTarget::Leverage(e(2)), 1).map(|_| ()),
+            LoopError::InvalidLtv { ltv_bps: 10_000 },
+            7500,
+        ),
         (
             plan_loop(market(8_000, 7_000, WAD), e(1), LoopTarget::Leverage(e(2)), 1).map(|_| ()),
-            LoopError::InvalidThreshold { liquidation_threshold_bps: 7_000, ltv_bps: 8_000 },
+            LoopError::InvalidThreshold {
+                liquidation_threshold_bps: 7_000,
+                ltv_bps: 8_000,
+            },
             7501,
         ),
-        (plan_loop(market(8_000, 8_300, U256::ZERO), e(1), LoopTarget::Leverage(e(2)), 1).map(|_| ()), LoopError::ZeroPrice, 7502),
-        (plan_loop(ok, e(1), LoopTarget::Leverage(m(999)), 1).map(|_| ()), LoopError::LeverageBelowOne { leverage_wad: m(999) }, 7503),
+        (
+            plan_loop(market(8_000, 8_300, U256::ZERO), e(1), LoopTarget::Leverage(e(2)), 1).map(|_| ()),
+            LoopError::ZeroPrice,
+            7502,
+        ),
+        (
+            plan_loop(ok, e(1), LoopTarget::Leverage(m(999)), 1).map(|_| ()),
+            LoopError::LeverageBelowOne { leverage_wad: m(999) },
+            7503,
+        ),
         (
             plan_loop(ok, e(1), LoopTarget::Leverage(m(5_001)), 1).map(|_| ()),
-            LoopError::TargetAboveMax { target_wad: m(5_001), max_wad: e(5) },
+            LoopError::TargetAboveMax {
+                target_wad: m(5_001),
+                max_wad: e(5),
+            },
             7504,
         ),
         (
             plan_loop(ok, e(1), LoopTarget::HealthFactor(m(830)), 1).map(|_| ()),
-            LoopError::InvalidHealthFactor { health_factor_wad: m(830), min_wad: m(830) },
+            LoopError::InvalidHealthFactor {
+                health_factor_wad: m(830),
+                min_wad: m(830),
+            },
             7505,
         ),
         // HF 1.0 at LT 83 % needs 1/(1 − 0.83) = 5.88× > 5×.
         (
             plan_loop(ok, e(1), LoopTarget::HealthFactor(WAD), 1).map(|_| ()),
-            LoopError::TargetAboveMax { target_wad: w(5_882_352_941_176_470_588), max_wad: e(5) },
+            LoopError::TargetAboveMax {
+                target_wad: w(5_882_352_941_176_470_588),
+                max_wad: e(5),
+            },
             7504,
         ),
-        (plan_unwind(ok, e(10), e(8), 5).map(|_| ()), LoopError::CannotUnwind { debt: e(8), borrowable: e(8) }, 7506),
-        (plan_flash_unwind(WAD, e(20), e(20), 5).map(|_| ()), LoopError::Insolvent { needed: m(20_010), collateral: e(20) }, 7507),
-        (decompose_yield(&[], U256::ZERO, U256::ZERO).map(|_| ()), LoopError::LeverageBelowOne { leverage_wad: U256::ZERO }, 7503),
+        (
+            plan_unwind(ok, e(10), e(8), 5).map(|_| ()),
+            LoopError::CannotUnwind {
+                debt: e(8),
+                borrowable: e(8),
+            },
+            7506,
+        ),
+        (
+            plan_flash_unwind(WAD, e(20), e(20), 5).map(|_| ()),
+            LoopError::Insolvent {
+                needed: m(20_010),
+                collateral: e(20),
+            },
+            7507,
+        ),
+        (
+            decompose_yield(&[], U256::ZERO, U256::ZERO).map(|_| ()),
+            LoopError::LeverageBelowOne {
+                leverage_wad: U256::ZERO,
+            },
+            7503,
+        ),
     ];
     for (got, want, code) in cases {
         let err = got.unwrap_err();

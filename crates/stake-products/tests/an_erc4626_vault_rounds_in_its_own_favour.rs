@@ -65,22 +65,54 @@ fn every_max_revert_names_the_values_and_leaves_the_state_unchanged() {
     assert_eq!(v.max_deposit().unwrap(), w(40));
     // maxMint = ⌊40·101/111⌋ = 36.
     assert_eq!(v.max_mint().unwrap(), w(36));
-    rejects(&mut v, VaultError::ExceededMaxDeposit { assets: w(41), max: w(40) }, |v| {
-        v.deposit(w(41))
-    });
-    rejects(&mut v, VaultError::ExceededMaxMint { shares: w(37), max: w(36) }, |v| v.mint(w(37)));
-    rejects(&mut v, VaultError::ExceededMaxRedeem { shares: w(101), max: w(100) }, |v| {
-        v.redeem(w(101), w(100))
-    });
-    rejects(&mut v, VaultError::ExceededMaxWithdraw { assets: w(110), max: w(109) }, |v| {
-        v.withdraw(w(110), w(100))
-    });
-    rejects(&mut v, VaultError::InsufficientAssets { amount: w(111), available: w(110) }, |v| {
-        v.allocate(w(111))
-    });
-    rejects(&mut v, VaultError::InsufficientAssets { amount: w(1), available: w(0) }, |v| {
-        v.deallocate(w(1))
-    });
+    rejects(
+        &mut v,
+        VaultError::ExceededMaxDeposit {
+            assets: w(41),
+            max: w(40),
+        },
+        |v| v.deposit(w(41)),
+    );
+    rejects(
+        &mut v,
+        VaultError::ExceededMaxMint {
+            shares: w(37),
+            max: w(36),
+        },
+        |v| v.mint(w(37)),
+    );
+    rejects(
+        &mut v,
+        VaultError::ExceededMaxRedeem {
+            shares: w(101),
+            max: w(100),
+        },
+        |v| v.redeem(w(101), w(100)),
+    );
+    rejects(
+        &mut v,
+        VaultError::ExceededMaxWithdraw {
+            assets: w(110),
+            max: w(109),
+        },
+        |v| v.withdraw(w(110), w(100)),
+    );
+    rejects(
+        &mut v,
+        VaultError::InsufficientAssets {
+            amount: w(111),
+            available: w(110),
+        },
+        |v| v.allocate(w(111)),
+    );
+    rejects(
+        &mut v,
+        VaultError::InsufficientAssets {
+            amount: w(1),
+            available: w(0),
+        },
+        |v| v.deallocate(w(1)),
+    );
     assert_eq!(Vault::new(19), Err(VaultError::InvalidDecimalsOffset { offset: 19 }));
     assert_eq!(VaultError::InvalidDecimalsOffset { offset: 19 }.code(), 7004);
 }
@@ -89,13 +121,21 @@ fn every_max_revert_names_the_values_and_leaves_the_state_unchanged() {
 fn assets_in_strategies_cap_exits_at_the_idle_buffer() {
     let mut v = vault_110_100();
     v.allocate(w(60)).unwrap();
-    assert_eq!((v.idle, v.strategy_assets, v.total_assets().unwrap()), (w(50), w(60), w(110)));
+    assert_eq!(
+        (v.idle, v.strategy_assets, v.total_assets().unwrap()),
+        (w(50), w(60), w(110))
+    );
     // ⌊50·101/111⌋ = 45 shares; they redeem ⌊45·111/101⌋ = 49.
     assert_eq!(v.max_redeem(w(100)).unwrap(), w(45));
     assert_eq!(v.max_withdraw(w(100)).unwrap(), w(49));
-    rejects(&mut v, VaultError::ExceededMaxRedeem { shares: w(46), max: w(45) }, |v| {
-        v.redeem(w(46), w(100))
-    });
+    rejects(
+        &mut v,
+        VaultError::ExceededMaxRedeem {
+            shares: w(46),
+            max: w(45),
+        },
+        |v| v.redeem(w(46), w(100)),
+    );
     assert_eq!(v.redeem(w(45), w(100)).unwrap(), w(49));
     v.check_invariants().unwrap();
 }

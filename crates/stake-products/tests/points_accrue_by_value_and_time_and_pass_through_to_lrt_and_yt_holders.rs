@@ -97,16 +97,31 @@ fn pass_through_rounding_never_hands_out_more_points_than_it_inherited() {
 fn every_points_rejection_leaves_the_state_unchanged() {
     let mut el = Programme::new("el", w(RATE), T0);
     el.set_balance("lrt", e(1), T0 + 10).unwrap();
-    rejects(&mut el, PointsError::TimeWentBackwards { now: T0, last: T0 + 10 }, |p| p.accrue(T0));
-    rejects(&mut el, PointsError::TimeWentBackwards { now: T0, last: T0 + 10 }, |p| {
-        p.set_balance("x", e(1), T0)
-    });
-    rejects(&mut el, PointsError::TimeWentBackwards { now: T0, last: T0 + 10 }, |p| p.set_rate(U256::ZERO, T0));
+    rejects(
+        &mut el,
+        PointsError::TimeWentBackwards { now: T0, last: T0 + 10 },
+        |p| p.accrue(T0),
+    );
+    rejects(
+        &mut el,
+        PointsError::TimeWentBackwards { now: T0, last: T0 + 10 },
+        |p| p.set_balance("x", e(1), T0),
+    );
+    rejects(
+        &mut el,
+        PointsError::TimeWentBackwards { now: T0, last: T0 + 10 },
+        |p| p.set_rate(U256::ZERO, T0),
+    );
     // A pass-through that believes the LRT already had 500 points, when it has 0.
     let mut p = PassThrough::new("lrt ← el", "lrt", w(500));
-    rejects(&mut p, PointsError::SourceWentBackwards { points: U256::ZERO, synced: w(500) }, |p| {
-        p.sync(&el, T0 + 10)
-    });
+    rejects(
+        &mut p,
+        PointsError::SourceWentBackwards {
+            points: U256::ZERO,
+            synced: w(500),
+        },
+        |p| p.sync(&el, T0 + 10),
+    );
     rejects(&mut p, PointsError::TimeWentBackwards { now: T0, last: T0 + 10 }, |p| {
         p.set_balance("a", e(1), &el, T0)
     });

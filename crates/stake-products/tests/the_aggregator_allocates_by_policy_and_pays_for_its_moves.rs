@@ -9,8 +9,7 @@ use proptest::prelude::*;
 use proptest::strategy::Strategy as _;
 use stake_math::{U256, WAD};
 use stake_products::aggregator::{
-    Aggregator, AggregatorError, Cap, Move, Policy, RebalanceParams, Slot, Strategy, StrategyKind,
-    WithdrawalOutcome,
+    Aggregator, AggregatorError, Cap, Move, Policy, RebalanceParams, Slot, Strategy, StrategyKind, WithdrawalOutcome,
 };
 use stake_products::vault::VaultError;
 
@@ -27,9 +26,29 @@ fn pct_milli(x: u128) -> U256 {
 fn aggregator(policy: Policy) -> Aggregator {
     let mut a = Aggregator::new(0, policy, 1_000, e(2)).unwrap();
     let s = [
-        Strategy::new("steth", StrategyKind::PlainLst, pct_milli(3_000), pct_milli(1_000), Cap::ShareBps(5_000)),
-        Strategy::new("ezeth", StrategyKind::Lrt, pct_milli(5_000), pct_milli(4_000), Cap::Assets(e(30))).with_delay(7 * DAY),
-        Strategy::new("pt", StrategyKind::PendlePt, pct_milli(4_000), pct_milli(500), Cap::ShareBps(10_000)).with_delay(DAY),
+        Strategy::new(
+            "steth",
+            StrategyKind::PlainLst,
+            pct_milli(3_000),
+            pct_milli(1_000),
+            Cap::ShareBps(5_000),
+        ),
+        Strategy::new(
+            "ezeth",
+            StrategyKind::Lrt,
+            pct_milli(5_000),
+            pct_milli(4_000),
+            Cap::Assets(e(30)),
+        )
+        .with_delay(7 * DAY),
+        Strategy::new(
+            "pt",
+            StrategyKind::PendlePt,
+            pct_milli(4_000),
+            pct_milli(500),
+            Cap::ShareBps(10_000),
+        )
+        .with_delay(DAY),
     ];
     for (i, x) in s.into_iter().enumerate() {
         assert_eq!(a.add_strategy(x).unwrap(), i);
@@ -64,7 +83,9 @@ fn max_yield_fills_the_best_strategies_to_their_caps_and_max_risk_adjusted_reord
     // Scores: stETH 2 %, ezETH 1 %, PT 3.5 %: all 90 to the PT.
     assert_eq!(r.targets().unwrap(), vec![U256::ZERO, U256::ZERO, e(90)]);
     // With aversion 2 ezETH scores −3 % and is never a destination.
-    let r2 = aggregator(Policy::MaxRiskAdjusted { risk_aversion_wad: e(2) });
+    let r2 = aggregator(Policy::MaxRiskAdjusted {
+        risk_aversion_wad: e(2),
+    });
     assert!(r2.score(Slot::Strategy(1)).unwrap() < stake_math::I256::ZERO);
 }
 
@@ -77,8 +98,20 @@ fn a_rebalance_pays_a_fixed_cost_and_slippage_and_refuses_moves_that_do_not_pay_
     assert_eq!(
         week,
         vec![
-            Move { from: Slot::Idle, to: Slot::Strategy(1), amount: e(30), cost: m(1), gain: w(28_767_123_287_671_232) },
-            Move { from: Slot::Idle, to: Slot::Strategy(2), amount: e(60), cost: m(31), gain: w(46_027_397_260_273_972) },
+            Move {
+                from: Slot::Idle,
+                to: Slot::Strategy(1),
+                amount: e(30),
+                cost: m(1),
+                gain: w(28_767_123_287_671_232)
+            },
+            Move {
+                from: Slot::Idle,
+                to: Slot::Strategy(2),
+                amount: e(60),
+                cost: m(31),
+                gain: w(46_027_397_260_273_972)
+            },
         ]
     );
     // Over one day the PT move gains 0.00657… < 0.031 and is refused.
@@ -107,23 +140,43 @@ fn withdrawals_beyond_the_idle_buffer_queue_behind_the_longest_delay_they_use() 
     assert_eq!(a.share_price_wad().unwrap(), w(1_009_679_999_999_999_999));
     // 5 shares redeem 5.0484 ETH, inside the 10 ETH idle buffer: paid at once.
     let paid = a.request_withdrawal("alice", e(5), e(100), T0).unwrap();
-    assert_eq!(paid, WithdrawalOutcome::Paid { assets: w(5_048_399_999_999_999_999) });
+    assert_eq!(
+        paid,
+        WithdrawalOutcome::Paid {
+            assets: w(5_048_399_999_999_999_999)
+        }
+    );
     a.check_invariants().unwrap();
     // 80 shares redeem 80.7744 ETH: the idle 4.95, all of the PT (1-day exit) and 15.85 of
     // ezETH (7-day exit).
     let q = a.request_withdrawal("alice", e(80), e(95), T0).unwrap();
     let assets = w(80_774_400_000_000_000_000);
-    assert_eq!(q, WithdrawalOutcome::Queued { id: 0, assets, ready_at: T0 + 7 * DAY });
+    assert_eq!(
+        q,
+        WithdrawalOutcome::Queued {
+            id: 0,
+            assets,
+            ready_at: T0 + 7 * DAY
+        }
+    );
     assert_eq!(a.vault.idle, U256::ZERO);
     assert_eq!(a.strategies[2].allocation, U256::ZERO);
     assert_eq!(a.strategies[1].allocation, w(15_145_200_000_000_000_001));
     assert_eq!((a.vault.total_supply, a.queued_assets), (e(15), assets));
     assert_eq!(a.share_price_wad().unwrap(), w(1_009_680_000_000_000_000));
     a.check_invariants().unwrap();
-    rejects(&mut a, AggregatorError::NotReady { id: 0, ready_at: T0 + 7 * DAY, now: T0 + 7 * DAY - 1 }, |a| {
-        a.claim("alice", 0, T0 + 7 * DAY - 1)
+    rejects(
+        &mut a,
+        AggregatorError::NotReady {
+            id: 0,
+            ready_at: T0 + 7 * DAY,
+            now: T0 + 7 * DAY - 1,
+        },
+        |a| a.claim("alice", 0, T0 + 7 * DAY - 1),
+    );
+    rejects(&mut a, AggregatorError::UnknownRequest { id: 0 }, |a| {
+        a.claim("bob", 0, T0 + 7 * DAY)
     });
-    rejects(&mut a, AggregatorError::UnknownRequest { id: 0 }, |a| a.claim("bob", 0, T0 + 7 * DAY));
     assert_eq!(a.claim("alice", 0, T0 + 7 * DAY).unwrap(), assets);
     assert_eq!(a.queued_assets, U256::ZERO);
     a.check_invariants().unwrap();
@@ -137,7 +190,10 @@ fn the_share_price_falls_only_through_a_reported_loss_and_never_passes_its_cap()
     // 200 ETH of reported gain would price a share at 2.9996…: above the cap of 2.
     rejects(
         &mut a,
-        AggregatorError::PriceAboveCap { price: w(2_999_679_999_999_999_999), cap: e(2) },
+        AggregatorError::PriceAboveCap {
+            price: w(2_999_679_999_999_999_999),
+            cap: e(2),
+        },
         |a| a.report_gain(2, e(200)),
     );
     // A 10 ETH slash of ezETH: (99.968 − 10)/100.
@@ -147,61 +203,158 @@ fn the_share_price_falls_only_through_a_reported_loss_and_never_passes_its_cap()
     a.check_invariants().unwrap();
     rejects(
         &mut a,
-        AggregatorError::LossExceedsAllocation { index: 0, loss: U256::ONE, allocation: U256::ZERO },
+        AggregatorError::LossExceedsAllocation {
+            index: 0,
+            loss: U256::ONE,
+            allocation: U256::ZERO,
+        },
         |a| a.report_loss(0, U256::ONE),
     );
     // Lowering the floor by hand is caught by the invariant check.
     let mut broken = a.clone();
     broken.vault.strategy_assets -= e(1);
     broken.strategies[1].allocation -= e(1);
-    assert!(broken.check_invariants().unwrap_err().contains("without a reported loss"));
+    assert!(broken
+        .check_invariants()
+        .unwrap_err()
+        .contains("without a reported loss"));
 }
 
 #[test]
 fn every_aggregator_rejection_names_its_values_and_leaves_the_state_unchanged() {
     let mut a = aggregator(Policy::MaxYield);
     let dup = Strategy::new("steth", StrategyKind::Loop, U256::ZERO, U256::ZERO, Cap::Assets(e(1)));
-    rejects(&mut a, AggregatorError::DuplicateStrategy { name: "steth".into() }, |a| a.add_strategy(dup));
-    let wide = Strategy::new("wide", StrategyKind::StableSwapLp, U256::ZERO, U256::ZERO, Cap::ShareBps(10_001));
-    rejects(&mut a, AggregatorError::InvalidBps { bps: 10_001 }, |a| a.add_strategy(wide));
+    rejects(
+        &mut a,
+        AggregatorError::DuplicateStrategy { name: "steth".into() },
+        |a| a.add_strategy(dup),
+    );
+    let wide = Strategy::new(
+        "wide",
+        StrategyKind::StableSwapLp,
+        U256::ZERO,
+        U256::ZERO,
+        Cap::ShareBps(10_001),
+    );
+    rejects(&mut a, AggregatorError::InvalidBps { bps: 10_001 }, |a| {
+        a.add_strategy(wide)
+    });
     let mut full = Strategy::new("full", StrategyKind::Loop, U256::ZERO, U256::ZERO, Cap::Assets(e(1)));
     full.allocation = e(1);
-    rejects(&mut a, AggregatorError::NonZeroInitialAllocation { allocation: e(1) }, |a| a.add_strategy(full));
-    rejects(&mut a, AggregatorError::UnknownStrategy { index: 9 }, |a| a.report_gain(9, e(1)));
-    rejects(&mut a, AggregatorError::UnknownStrategy { index: 9 }, |a| a.set_expectations(9, e(1), e(1)));
-    rejects(&mut a, AggregatorError::InsufficientShares { shares: e(101), balance: e(100) }, |a| {
-        a.request_withdrawal("alice", e(101), e(100), T0)
+    rejects(
+        &mut a,
+        AggregatorError::NonZeroInitialAllocation { allocation: e(1) },
+        |a| a.add_strategy(full),
+    );
+    rejects(&mut a, AggregatorError::UnknownStrategy { index: 9 }, |a| {
+        a.report_gain(9, e(1))
     });
-    let bad = Move { from: Slot::Strategy(0), to: Slot::Idle, amount: e(1), cost: U256::ZERO, gain: U256::ZERO };
-    rejects(&mut a, AggregatorError::InvalidMove { from: Slot::Strategy(0), amount: e(1), available: U256::ZERO }, |a| {
-        a.apply_rebalance(&[bad])
+    rejects(&mut a, AggregatorError::UnknownStrategy { index: 9 }, |a| {
+        a.set_expectations(9, e(1), e(1))
     });
-    let dear = Move { from: Slot::Idle, to: Slot::Strategy(0), amount: e(1), cost: e(2), gain: U256::ZERO };
-    rejects(&mut a, AggregatorError::CostExceedsAmount { cost: e(2), amount: e(1) }, |a| a.apply_rebalance(&[dear]));
+    rejects(
+        &mut a,
+        AggregatorError::InsufficientShares {
+            shares: e(101),
+            balance: e(100),
+        },
+        |a| a.request_withdrawal("alice", e(101), e(100), T0),
+    );
+    let bad = Move {
+        from: Slot::Strategy(0),
+        to: Slot::Idle,
+        amount: e(1),
+        cost: U256::ZERO,
+        gain: U256::ZERO,
+    };
+    rejects(
+        &mut a,
+        AggregatorError::InvalidMove {
+            from: Slot::Strategy(0),
+            amount: e(1),
+            available: U256::ZERO,
+        },
+        |a| a.apply_rebalance(&[bad]),
+    );
+    let dear = Move {
+        from: Slot::Idle,
+        to: Slot::Strategy(0),
+        amount: e(1),
+        cost: e(2),
+        gain: U256::ZERO,
+    };
+    rejects(
+        &mut a,
+        AggregatorError::CostExceedsAmount {
+            cost: e(2),
+            amount: e(1),
+        },
+        |a| a.apply_rebalance(&[dear]),
+    );
     // A move list that fails half-way applies nothing.
-    let ok = Move { from: Slot::Idle, to: Slot::Strategy(0), amount: e(1), cost: U256::ZERO, gain: U256::ZERO };
-    let too_much = Move { from: Slot::Idle, to: Slot::Strategy(0), amount: e(100), cost: U256::ZERO, gain: U256::ZERO };
-    rejects(&mut a, AggregatorError::InvalidMove { from: Slot::Idle, amount: e(100), available: e(99) }, |a| {
-        a.apply_rebalance(&[ok, too_much])
-    });
+    let ok = Move {
+        from: Slot::Idle,
+        to: Slot::Strategy(0),
+        amount: e(1),
+        cost: U256::ZERO,
+        gain: U256::ZERO,
+    };
+    let too_much = Move {
+        from: Slot::Idle,
+        to: Slot::Strategy(0),
+        amount: e(100),
+        cost: U256::ZERO,
+        gain: U256::ZERO,
+    };
+    rejects(
+        &mut a,
+        AggregatorError::InvalidMove {
+            from: Slot::Idle,
+            amount: e(100),
+            available: e(99),
+        },
+        |a| a.apply_rebalance(&[ok, too_much]),
+    );
     a.vault.deposit_limit = e(150);
-    rejects(&mut a, AggregatorError::Vault(VaultError::ExceededMaxDeposit { assets: e(51), max: e(50) }), |a| {
-        a.deposit(e(51))
-    });
+    rejects(
+        &mut a,
+        AggregatorError::Vault(VaultError::ExceededMaxDeposit {
+            assets: e(51),
+            max: e(50),
+        }),
+        |a| a.deposit(e(51)),
+    );
     for _ in 3..stake_products::aggregator::MAX_STRATEGIES {
         let n = a.strategies.len();
-        a.add_strategy(Strategy::new(&format!("s{n}"), StrategyKind::Loop, U256::ZERO, U256::ZERO, Cap::Assets(U256::ZERO)))
-            .unwrap();
+        a.add_strategy(Strategy::new(
+            &format!("s{n}"),
+            StrategyKind::Loop,
+            U256::ZERO,
+            U256::ZERO,
+            Cap::Assets(U256::ZERO),
+        ))
+        .unwrap();
     }
-    let extra = Strategy::new("extra", StrategyKind::Loop, U256::ZERO, U256::ZERO, Cap::Assets(U256::ZERO));
-    rejects(&mut a, AggregatorError::TooManyStrategies { max: 32 }, |a| a.add_strategy(extra));
+    let extra = Strategy::new(
+        "extra",
+        StrategyKind::Loop,
+        U256::ZERO,
+        U256::ZERO,
+        Cap::Assets(U256::ZERO),
+    );
+    rejects(&mut a, AggregatorError::TooManyStrategies { max: 32 }, |a| {
+        a.add_strategy(extra)
+    });
     assert_eq!(
         Aggregator::new(0, Policy::MaxYield, 10_001, e(2)),
         Err(AggregatorError::InvalidBps { bps: 10_001 })
     );
     assert_eq!(
         Aggregator::new(0, Policy::MaxYield, 0, m(500)),
-        Err(AggregatorError::InvalidPriceCap { cap: m(500), price: WAD })
+        Err(AggregatorError::InvalidPriceCap {
+            cap: m(500),
+            price: WAD
+        })
     );
 }
 

@@ -49,11 +49,16 @@ fn premiums_accrue_pro_rata_per_second_on_the_cover() {
 #[test]
 fn a_slashing_loss_pays_the_share_capped_by_the_cover_then_by_the_assets() {
     let mut f = fund();
-    rejects(&mut f, InsuranceError::PremiumUnpaid { owed: e(3) }, |f| f.claim_loss("lrt-a", e(40), T0 + YEAR));
+    rejects(&mut f, InsuranceError::PremiumUnpaid { owed: e(3) }, |f| {
+        f.claim_loss("lrt-a", e(40), T0 + YEAR)
+    });
     f.collect_premium("lrt-a", T0 + YEAR).unwrap();
     // Half of 40.
     assert_eq!(f.claim_loss("lrt-a", e(40), T0 + YEAR).unwrap(), e(20));
-    assert_eq!((f.assets, f.total_cover, f.positions["lrt-a"].cover), (e(83), e(130), e(130)));
+    assert_eq!(
+        (f.assets, f.total_cover, f.positions["lrt-a"].cover),
+        (e(83), e(130), e(130))
+    );
     f.check_invariants().unwrap();
     // Half of 300 = 150, capped by the 130 of cover left, then by the 83 of assets.
     assert_eq!(f.claim_loss("lrt-a", e(300), T0 + YEAR).unwrap(), e(83));
@@ -61,7 +66,14 @@ fn a_slashing_loss_pays_the_share_capped_by_the_cover_then_by_the_assets() {
     f.check_invariants().unwrap();
 
     // Cover alone caps: a fully collateralised fund, 10 of cover, a loss of 100 pays 10.
-    let mut g = InsuranceFund::new(InsuranceParams { leverage_wad: WAD, ..params() }, T0).unwrap();
+    let mut g = InsuranceFund::new(
+        InsuranceParams {
+            leverage_wad: WAD,
+            ..params()
+        },
+        T0,
+    )
+    .unwrap();
     g.deposit(e(50), T0).unwrap();
     g.buy_cover("b", e(10), T0).unwrap();
     assert_eq!(g.claim_loss("b", e(100), T0).unwrap(), e(10));
@@ -76,19 +88,35 @@ fn underwriters_wait_out_the_cool_down_bear_losses_meanwhile_and_cannot_strand_t
     let t1 = T0 + YEAR + WEEK;
     assert_eq!(f.request_withdrawal("uw", e(50), e(100), T0 + YEAR).unwrap(), 0);
     assert_eq!(f.cooling_shares, e(50));
-    rejects(&mut f, InsuranceError::CoolDownActive { id: 0, ready_at: t1, now: t1 - 1 }, |f| {
-        f.claim_withdrawal("uw", 0, t1 - 1)
+    rejects(
+        &mut f,
+        InsuranceError::CoolDownActive {
+            id: 0,
+            ready_at: t1,
+            now: t1 - 1,
+        },
+        |f| f.claim_withdrawal("uw", 0, t1 - 1),
+    );
+    rejects(&mut f, InsuranceError::UnknownRequest { id: 0 }, |f| {
+        f.claim_withdrawal("other", 0, t1)
     });
-    rejects(&mut f, InsuranceError::UnknownRequest { id: 0 }, |f| f.claim_withdrawal("other", 0, t1));
     // Half the shares redeem 41.5 of the 83: capacity 83 < the 130 of cover written.
-    rejects(&mut f, InsuranceError::CapacityLocked { cover: e(130), capacity_after: e(83) }, |f| {
-        f.claim_withdrawal("uw", 0, t1)
-    });
+    rejects(
+        &mut f,
+        InsuranceError::CapacityLocked {
+            cover: e(130),
+            capacity_after: e(83),
+        },
+        |f| f.claim_withdrawal("uw", 0, t1),
+    );
     f.release_cover("lrt-a", e(100), t1).unwrap();
     // A week of premium on 130: ⌈130e18·0.02e18·604,800/(1e18·31,536,000)⌉.
     assert_eq!(f.collect_premium("lrt-a", t1).unwrap(), w(49_863_013_698_630_137));
     assert_eq!(f.claim_withdrawal("uw", 0, t1).unwrap(), w(41_524_931_506_849_315_068));
-    assert_eq!((f.shares, f.cooling_shares, f.assets), (e(50), U256::ZERO, w(41_524_931_506_849_315_069)));
+    assert_eq!(
+        (f.shares, f.cooling_shares, f.assets),
+        (e(50), U256::ZERO, w(41_524_931_506_849_315_069))
+    );
     f.check_invariants().unwrap();
 
     // Cooling shares still bear a loss: all 10 shares cool, the fund pays out everything.
@@ -109,30 +137,67 @@ fn underwriters_wait_out_the_cool_down_bear_losses_meanwhile_and_cannot_strand_t
 #[test]
 fn every_insurance_rejection_names_its_values_and_leaves_the_state_unchanged() {
     let mut f = fund();
-    rejects(&mut f, InsuranceError::CapacityExceeded { requested: e(60), available: e(50) }, |f| {
-        f.buy_cover("lrt-b", e(60), T0)
-    });
+    rejects(
+        &mut f,
+        InsuranceError::CapacityExceeded {
+            requested: e(60),
+            available: e(50),
+        },
+        |f| f.buy_cover("lrt-b", e(60), T0),
+    );
     rejects(&mut f, InsuranceError::UnknownPosition { name: "nobody".into() }, |f| {
         f.collect_premium("nobody", T0)
     });
     rejects(&mut f, InsuranceError::UnknownPosition { name: "nobody".into() }, |f| {
         f.claim_loss("nobody", e(1), T0)
     });
-    rejects(&mut f, InsuranceError::ExceedsCover { amount: e(151), cover: e(150) }, |f| {
-        f.release_cover("lrt-a", e(151), T0)
+    rejects(
+        &mut f,
+        InsuranceError::ExceedsCover {
+            amount: e(151),
+            cover: e(150),
+        },
+        |f| f.release_cover("lrt-a", e(151), T0),
+    );
+    rejects(
+        &mut f,
+        InsuranceError::InsufficientShares {
+            shares: e(101),
+            balance: e(100),
+        },
+        |f| f.request_withdrawal("uw", e(101), e(100), T0),
+    );
+    rejects(&mut f, InsuranceError::UnknownRequest { id: 7 }, |f| {
+        f.claim_withdrawal("uw", 7, T0)
     });
-    rejects(&mut f, InsuranceError::InsufficientShares { shares: e(101), balance: e(100) }, |f| {
-        f.request_withdrawal("uw", e(101), e(100), T0)
-    });
-    rejects(&mut f, InsuranceError::UnknownRequest { id: 7 }, |f| f.claim_withdrawal("uw", 7, T0));
-    rejects(&mut f, InsuranceError::TimeWentBackwards { now: T0 - 1, last: T0 }, |f| f.accrue(T0 - 1));
-    rejects(&mut f, InsuranceError::TimeWentBackwards { now: T0 - 1, last: T0 }, |f| f.deposit(e(1), T0 - 1));
+    rejects(
+        &mut f,
+        InsuranceError::TimeWentBackwards { now: T0 - 1, last: T0 },
+        |f| f.accrue(T0 - 1),
+    );
+    rejects(
+        &mut f,
+        InsuranceError::TimeWentBackwards { now: T0 - 1, last: T0 },
+        |f| f.deposit(e(1), T0 - 1),
+    );
     assert_eq!(
-        InsuranceFund::new(InsuranceParams { payout_share_bps: 10_001, ..params() }, T0),
+        InsuranceFund::new(
+            InsuranceParams {
+                payout_share_bps: 10_001,
+                ..params()
+            },
+            T0
+        ),
         Err(InsuranceError::InvalidBps { bps: 10_001 })
     );
     assert_eq!(
-        InsuranceFund::new(InsuranceParams { leverage_wad: m(999), ..params() }, T0),
+        InsuranceFund::new(
+            InsuranceParams {
+                leverage_wad: m(999),
+                ..params()
+            },
+            T0
+        ),
         Err(InsuranceError::InvalidLeverage { leverage_wad: m(999) })
     );
 }

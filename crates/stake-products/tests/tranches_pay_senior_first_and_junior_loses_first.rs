@@ -58,37 +58,79 @@ fn a_loss_larger_than_the_junior_tranche_wipes_it_and_the_senior_takes_the_rest(
     assert_eq!(w(SENIOR_AFTER_A_YEAR) - p.senior_value, w(13_999_999_999_525_120_000));
     // Junior's 20 shares redeem nothing; senior's 80 redeem ⌊80e18·(70e18 + 1)/(80e18 + 1)⌋ = 70
     // ETH, paid as ⌊70e18·1e18/0.7e18⌋ = 100 tokens: the whole pool.
-    assert_eq!(p.redeem(Tranche::Junior, e(20), e(20), T0 + YEAR, m(700)).unwrap(), U256::ZERO);
-    assert_eq!(p.redeem(Tranche::Senior, e(80), e(80), T0 + YEAR, m(700)).unwrap(), e(100));
-    assert_eq!((p.tokens, p.senior_value, p.senior_shares, p.junior_shares), (U256::ZERO, U256::ZERO, U256::ZERO, U256::ZERO));
+    assert_eq!(
+        p.redeem(Tranche::Junior, e(20), e(20), T0 + YEAR, m(700)).unwrap(),
+        U256::ZERO
+    );
+    assert_eq!(
+        p.redeem(Tranche::Senior, e(80), e(80), T0 + YEAR, m(700)).unwrap(),
+        e(100)
+    );
+    assert_eq!(
+        (p.tokens, p.senior_value, p.senior_shares, p.junior_shares),
+        (U256::ZERO, U256::ZERO, U256::ZERO, U256::ZERO)
+    );
     p.check_invariants().unwrap();
 }
 
 #[test]
 fn every_tranche_rejection_names_its_values_and_leaves_the_state_unchanged() {
     let mut empty = TranchePool::new(w(SENIOR_RATE), 8_000, WAD, T0).unwrap();
-    rejects(&mut empty, TrancheError::SeniorCapExceeded { senior: e(10), max: e(8) }, |p| {
-        p.deposit(Tranche::Senior, e(10), T0, WAD)
-    });
+    rejects(
+        &mut empty,
+        TrancheError::SeniorCapExceeded {
+            senior: e(10),
+            max: e(8),
+        },
+        |p| p.deposit(Tranche::Senior, e(10), T0, WAD),
+    );
     let mut p = pool();
     // Junior redeeming 1 of its 20 would leave senior 80 above 80 % of 99.
-    rejects(&mut p, TrancheError::SeniorCapExceeded { senior: e(80), max: m(79_200) }, |p| {
-        p.redeem(Tranche::Junior, e(1), e(20), T0, WAD)
+    rejects(
+        &mut p,
+        TrancheError::SeniorCapExceeded {
+            senior: e(80),
+            max: m(79_200),
+        },
+        |p| p.redeem(Tranche::Junior, e(1), e(20), T0, WAD),
+    );
+    rejects(
+        &mut p,
+        TrancheError::SeniorCapExceeded {
+            senior: e(81),
+            max: m(80_800),
+        },
+        |p| p.deposit(Tranche::Senior, e(1), T0, WAD),
+    );
+    rejects(&mut p, TrancheError::TimeWentBackwards { now: T0 - 1, last: T0 }, |p| {
+        p.accrue(T0 - 1, WAD)
     });
-    rejects(&mut p, TrancheError::SeniorCapExceeded { senior: e(81), max: m(80_800) }, |p| {
-        p.deposit(Tranche::Senior, e(1), T0, WAD)
-    });
-    rejects(&mut p, TrancheError::TimeWentBackwards { now: T0 - 1, last: T0 }, |p| p.accrue(T0 - 1, WAD));
     rejects(&mut p, TrancheError::ZeroRate, |p| p.accrue(T0 + 1, U256::ZERO));
-    rejects(&mut p, TrancheError::InsufficientShares { shares: e(81), balance: e(80) }, |p| {
-        p.redeem(Tranche::Senior, e(81), e(80), T0, WAD)
-    });
+    rejects(
+        &mut p,
+        TrancheError::InsufficientShares {
+            shares: e(81),
+            balance: e(80),
+        },
+        |p| p.redeem(Tranche::Senior, e(81), e(80), T0, WAD),
+    );
     // A failing deposit does not keep the accrual it ran first.
-    rejects(&mut p, TrancheError::SeniorCapExceeded { senior: w(SENIOR_AFTER_A_YEAR) + e(10), max: m(88_000) }, |p| {
-        p.deposit(Tranche::Senior, e(10), T0 + YEAR, WAD)
-    });
-    assert_eq!(TranchePool::new(U256::ZERO, 10_001, WAD, T0), Err(TrancheError::InvalidBps { bps: 10_001 }));
-    assert_eq!(TranchePool::new(U256::ZERO, 8_000, U256::ZERO, T0), Err(TrancheError::ZeroRate));
+    rejects(
+        &mut p,
+        TrancheError::SeniorCapExceeded {
+            senior: w(SENIOR_AFTER_A_YEAR) + e(10),
+            max: m(88_000),
+        },
+        |p| p.deposit(Tranche::Senior, e(10), T0 + YEAR, WAD),
+    );
+    assert_eq!(
+        TranchePool::new(U256::ZERO, 10_001, WAD, T0),
+        Err(TrancheError::InvalidBps { bps: 10_001 })
+    );
+    assert_eq!(
+        TranchePool::new(U256::ZERO, 8_000, U256::ZERO, T0),
+        Err(TrancheError::ZeroRate)
+    );
 }
 
 #[derive(Clone, Debug)]
