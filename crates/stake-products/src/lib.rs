@@ -75,3 +75,65 @@ macro_rules! math_error {
     };
 }
 pub(crate) use math_error;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stake_ledger::Reject;
+    use stake_math::MathError;
+
+    #[test]
+    fn mul_div_names_its_rounding() {
+        let (a, b, d) = (U256::from(10u8), U256::from(111u8), U256::from(101u8));
+        assert_eq!(mul_div(a, b, d, Rounding::Floor), Ok(U256::from(10u8)));
+        assert_eq!(mul_div(a, b, d, Rounding::Ceil), Ok(U256::from(11u8)));
+        assert_eq!(mul_div(a, a, U256::from(5u8), Rounding::Ceil), Ok(U256::from(20u8)));
+        assert_eq!(
+            mul_div(a, b, U256::ZERO, Rounding::Floor),
+            Err(MathError::DivisionByZero)
+        );
+        // 512-bit intermediate: MAX·MAX/MAX.
+        assert_eq!(mul_div(U256::MAX, U256::MAX, U256::MAX, Rounding::Ceil), Ok(U256::MAX));
+    }
+
+    #[test]
+    fn rejection_codes_sit_in_each_module_s_slice_of_the_l5_range() {
+        let z = U256::ZERO;
+        let samples: Vec<(u32, u32)> = vec![
+            (vault::VaultError::ExceededMaxDeposit { assets: z, max: z }.code(), 7000),
+            (
+                vault::VaultError::InsufficientAssets {
+                    amount: z,
+                    available: z,
+                }
+                .code(),
+                7000,
+            ),
+            (aggregator::AggregatorError::InvalidBps { bps: 0 }.code(), 7100),
+            (
+                aggregator::AggregatorError::CostExceedsAmount { cost: z, amount: z }.code(),
+                7100,
+            ),
+            (tranche::TrancheError::ZeroRate.code(), 7200),
+            (insurance::InsuranceError::PremiumUnpaid { owed: z }.code(), 7300),
+            (
+                points::PointsError::SourceWentBackwards { points: z, synced: z }.code(),
+                7400,
+            ),
+            (looping::LoopError::ZeroPrice.code(), 7500),
+        ];
+        for (code, base) in samples {
+            assert!(
+                (base..base + 100).contains(&code),
+                "{code} outside {base}..{}",
+                base + 100
+            );
+        }
+        // Arithmetic failures keep the math codes; vault rejections keep theirs in the aggregator.
+        assert_eq!(tranche::TrancheError::Math(MathError::Overflow).code(), 100);
+        let wrapped: aggregator::AggregatorError = vault::VaultError::InvalidDecimalsOffset { offset: 30 }.into();
+        assert_eq!(wrapped.code(), 7004);
+        let math: aggregator::AggregatorError = vault::VaultError::Math(MathError::Underflow).into();
+        assert_eq!(math, aggregator::AggregatorError::Math(MathError::Underflow));
+    }
+}

@@ -547,3 +547,34 @@ pub fn decompose_yield(
         net_apr_wad: net,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gcd_reduces_the_max_leverage_fraction() {
+        assert_eq!(gcd(U256::from(10_000u32), U256::from(700u32)), U256::from(100u32));
+        assert_eq!(gcd(U256::from(10_000u32), U256::from(1u32)), U256::ONE);
+        let l = max_leverage(9_000).unwrap();
+        assert_eq!(
+            (l.exact.num, l.exact.den, l.wad),
+            (U256::from(10u8), U256::ONE, WAD * U256::from(10u8))
+        );
+    }
+
+    #[test]
+    fn health_factor_and_leverage_of_a_position() {
+        let mk = LoopMarket {
+            ltv_bps: 8_000,
+            liquidation_threshold_bps: 8_300,
+            price_wad: WAD,
+        };
+        assert_eq!(mk.health_factor_wad(WAD, U256::ZERO), Ok(U256::MAX));
+        assert_eq!(mk.leverage_wad(WAD, U256::ZERO), Ok(WAD));
+        assert_eq!(
+            mk.leverage_wad(WAD, WAD),
+            Err(LoopError::Math(MathError::DivisionByZero))
+        );
+    }
+}

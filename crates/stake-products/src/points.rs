@@ -375,3 +375,26 @@ impl PointsSource for PassThrough {
         self.acc.points_of(holder)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_planned_settlement_writes_nothing_until_committed() {
+        let mut acc = Accumulator::default();
+        let st = acc.settled("a", U256::ZERO, WAD).unwrap();
+        acc.commit(None, Some(("a", st)));
+        let before = acc.clone();
+        let adv = acc.advanced(WAD).unwrap();
+        let st = acc.settled("a", adv.index, U256::ZERO).unwrap();
+        assert_eq!(acc, before);
+        assert_eq!(
+            (adv.index, adv.issued, st.holder.accrued, st.total),
+            (WAD, WAD, WAD, U256::ZERO)
+        );
+        acc.commit(Some(adv), Some(("a", st)));
+        assert_eq!(acc.points_of("a").unwrap(), WAD);
+        acc.check("unit", WAD).unwrap();
+    }
+}

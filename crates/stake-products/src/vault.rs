@@ -313,14 +313,8 @@ impl Vault {
     ///
     /// Specification: fails with `InsufficientAssets` above the idle assets.
     pub fn allocate(&mut self, amount: U256) -> VaultResult<()> {
-        if amount > self.idle {
-            return Err(VaultError::InsufficientAssets {
-                amount,
-                available: self.idle,
-            });
-        }
-        let strategies = self.strategy_assets.add_c(amount)?;
-        self.idle = self.idle.sub_c(amount)?;
+        let (idle, strategies) = shift(amount, self.idle, self.strategy_assets)?;
+        self.idle = idle;
         self.strategy_assets = strategies;
         Ok(())
     }
@@ -329,15 +323,9 @@ impl Vault {
     ///
     /// Specification: fails with `InsufficientAssets` above the strategies' assets.
     pub fn deallocate(&mut self, amount: U256) -> VaultResult<()> {
-        if amount > self.strategy_assets {
-            return Err(VaultError::InsufficientAssets {
-                amount,
-                available: self.strategy_assets,
-            });
-        }
-        let idle = self.idle.add_c(amount)?;
-        self.strategy_assets = self.strategy_assets.sub_c(amount)?;
+        let (strategies, idle) = shift(amount, self.strategy_assets, self.idle)?;
         self.idle = idle;
+        self.strategy_assets = strategies;
         Ok(())
     }
 
@@ -366,4 +354,15 @@ impl Vault {
             format!("vault: supply redeems {all} of {total} assets")
         })
     }
+}
+
+/// `(from − amount, to + amount)`, or `InsufficientAssets` when `from` holds less.
+fn shift(amount: U256, from: U256, to: U256) -> VaultResult<(U256, U256)> {
+    if amount > from {
+        return Err(VaultError::InsufficientAssets {
+            amount,
+            available: from,
+        });
+    }
+    Ok((from.sub_c(amount)?, to.add_c(amount)?))
 }
