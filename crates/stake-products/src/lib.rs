@@ -1,14 +1,14 @@
 //! L5 — products built on the staking stack (SPEC §8): pure state machines over [`U256`] base
 //! units with the reference contracts' rounding, one module per product.
 //!
-//! | module | product | reference |
+//! | module | product | reference (exact) or model (our own design, after) |
 //! |---|---|---|
 //! | [`vault`] | ERC-4626 tokenised vault | `OpenZeppelin/openzeppelin-contracts` v5 `token/ERC20/extensions/ERC4626.sol` |
-//! | [`aggregator`] | yield aggregator / auto-allocation over the vault | Yearn v3 `TokenizedStrategy` + debt allocator (policies, costs and queue are ours) |
-//! | [`tranche`] | senior / junior yield tranches | the seeds' tranching (BarnBridge, Saffron style waterfall) |
-//! | [`insurance`] | cover fund with premiums, capacity and cool-down | Lido cover fund, Nexus-style underwriting pools |
-//! | [`points`] | points programmes with inheritance and YT pass-through | EigenLayer / LRT points, Pendle YT points |
-//! | [`looping`] | leverage-loop planner, unwind plans and yield decomposition | Aave v3 e-mode (`ltv` in bps, `PercentageMath`) |
+//! | [`aggregator`] | yield aggregator / auto-allocation over the vault | model: Yearn-style allocator; policies, costs and queue are this crate's design |
+//! | [`tranche`] | senior / junior yield tranches | model: the seeds' tranching (a BarnBridge / Saffron-style waterfall) |
+//! | [`insurance`] | cover fund with premiums, capacity and cool-down | model: Lido's cover fund, Nexus-style underwriting pools |
+//! | [`points`] | points programmes with inheritance and YT pass-through | model: EigenLayer / LRT points as programmes publish them, Pendle YT points |
+//! | [`looping`] | leverage-loop planner, unwind plans and yield decomposition | Aave v3 units (`ltv` in bps, flash premium `percentMul`); the planner is ours |
 //!
 //! The models hold *totals* (supply, assets, tranche values, an accumulator index), not the
 //! ledger's balances: an entry returns what to mint, an exit takes the holder's balance as an
