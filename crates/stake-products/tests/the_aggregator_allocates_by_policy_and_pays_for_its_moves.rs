@@ -385,7 +385,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     /// After every operation: the invariants hold, a rejection changed nothing, and assets are
-    /// conserved: deposits + gains − losses − costs − paid = totalAssets + queued.
+    /// conserved (deposits + gains − losses − costs − paid = totalAssets + queued), and a rebalance
+    /// never fills a strategy past its target.
     #[test]
     fn aggregator_invariants_and_conservation_hold_after_every_operation(
         ops in proptest::collection::vec(op(), 1..40),
@@ -428,8 +429,15 @@ proptest! {
                     a.report_loss(i, l).map(|()| outflow += l)
                 }
                 Op::Rebalance(days) => {
+                    let targets = a.targets().unwrap();
+                    let held: Vec<U256> = a.strategies.iter().map(|s| s.allocation).collect();
                     let plan = a.plan_rebalance(params(days * DAY), &pt_slippage).unwrap();
-                    a.apply_rebalance(&plan)
+                    let r = a.apply_rebalance(&plan);
+                    // The planner never fills a strategy past its target (cap, policy).
+                    for (i, s) in a.strategies.iter().enumerate() {
+                        prop_assert!(s.allocation <= targets[i].max(held[i]));
+                    }
+                    r
                 }
                 Op::Wait(days) => { now += days * DAY; Ok(()) }
             };
