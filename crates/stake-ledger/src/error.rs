@@ -20,7 +20,7 @@ impl fmt::Display for Rejection {
 /// Every protocol error enum implements this: a stable code per variant and a message.
 ///
 /// Code ranges: math 100–199, ledger 1000–1099, L0 2000–2999, L1 3000–3999, L2 4000–4999,
-/// L3 5000–5999, L4 6000–6999, engine/scenario 9000–9999.
+/// L3 5000–5999, L4 6000–6999, L5 7000–7999, engine/scenario 9000–9999.
 pub trait Reject: fmt::Display {
     /// Stable numeric code of this rejection.
     fn code(&self) -> u32;
