@@ -360,7 +360,9 @@ fn bad_lrt_tables_name_their_key() {
     let check = |from: &str, to: &str, path: &str, msg: &str| {
         let text = SMALL.replacen(from, to, 1);
         assert_ne!(text, SMALL, "{from}");
-        let e = prepare(&text, None).err().expect("must fail");
+        let Err(e) = prepare(&text, None) else {
+            panic!("{to} must fail")
+        };
         assert_eq!((e.path.as_str(), e.message.as_str()), (path, msg), "{to}");
     };
     check(
