@@ -90,6 +90,8 @@ pub enum Action {
     Market(crate::markets::MarketAction),
     /// A liquid restaking token action.
     Lrt(crate::lrt::LrtAction),
+    /// A product action (insurance).
+    Product(crate::products::ProductAction),
 }
 
 impl Action {
@@ -134,6 +136,7 @@ impl Action {
             Action::Restaking(a) => a.describe(),
             Action::Market(a) => a.describe(),
             Action::Lrt(a) => a.describe(),
+            Action::Product(a) => a.describe(),
         }
     }
 }

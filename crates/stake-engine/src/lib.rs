@@ -13,6 +13,7 @@ pub mod event;
 pub mod lrt;
 pub mod lst;
 pub mod markets;
+pub mod products;
 pub mod report;
 pub mod restaking;
 pub mod runner;

@@ -101,6 +101,9 @@ pub struct Summary {
     /// L3 liquid restaking tokens (absent when the scenario has none).
     #[serde(skip_serializing_if = "serde_json::Value::is_null")]
     pub lrts: serde_json::Value,
+    /// L5 products (absent when the scenario has none).
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    pub products: serde_json::Value,
     /// Extra console sections (restaking, markets), already formatted.
     #[serde(skip)]
     pub extra_text: Vec<String>,

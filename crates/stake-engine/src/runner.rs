@@ -386,6 +386,7 @@ impl Prepared {
         }
         c.extend(world.restaking.columns());
         c.extend(world.lrt.columns());
+        c.extend(world.products.columns());
         c.extend(world.markets.columns());
         c
     }
@@ -412,6 +413,7 @@ impl Prepared {
         }
         values.extend(crate::restaking::sample(world));
         values.extend(crate::lrt::sample(world));
+        values.extend(crate::products::sample(world));
         values.extend(crate::markets::sample(world));
         StepRow {
             t: world.now,
@@ -460,7 +462,8 @@ impl Prepared {
         let (restaking, restaking_text) = crate::restaking::summary(world);
         let (markets, markets_text) = crate::markets::summary(world);
         let (lrts, lrts_text) = crate::lrt::summary(world);
-        let extra_text = [restaking_text, lrts_text, markets_text]
+        let (products, products_text) = crate::products::summary(world);
+        let extra_text = [restaking_text, lrts_text, products_text, markets_text]
             .into_iter()
             .filter(|t| !t.is_empty())
             .collect();
@@ -468,6 +471,7 @@ impl Prepared {
             restaking,
             markets,
             lrts,
+            products,
             extra_text,
             scenario: self.name.clone(),
             scenario_hash: self.scenario_hash.clone(),

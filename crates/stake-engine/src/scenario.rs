@@ -265,6 +265,9 @@ pub struct Scenario {
     /// L3 liquid restaking tokens by symbol (`[lrt.ezETH]`).
     #[serde(default)]
     pub lrt: BTreeMap<String, crate::lrt::LrtCfg>,
+    /// L5 insurance funds (`[[insurance]]`).
+    #[serde(default)]
+    pub insurance: Vec<crate::products::InsuranceCfg>,
     /// L2 restaking protocols (`[restaking.eigenlayer]`, …).
     #[serde(default)]
     pub restaking: crate::restaking::RestakingCfg,

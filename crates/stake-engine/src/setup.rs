@@ -196,6 +196,7 @@ impl Built {
         world.next_frame = start.saturating_add(world.frame_seconds);
         crate::restaking::build(&mut world, scn, start)?;
         crate::lrt::build(&mut world, scn, start)?;
+        crate::products::build(&mut world, scn, start)?;
         crate::markets::build(&mut world, scn, start)?;
 
         // accounts
@@ -808,6 +809,9 @@ fn build_schedule(scn: &Scenario, world: &World, start: u64, end: u64) -> Result
         let (action, all_of) = match a.op.as_str() {
             _ if a.lrt.is_some() => {
                 crate::lrt::schedule_action(a, &path, world).unwrap_or_else(|| Err(err(&path, "unreachable")))?
+            }
+            "underwrite" | "buy_cover" => {
+                crate::products::schedule_action(a, &path).unwrap_or_else(|| Err(err(&path, "unreachable")))?
             }
             "stake" => {
                 let lst = lst_of(&path, &a.lst)?;

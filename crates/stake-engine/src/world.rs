@@ -64,6 +64,8 @@ pub struct World {
     pub markets: crate::markets::MarketWorld,
     /// L3 liquid restaking tokens.
     pub lrt: crate::lrt::LrtWorld,
+    /// L5 products (insurance funds).
+    pub products: crate::products::ProductsWorld,
 }
 
 impl StateHash for World {
@@ -80,6 +82,7 @@ impl StateHash for World {
         self.restaking.hash_state(h);
         self.markets.hash_state(h);
         self.lrt.hash_state(h);
+        self.products.hash_state(h);
     }
 }
 
@@ -104,6 +107,7 @@ impl World {
             restaking: Default::default(),
             markets: Default::default(),
             lrt: Default::default(),
+            products: Default::default(),
         })
     }
 
@@ -168,6 +172,9 @@ impl World {
         self.lrt
             .check_backing(&self.ledger, self.eth_asset)
             .map_err(|e| format!("lrt: {e}"))?;
+        self.products
+            .check_backing(&self.ledger, self.eth_asset)
+            .map_err(|e| format!("products: {e}"))?;
         match touched {
             None => self.markets.check_invariants(&self.ledger),
             Some(t) => self.markets.check_touched(&self.ledger, t),
@@ -276,6 +283,7 @@ impl World {
                 self.restaking.clone(),
                 self.markets.clone(),
                 self.lrt.clone(),
+                self.products.clone(),
             )
         });
         let cp = self.ledger.checkpoint();
@@ -286,9 +294,10 @@ impl World {
             }
             Err(e) => {
                 self.ledger.rollback(cp);
-                if let Some((eth, lsts, now, next_frame, hooks, slashed, restaking, markets, lrt)) = backup {
+                if let Some((eth, lsts, now, next_frame, hooks, slashed, restaking, markets, lrt, products)) = backup {
                     self.restaking = restaking;
                     self.lrt = lrt;
+                    self.products = products;
                     self.markets = markets;
                     self.eth = eth;
                     self.lsts = lsts;
@@ -428,6 +437,7 @@ impl World {
             Action::Restaking(a) => crate::restaking::apply(self, &tx.sender, a),
             Action::Market(a) => crate::markets::apply(self, &tx.sender, a),
             Action::Lrt(a) => crate::lrt::apply(self, &tx.sender, a),
+            Action::Product(a) => crate::products::apply(self, &tx.sender, a),
             Action::Stake { lst, amount }
             | Action::Wrap { lst, amount }
             | Action::Unwrap { lst, amount }
@@ -498,6 +508,7 @@ impl World {
             events.extend(self.run_frame(t));
             events.extend(crate::restaking::on_frame(self, t));
             events.extend(crate::lrt::on_frame(self, t));
+            events.extend(crate::products::on_frame(self, t));
             events.extend(crate::markets::on_frame(self, t));
             self.next_frame = t.saturating_add(self.frame_seconds);
         }

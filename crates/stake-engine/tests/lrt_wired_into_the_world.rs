@@ -414,3 +414,98 @@ fn the_shipped_lrt_loop_scenario_runs_with_every_invariant_after_every_transacti
     assert!(day(90)[ez] < day(89)[ez] * 0.98 && day(90)[rs] < day(89)[rs] * 0.98);
     let _ = DAY;
 }
+
+#[test]
+fn an_insurance_fund_pays_its_share_of_a_covered_holders_slashing_loss_in_the_same_transaction() {
+    let text = SMALL.replacen(
+        "[[accounts]]",
+        "[[insurance]]\nname = \"cover\"\npremium = \"2%\"\npayout = \"50%\"\nleverage = \"2\"\n\n[[accounts]]\nname = \"uw\"\nbalances = [\"100 ETH\"]\n\n[[accounts]]",
+        1,
+    );
+    let mut w = prepare(&text, None).unwrap().world().clone();
+    let product = |a: stake_engine::products::ProductAction| Action::Product(a);
+    use stake_engine::products::ProductAction::{BuyCover, Underwrite};
+    ok(&mut w, "alice", deposit("ezETH", eth(650)));
+    ok(
+        &mut w,
+        "uw",
+        product(Underwrite {
+            fund: "cover".into(),
+            amount: eth(100),
+        }),
+    );
+    // Rejections: exact errors, nothing changes.
+    let cases = vec![
+        (
+            product(Underwrite {
+                fund: "nope".into(),
+                amount: eth(1),
+            }),
+            9320,
+            "unknown insurance fund `nope`".to_string(),
+        ),
+        (
+            product(BuyCover {
+                fund: "cover".into(),
+                token: "ETH".into(),
+                amount: eth(1),
+            }),
+            9321,
+            "ETH is not a liquid restaking token: no cover is sold for it".to_string(),
+        ),
+        (
+            product(BuyCover {
+                fund: "cover".into(),
+                token: "ezETH".into(),
+                amount: eth(201),
+            }),
+            7306,
+            String::new(),
+        ),
+    ];
+    for (a, code, msg) in cases {
+        let hash = w.state_hash();
+        let Outcome::Rejected(r) = tx(&mut w, "alice", a.clone()) else {
+            panic!("{a:?} must be rejected")
+        };
+        assert_eq!(r.code, code, "{a:?}: {}", r.message);
+        if !msg.is_empty() {
+            assert_eq!(r.message, msg);
+        }
+        assert_eq!(w.state_hash(), hash);
+    }
+    // Capacity = 2 × 100 ETH.
+    ok(
+        &mut w,
+        "alice",
+        product(BuyCover {
+            fund: "cover".into(),
+            token: "ezETH".into(),
+            amount: eth(200),
+        }),
+    );
+    advance(&mut w, 3);
+    let premiums = w.products.funds[0].fund.premiums_collected;
+    assert!(premiums > U256::ZERO, "premiums are collected every frame");
+    let old = rate(&w, "ezETH");
+    let before = balance(&w, "alice", "ETH");
+    ok(
+        &mut w,
+        SYSTEM,
+        Action::Restaking(RestakingAction::ServiceFault {
+            service: "avs1".into(),
+            operator: "op-b".into(),
+            fraction_wad: Some(WAD / u(10)),
+        }),
+    );
+    let new = rate(&w, "ezETH");
+    let loss = mul_div_down(eth(650), old - new, WAD).unwrap();
+    let paid = balance(&w, "alice", "ETH") - before;
+    assert_eq!(
+        paid,
+        (loss / u(2)).min(eth(200)),
+        "50 % of 650 ezETH × the fall of the rate"
+    );
+    assert_eq!(w.products.funds[0].fund.claims_paid, paid);
+    assert_eq!(balance(&w, "cover:fund", "ETH"), eth(100) + premiums - paid);
+}

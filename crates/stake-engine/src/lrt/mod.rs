@@ -1190,6 +1190,16 @@ pub fn rate_of(world: &World, asset: AssetId) -> Option<Result<U256, EngineError
     })
 }
 
+/// Every LRT token's current rate (those that can be read).
+pub fn rates(world: &World) -> Vec<(AssetId, U256)> {
+    world
+        .lrt
+        .lrts
+        .iter()
+        .filter_map(|e| rate_of(world, e.asset).and_then(Result::ok).map(|r| (e.asset, r)))
+        .collect()
+}
+
 /// The rejection of an unknown LRT (for the CLI and tests).
 pub fn unknown(lrt: &str) -> Rejection {
     LrtError::UnknownLrt { lrt: lrt.into() }.rejection()

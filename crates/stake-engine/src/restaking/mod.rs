@@ -1642,12 +1642,15 @@ pub fn schedule_event(
 /// error (the world rolls the ledger back).
 pub fn apply(world: &mut World, sender: &str, action: &RestakingAction) -> Result<Vec<Event>, EngineError> {
     let backup = world.restaking.clone();
+    let rates_before = crate::lrt::rates(world);
     let mut r = apply_inner(world, sender, action);
     if r.is_err() {
         world.restaking = backup;
     } else if let (Ok(ev), RestakingAction::ServiceFault { .. }) = (&mut r, action) {
         // The slash reaches every LRT's TVL and rate in the same block (SPEC §6).
         ev.extend(crate::lrt::revalue_all(world));
+        // Insurance funds pay their covered LRT holders for the fall, in the same block.
+        ev.extend(crate::products::on_slash(world, &rates_before));
     }
     r
 }
