@@ -11,7 +11,9 @@ const CORE: [&str; 8] = [
     "stake-l0",
     "stake-lst",
     "stake-restaking",
+    "stake-lrt",
     "stake-markets",
+    "stake-products",
     "stake-engine",
     "stake-sim",
 ];
