@@ -5,7 +5,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-const CORE: [&str; 8] = [
+const CORE: [&str; 10] = [
     "stake-math",
     "stake-ledger",
     "stake-l0",
