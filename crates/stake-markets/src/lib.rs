@@ -7,3 +7,4 @@ pub mod morpho_index;
 pub mod oracle;
 pub mod pendle;
 pub mod stableswap;
+pub mod yieldspace;
