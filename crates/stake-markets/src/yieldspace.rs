@@ -666,6 +666,9 @@ impl YieldSpacePool {
     /// the shares needed, `NegativeInterestRatesNotAllowed` from the virtual purchase, a
     /// `Math` underflow if `fy_token_to_buy ≥` the real fyToken, `CastOverflow`, or
     /// `FYTokenCachedBadState`.
+    // The contract's `_mint(to, remainder, fyTokenToBuy, minRatio, maxRatio)` plus the amounts
+    // the trader would have transferred in and the time.
+    #[allow(clippy::too_many_arguments)]
     pub fn mint(
         &mut self,
         to: &str,
