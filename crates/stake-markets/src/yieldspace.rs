@@ -501,18 +501,31 @@ impl YieldSpacePool {
         Ok(abdk::mulu(self.mu, amount)?)
     }
 
+    /// A `YieldMath` trade formula on the pool's reserves (scaled to 18 decimals) at `now`.
+    fn run_trade(&self, f: math::TradeFn, g: i128, amount: U256, now: u64) -> YsResult<U256> {
+        self.before_maturity(now)?;
+        let p = self.params(now, g)?;
+        let z = self.scaled(self.shares_cached)?;
+        let y = self.scaled(self.fy_token_cached)?;
+        self.unscale(f(z, y, self.scaled(amount)?, &p)?)
+    }
+
+    /// A `YieldMath` maximum on the pool's reserves at `now`.
+    fn run_max(&self, f: math::MaxFn, g: i128, now: u64) -> YsResult<U256> {
+        self.before_maturity(now)?;
+        let p = self.params(now, g)?;
+        self.unscale(f(
+            self.scaled(self.shares_cached)?,
+            self.scaled(self.fy_token_cached)?,
+            &p,
+        )?)
+    }
+
     /// fyToken out for `shares_in` shares (`_sellBasePreview`, in shares), with the negative-rate
     /// guard.
     pub fn sell_shares_preview(&self, shares_in: U256, now: u64) -> YsResult<U256> {
-        self.before_maturity(now)?;
-        let p = self.params(now, compute_g1(self.g1_fee)?)?;
-        let out = math::fy_token_out_for_shares_in(
-            self.scaled(self.shares_cached)?,
-            self.scaled(self.fy_token_cached)?,
-            self.scaled(shares_in)?,
-            &p,
-        )?;
-        let fy_token_out = self.unscale(out)?;
+        let g1 = compute_g1(self.g1_fee)?;
+        let fy_token_out = self.run_trade(math::fy_token_out_for_shares_in, g1, shares_in, now)?;
         self.negative_rate_guard(
             self.shares_cached.add_c(shares_in)?,
             self.fy_token_cached.sub_c(fy_token_out)?,
@@ -522,40 +535,20 @@ impl YieldSpacePool {
 
     /// Shares out for `fy_token_in` fyToken (`_sellFYTokenPreview`).
     pub fn sell_fy_token_preview(&self, fy_token_in: U256, now: u64) -> YsResult<U256> {
-        self.before_maturity(now)?;
-        let p = self.params(now, compute_g2(self.g1_fee)?)?;
-        let out = math::shares_out_for_fy_token_in(
-            self.scaled(self.shares_cached)?,
-            self.scaled(self.fy_token_cached)?,
-            self.scaled(fy_token_in)?,
-            &p,
-        )?;
-        self.unscale(out)
+        let g2 = compute_g2(self.g1_fee)?;
+        self.run_trade(math::shares_out_for_fy_token_in, g2, fy_token_in, now)
     }
 
     /// fyToken in for `shares_out` shares (`_buyBasePreview`).
     pub fn buy_shares_preview(&self, shares_out: U256, now: u64) -> YsResult<U256> {
-        self.before_maturity(now)?;
-        let p = self.params(now, compute_g2(self.g1_fee)?)?;
-        let fy_in = math::fy_token_in_for_shares_out(
-            self.scaled(self.shares_cached)?,
-            self.scaled(self.fy_token_cached)?,
-            self.scaled(shares_out)?,
-            &p,
-        )?;
-        self.unscale(fy_in)
+        let g2 = compute_g2(self.g1_fee)?;
+        self.run_trade(math::fy_token_in_for_shares_out, g2, shares_out, now)
     }
 
     /// Shares in for `fy_token_out` fyToken (`_buyFYTokenPreview`), with the negative-rate guard.
     pub fn buy_fy_token_preview(&self, fy_token_out: U256, now: u64) -> YsResult<U256> {
-        self.before_maturity(now)?;
-        let p = self.params(now, compute_g1(self.g1_fee)?)?;
-        let shares_in = self.unscale(math::shares_in_for_fy_token_out(
-            self.scaled(self.shares_cached)?,
-            self.scaled(self.fy_token_cached)?,
-            self.scaled(fy_token_out)?,
-            &p,
-        )?)?;
+        let g1 = compute_g1(self.g1_fee)?;
+        let shares_in = self.run_trade(math::shares_in_for_fy_token_out, g1, fy_token_out, now)?;
         self.negative_rate_guard(
             self.shares_cached.add_c(shares_in)?,
             self.fy_token_cached.sub_c(fy_token_out)?,
@@ -576,35 +569,17 @@ impl YieldSpacePool {
 
     /// `maxFYTokenIn` at `now`.
     pub fn max_fy_token_in(&self, now: u64) -> YsResult<U256> {
-        self.before_maturity(now)?;
-        let p = self.params(now, compute_g2(self.g1_fee)?)?;
-        self.unscale(math::max_fy_token_in(
-            self.scaled(self.shares_cached)?,
-            self.scaled(self.fy_token_cached)?,
-            &p,
-        )?)
+        self.run_max(math::max_fy_token_in, compute_g2(self.g1_fee)?, now)
     }
 
     /// `maxFYTokenOut` at `now`.
     pub fn max_fy_token_out(&self, now: u64) -> YsResult<U256> {
-        self.before_maturity(now)?;
-        let p = self.params(now, compute_g1(self.g1_fee)?)?;
-        self.unscale(math::max_fy_token_out(
-            self.scaled(self.shares_cached)?,
-            self.scaled(self.fy_token_cached)?,
-            &p,
-        )?)
+        self.run_max(math::max_fy_token_out, compute_g1(self.g1_fee)?, now)
     }
 
     /// `maxBaseIn` at `now`, in shares (`maxSharesIn`).
     pub fn max_shares_in(&self, now: u64) -> YsResult<U256> {
-        self.before_maturity(now)?;
-        let p = self.params(now, compute_g1(self.g1_fee)?)?;
-        self.unscale(math::max_shares_in(
-            self.scaled(self.shares_cached)?,
-            self.scaled(self.fy_token_cached)?,
-            &p,
-        )?)
+        self.run_max(math::max_shares_in, compute_g1(self.g1_fee)?, now)
     }
 
     /// `invariant()` at `now`: pool value per LP token (wad), with `g2` as the contract does.

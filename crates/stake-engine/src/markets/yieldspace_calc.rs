@@ -38,9 +38,7 @@ fn params(a: &Args) -> Result<Params, CalcError> {
     })
 }
 
-type Trade = fn(u128, u128, u128, &Params) -> Result<u128, YieldSpaceError>;
-
-fn trade(a: &Args, amount: &str, f: Trade) -> Result<u128, CalcError> {
+fn trade(a: &Args, amount: &str, f: math::TradeFn) -> Result<u128, CalcError> {
     Ok(f(
         u128_arg(a, "shares_reserves")?,
         u128_arg(a, "fy_token_reserves")?,
@@ -49,9 +47,7 @@ fn trade(a: &Args, amount: &str, f: Trade) -> Result<u128, CalcError> {
     )?)
 }
 
-type Max = fn(u128, u128, &Params) -> Result<u128, YieldSpaceError>;
-
-fn max(a: &Args, f: Max) -> Result<u128, CalcError> {
+fn max(a: &Args, f: math::MaxFn) -> Result<u128, CalcError> {
     Ok(f(
         u128_arg(a, "shares_reserves")?,
         u128_arg(a, "fy_token_reserves")?,

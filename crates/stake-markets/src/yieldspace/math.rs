@@ -21,6 +21,11 @@ const MAX: U256 = U256::from_words(0, u128::MAX);
 /// `ONE` (2^64) as the `uint128` exponent denominator of `pow`.
 const ONE_U: u128 = 1 << 64;
 
+/// A trade formula: `(shares_reserves, fy_token_reserves, amount, params) → amount`.
+pub type TradeFn = fn(u128, u128, u128, &Params) -> Result<u128, YieldSpaceError>;
+/// A maximum: `(shares_reserves, fy_token_reserves, params) → amount`.
+pub type MaxFn = fn(u128, u128, &Params) -> Result<u128, YieldSpaceError>;
+
 /// The common trade parameters of every YieldMath function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Params {
@@ -74,6 +79,14 @@ fn za_term(shares_reserves: u128, a: u128, p: &Params) -> Result<(U256, U256), Y
     let za = abdk::mulu(abdk::div(p.c, p.mu)?, U256::from(abdk::pow(low_u128(nsr), a, ONE_U)?))?;
     req(za <= MAX, "YieldMath: Rate overflow (za)")?;
     Ok((nsr, za))
+}
+
+/// `((za + ya − yxa) / (c/μ))^(1/a)` (normalised), shared by the two shares-side formulas; the
+/// contract's `uint128(c.div(mu))` and `uint128(divu(…))` reinterpret the 128 bits.
+fn root_over_c_mu(za_ya_yxa: U256, a: u128, p: &Params) -> Result<u128, YieldSpaceError> {
+    let c_over_mu = abdk::div(p.c, p.mu)?;
+    let quotient = abdk::divu(za_ya_yxa, U256::from(to_u128_bits(c_over_mu)))?;
+    Ok(abdk::pow(to_u128_bits(quotient), ONE_U, a)?)
 }
 
 /// `fyTokenOutForSharesIn`: fyToken out for `shares_in` shares sold to the pool (use `g1`).
@@ -133,9 +146,7 @@ pub fn shares_out_for_fy_token_in(
     let yxa = U256::from(abdk::pow(fy_token_reserves.wrapping_add(fy_token_in), a, ONE_U)?);
     let za_ya_yxa = (za + ya).wrapping_sub(yxa);
     req(za_ya_yxa <= MAX, "YieldMath: Rate overflow (yxa)")?;
-    let c_over_mu = abdk::div(p.c, p.mu)?;
-    let quotient = abdk::divu(za_ya_yxa, U256::from(to_u128_bits(c_over_mu)))?;
-    let root = abdk::pow(to_u128_bits(quotient), ONE_U, a)?;
+    let root = root_over_c_mu(za_ya_yxa, a, p)?;
     let right_term = to_u128_bits(abdk::div(to_i128_bits(root), p.mu)?);
     req(right_term <= shares_reserves, "YieldMath: Rate underflow")?;
     Ok(shares_reserves - right_term)
@@ -193,9 +204,7 @@ pub fn shares_in_for_fy_token_out(
     req(fy_token_out <= fy_token_reserves, "YieldMath: Underflow (yxa)")?;
     let za_ya_yxa = (za + ya).wrapping_sub(yxa);
     req(za_ya_yxa <= MAX, "YieldMath: Rate overflow (zyy)")?;
-    let c_over_mu = abdk::div(p.c, p.mu)?;
-    let quotient = abdk::divu(za_ya_yxa, U256::from(to_u128_bits(c_over_mu)))?;
-    let root = abdk::pow(to_u128_bits(quotient), ONE_U, a)?;
+    let root = root_over_c_mu(za_ya_yxa, a, p)?;
     let root_i = i128::try_from(root).map_err(|_| YieldSpaceError::CastOverflow)?;
     let subtotal = to_u128_bits(abdk::mul(abdk::div(ONE, p.mu)?, root_i)?);
     let shares_in = subtotal.wrapping_sub(shares_reserves);
