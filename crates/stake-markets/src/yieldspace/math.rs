@@ -81,6 +81,27 @@ fn za_term(shares_reserves: u128, a: u128, p: &Params) -> Result<(U256, U256), Y
     Ok((nsr, za))
 }
 
+/// The terms every reserve-side formula starts from, in the contract's order of checks.
+struct Terms {
+    /// `1 − g·k·t`.
+    a: u128,
+    /// `μ·z`.
+    nsr: U256,
+    /// `c/μ·(μz)^a` (normalised).
+    za: U256,
+    /// `y^a` (normalised).
+    ya: U256,
+}
+
+/// "c and mu must be positive", `_computeA`, then `nsr`, `za` and `ya`.
+fn terms(shares_reserves: u128, fy_token_reserves: u128, p: &Params) -> Result<Terms, YieldSpaceError> {
+    positive(p)?;
+    let a = compute_a(p.time_till_maturity, p.k, p.g)?;
+    let (nsr, za) = za_term(shares_reserves, a, p)?;
+    let ya = U256::from(abdk::pow(fy_token_reserves, a, ONE_U)?);
+    Ok(Terms { a, nsr, za, ya })
+}
+
 /// `((za + ya − yxa) / (c/μ))^(1/a)` (normalised), shared by the two shares-side formulas; the
 /// contract's `uint128(c.div(mu))` and `uint128(divu(…))` reinterpret the 128 bits.
 fn root_over_c_mu(za_ya_yxa: U256, a: u128, p: &Params) -> Result<u128, YieldSpaceError> {
@@ -103,10 +124,7 @@ pub fn fy_token_out_for_shares_in(
     shares_in: u128,
     p: &Params,
 ) -> Result<u128, YieldSpaceError> {
-    positive(p)?;
-    let a = compute_a(p.time_till_maturity, p.k, p.g)?;
-    let (nsr, za) = za_term(shares_reserves, a, p)?;
-    let ya = U256::from(abdk::pow(fy_token_reserves, a, ONE_U)?);
+    let Terms { a, nsr, za, ya } = terms(shares_reserves, fy_token_reserves, p)?;
     let nsi = abdk::mulu(p.mu, U256::from(shares_in))?;
     req(nsi <= MAX, "YieldMath: Rate overflow (nsi)")?;
     // Both ≤ 2^128 − 1: the uint256 sum does not wrap.
@@ -139,10 +157,7 @@ pub fn shares_out_for_fy_token_in(
     fy_token_in: u128,
     p: &Params,
 ) -> Result<u128, YieldSpaceError> {
-    positive(p)?;
-    let a = compute_a(p.time_till_maturity, p.k, p.g)?;
-    let (_, za) = za_term(shares_reserves, a, p)?;
-    let ya = U256::from(abdk::pow(fy_token_reserves, a, ONE_U)?);
+    let Terms { a, za, ya, .. } = terms(shares_reserves, fy_token_reserves, p)?;
     let yxa = U256::from(abdk::pow(fy_token_reserves.wrapping_add(fy_token_in), a, ONE_U)?);
     let za_ya_yxa = (za + ya).wrapping_sub(yxa);
     req(za_ya_yxa <= MAX, "YieldMath: Rate overflow (yxa)")?;
@@ -165,10 +180,7 @@ pub fn fy_token_in_for_shares_out(
     shares_out: u128,
     p: &Params,
 ) -> Result<u128, YieldSpaceError> {
-    positive(p)?;
-    let a = compute_a(p.time_till_maturity, p.k, p.g)?;
-    let (nsr, za) = za_term(shares_reserves, a, p)?;
-    let ya = U256::from(abdk::pow(fy_token_reserves, a, ONE_U)?);
+    let Terms { a, nsr, za, ya } = terms(shares_reserves, fy_token_reserves, p)?;
     let nso = abdk::mulu(p.mu, U256::from(shares_out))?;
     req(nso <= MAX, "YieldMath: Rate overflow (nso)")?;
     req(nsr >= nso, "YieldMath: Too many shares in")?;
@@ -195,10 +207,7 @@ pub fn shares_in_for_fy_token_out(
     fy_token_out: u128,
     p: &Params,
 ) -> Result<u128, YieldSpaceError> {
-    positive(p)?;
-    let a = compute_a(p.time_till_maturity, p.k, p.g)?;
-    let (_, za) = za_term(shares_reserves, a, p)?;
-    let ya = U256::from(abdk::pow(fy_token_reserves, a, ONE_U)?);
+    let Terms { a, za, ya, .. } = terms(shares_reserves, fy_token_reserves, p)?;
     // The contract computes the power of the wrapped difference before it checks the order.
     let yxa = U256::from(abdk::pow(fy_token_reserves.wrapping_sub(fy_token_out), a, ONE_U)?);
     req(fy_token_out <= fy_token_reserves, "YieldMath: Underflow (yxa)")?;
@@ -234,10 +243,7 @@ fn balanced_root(shares_reserves: u128, fy_token_reserves: u128, a: i128, p: &Pa
 /// Specification: fails with "c and mu must be positive", "Rate overflow (nsr)",
 /// "Rate overflow (za)", "> fyToken reserves", "Rounding error", or an ABDK revert.
 pub fn max_fy_token_in(shares_reserves: u128, fy_token_reserves: u128, p: &Params) -> Result<u128, YieldSpaceError> {
-    positive(p)?;
-    let a = compute_a(p.time_till_maturity, p.k, p.g)?;
-    let (_, za) = za_term(shares_reserves, a, p)?;
-    let ya = U256::from(abdk::pow(fy_token_reserves, a, ONE_U)?);
+    let Terms { a, za, ya, .. } = terms(shares_reserves, fy_token_reserves, p)?;
     let sum = za + ya;
     req(sum <= MAX, "YieldMath: > fyToken reserves")?;
     let root = abdk::pow(low_u128(sum), ONE_U, a)?;
