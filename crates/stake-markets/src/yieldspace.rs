@@ -582,6 +582,22 @@ impl YieldSpacePool {
         self.run_max(math::max_shares_in, compute_g1(self.g1_fee)?, now)
     }
 
+    /// `maxBaseIn` at `now`: `maxSharesIn` shaved to a multiple of 1e8 (the contract's guard
+    /// against the 64.64 functions' precision), unscaled, redeemed to base.
+    pub fn max_base_in(&self, now: u64) -> YsResult<U256> {
+        self.before_maturity(now)?;
+        let p = self.params(now, compute_g1(self.g1_fee)?)?;
+        let raw = math::max_shares_in(self.scaled(self.shares_cached)?, self.scaled(self.fy_token_cached)?, &p)?;
+        let shaved = U256::from(raw / 100_000_000 * 100_000_000);
+        let shares = U256::from(to_u128(shaved.div_c(self.scale_factor)?)?);
+        self.unwrap_preview(shares)
+    }
+
+    /// `maxBaseOut`: all the shares, redeemed to base.
+    pub fn max_base_out(&self) -> YsResult<U256> {
+        self.unwrap_preview(self.shares_cached)
+    }
+
     /// `invariant()` at `now`: pool value per LP token (wad), with `g2` as the contract does.
     pub fn invariant(&self, now: u64) -> YsResult<U256> {
         let p = self.params(now, compute_g2(self.g1_fee)?)?;

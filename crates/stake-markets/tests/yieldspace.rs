@@ -623,6 +623,87 @@ fn p_unwrap_shares(shares: U256) -> U256 {
     shares * u(11) / u(10)
 }
 
+// ---- Pool.sol's own Foundry numbers (src/test/pools/4626/TradingDAI.t.sol) ---------------------
+
+/// `TradeDAI__WithLiquidity`: Foundry starts at t = 1, maturity three months later, ts =
+/// 1/(25 years in tenths of a second), g1Fee 9500, vault price 1.05 at deployment (μ = 1.05),
+/// 1.1M shares at init, then at t = 61 the price is 1.1 and 1.1M/9 fyToken are sold; tests at
+/// t = 121.
+fn trading_dai() -> YieldSpacePool {
+    let maturity = 1 + 3 * 30 * DAY;
+    let ts = frac(1, 25 * 365 * 24 * 60 * 60 * 10);
+    let mut p = YieldSpacePool::new(maturity, ts, 9500, 18, u(105 * E18 / 100), 1).unwrap();
+    // 1,155,000 base at 1.05 wraps to exactly 1.1M shares.
+    let init = p.init("alice", u(1_155_000 * E18), 1).unwrap();
+    assert_eq!(init.shares_in, u(1_100_000 * E18));
+    p.set_share_price(u(11 * E18 / 10));
+    p.sell_fy_token(u(1_100_000 * E18 / 9), U256::ZERO, 61).unwrap();
+    p
+}
+const NOW: u64 = 121;
+
+#[test]
+fn pool_matches_trading_dai_13_buys_all_base() {
+    let mut p = trading_dai();
+    let max_base_out = p.max_base_out().unwrap();
+    assert_eq!(max_base_out, u(1_087_790_901_202_388_886_334_554));
+    let t = p.buy_base(max_base_out, U256::MAX >> 128, NOW).unwrap();
+    // "I should have got the max (rounding error allowed)": maxBaseOut − 1.
+    assert_eq!(t.base_out, max_base_out - 1);
+    assert_eq!(p.max_base_out().unwrap(), U256::ONE);
+    assert_eq!(
+        p.buy_shares_preview(p.wrap_preview(u(3)).unwrap(), NOW),
+        Err(ym("YieldMath: Too many shares in"))
+    );
+    p.check_invariants().unwrap();
+}
+
+#[test]
+fn pool_matches_trading_dai_14_sells_all_fy_token() {
+    let mut p = trading_dai();
+    let max_in = p.max_fy_token_in(NOW).unwrap();
+    assert_eq!(max_in, u(1_089_539_945_494_126_677_240_200));
+    p.sell_fy_token(max_in, U256::ZERO, NOW).unwrap();
+    assert_eq!(p.max_fy_token_in(NOW), Ok(U256::ZERO));
+    assert_eq!(
+        p.sell_fy_token_preview(u(1_000_000_000), NOW),
+        Err(ym("YieldMath: Rate overflow (yxa)"))
+    );
+}
+
+#[test]
+fn pool_matches_trading_dai_15_sells_all_base() {
+    let mut p = trading_dai();
+    let max_base_in = p.max_base_in(NOW).unwrap();
+    assert_eq!(max_base_in, u(122_209_753_490_274_010_000_000));
+    p.sell_base(max_base_in, U256::ZERO, NOW).unwrap();
+    assert_eq!(p.max_base_in(NOW), Ok(U256::ZERO));
+    let shares = p.wrap_preview(u(10_000_000_000_000)).unwrap();
+    assert_eq!(
+        p.sell_shares_preview(shares, NOW),
+        Err(YieldSpaceError::NegativeInterestRatesNotAllowed {
+            new_fy_token_balance: u(1_155_000_624_923_905_628_839_852),
+            new_shares_balance_times_mu: u(1_155_000_624_943_450_946_453_460),
+        })
+    );
+}
+
+#[test]
+fn pool_matches_trading_dai_16_buys_all_fy_token() {
+    let mut p = trading_dai();
+    let max_out = p.max_fy_token_out(NOW).unwrap();
+    assert_eq!(max_out, u(122_221_597_288_316_649_102_088));
+    p.buy_fy_token(max_out, U256::MAX >> 128, NOW).unwrap();
+    assert_eq!(p.max_fy_token_out(NOW), Ok(u(10_502_757)));
+    assert_eq!(
+        p.buy_fy_token_preview(u(30_000_000_000), NOW),
+        Err(YieldSpaceError::NegativeInterestRatesNotAllowed {
+            new_fy_token_balance: u(1_155_000_624_933_875_573_072_429),
+            new_shares_balance_times_mu: u(1_155_000_624_933_934_173_771_036),
+        })
+    );
+}
+
 #[test]
 fn fy_token_redeems_one_to_one_from_maturity() {
     use YieldSpaceError as E;
