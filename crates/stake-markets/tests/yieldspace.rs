@@ -414,6 +414,29 @@ fn mint_and_burn_are_proportional_and_burn_for_base_sells_the_fy_token() {
     q.check_invariants().unwrap();
 }
 
+#[test]
+fn mint_with_base_buys_fy_token_virtually_then_mints_proportionally() {
+    let mut p = pool();
+    let (z, y, supply) = (p.shares_cached, p.fy_token_cached, p.total_supply);
+    let real = p.real_fy_token().unwrap();
+    let to_buy = u(10_000 * E18);
+    let shares_to_sell = p.buy_fy_token_preview(to_buy, T0).unwrap();
+    let m = p
+        .mint("carol", u(100_000 * E18), U256::ZERO, to_buy, U256::ZERO, U256::MAX, T0)
+        .unwrap();
+    // lpTokensMinted = supply·fyTokenToBuy/(realFY − fyTokenToBuy);
+    // sharesIn = sharesToSell + (z + sharesToSell)·lp/supply.
+    let lp = supply * to_buy / (real - to_buy);
+    assert_eq!(m.lp_minted, lp);
+    assert_eq!(m.shares_in, shares_to_sell + (z + shares_to_sell) * lp / supply);
+    assert_eq!(m.fy_token_in, U256::ZERO);
+    assert_eq!(p.shares_cached, z + m.shares_in);
+    // No fyToken came in: the virtual reserves grow by the new LP supply only.
+    assert_eq!(p.fy_token_cached, y + lp);
+    assert_eq!(p.lp_balances["carol"], lp);
+    p.check_invariants().unwrap();
+}
+
 fn rejects<T: std::fmt::Debug>(
     p: &mut YieldSpacePool,
     op: impl FnOnce(&mut YieldSpacePool) -> Result<T, YieldSpaceError>,
