@@ -323,3 +323,189 @@ mod lrt_calc_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod yieldspace_and_restaking_calc_tests {
+    use crate::calc::answer;
+
+    fn ok(line: &str) -> serde_json::Value {
+        let v = answer(line);
+        assert!(v.get("ok").is_some(), "{line} -> {v}");
+        v["ok"].clone()
+    }
+
+    fn err(line: &str) -> (u64, String) {
+        let v = answer(line);
+        let code = v["err"]["code"].as_u64().unwrap_or_else(|| panic!("{line} -> {v}"));
+        (code, v["err"]["message"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// The fixture of yieldspace-tv's `YieldMath.t.sol` (k = 1/(25 years in tenths of a second),
+    /// 90 days in tenths, c = 1.1, μ = 1.05) as raw 64.64 decimal strings.
+    fn ys(name: &str, amount_field: &str, amount: &str, g: &str, c: &str) -> String {
+        format!(
+            r#"{{"fn":"yieldspace.{name}","args":{{"shares_reserves":"1100000000000000000000000","fy_token_reserves":"1500000000000000000000000","{amount_field}":"{amount}","time_till_maturity":"77760000","k":"2339769669","g":"{g}","c":"{c}","mu":"19369081277395029196"}}}}"#
+        )
+    }
+    const G1: &str = "17524406870024074035";
+    const G2: &str = "19417625340746896437";
+    const C: &str = "20291418481080506777";
+
+    #[test]
+    fn yieldspace_calc_matches_the_yield_math_fixture() {
+        let r = ok(&ys(
+            "fy_token_out_for_shares_in",
+            "shares_in",
+            "100000000000000000000000",
+            G1,
+            C,
+        ));
+        assert_eq!(r["fy_token_out"], "110185232407525074361139");
+        let r = ok(&ys(
+            "shares_in_for_fy_token_out",
+            "fy_token_out",
+            "100000000000000000000000",
+            G1,
+            C,
+        ));
+        assert_eq!(r["shares_in"], "90749853081576642993186");
+        let r = ok(&ys(
+            "shares_out_for_fy_token_in",
+            "fy_token_in",
+            "100000000000000000000000",
+            G2,
+            C,
+        ));
+        assert_eq!(r["shares_out"], "90592196876181457679667");
+        let r = ok(&ys(
+            "fy_token_in_for_shares_out",
+            "shares_out",
+            "100000000000000000000000",
+            G2,
+            C,
+        ));
+        assert_eq!(r["fy_token_in"], "110393781534907124240390");
+        let r = ok(r#"{"fn":"yieldspace.to_64x64","args":{"numerator":"11","denominator":"10"}}"#);
+        assert_eq!(r["value"], C);
+        let r = ok(r#"{"fn":"yieldspace.wad_to_64x64","args":{"wad":"1100000000000000000"}}"#);
+        assert_eq!(r["value"], C);
+    }
+
+    #[test]
+    fn yieldspace_calc_rejects_with_the_contract_reasons() {
+        assert_eq!(
+            err(&ys("fy_token_out_for_shares_in", "shares_in", "1", G1, "0")),
+            (6701, "yieldspace: YieldMath: c and mu must be positive".to_string())
+        );
+        assert_eq!(
+            err(&ys(
+                "shares_in_for_fy_token_out",
+                "fy_token_out",
+                "340282366920938463463374607431768211455",
+                G1,
+                C
+            )),
+            (6701, "yieldspace: YieldMath: Underflow (yxa)".to_string())
+        );
+        assert_eq!(
+            err(&ys(
+                "fy_token_out_for_shares_in",
+                "shares_in",
+                "340282366920938463463374607431768211456",
+                G1,
+                C
+            )),
+            (
+                9102,
+                "argument `shares_in`: does not fit in 128 bits (uint128)".to_string()
+            )
+        );
+        assert_eq!(
+            err(&ys(
+                "fy_token_out_for_shares_in",
+                "shares_in",
+                "1",
+                "170141183460469231731687303715884105728",
+                C
+            )),
+            (
+                9102,
+                "argument `g`: does not fit a signed 64.64 number (int128)".to_string()
+            )
+        );
+        assert_eq!(
+            err(r#"{"fn":"yieldspace.to_64x64","args":{"numerator":"1","denominator":"0"}}"#),
+            (6700, "yieldspace: Math64x64.divu reverted".to_string())
+        );
+    }
+
+    #[test]
+    fn symbiotic_calc_uses_one_virtual_share_and_rounds_withdrawals_up() {
+        let r = ok(
+            r#"{"fn":"symbiotic.deposit_shares","args":{"assets":"100","total_shares":"999","total_assets":"1999"}}"#,
+        );
+        assert_eq!(r["shares"], "50");
+        let r =
+            ok(r#"{"fn":"symbiotic.withdraw_shares","args":{"assets":"3","total_shares":"9","total_assets":"19"}}"#);
+        assert_eq!(r["shares"], "2");
+        let r = ok(r#"{"fn":"symbiotic.redeem_assets","args":{"shares":"2","total_assets":"19","total_shares":"9"}}"#);
+        assert_eq!(r["assets"], "4");
+        let r = ok(
+            r#"{"fn":"symbiotic.slashable_stake","args":{"stake_at_capture":"100","cumulative_slash":"30","cumulative_slash_at_capture":"10"}}"#,
+        );
+        assert_eq!(r["slashable"], "80");
+        let r = ok(
+            r#"{"fn":"symbiotic.slashable_stake","args":{"stake_at_capture":"100","cumulative_slash":"200","cumulative_slash_at_capture":"0"}}"#,
+        );
+        assert_eq!(r["slashable"], "0");
+        assert_eq!(
+            err(
+                r#"{"fn":"symbiotic.slashable_stake","args":{"stake_at_capture":"100","cumulative_slash":"5","cumulative_slash_at_capture":"10"}}"#
+            ),
+            (101, "arithmetic underflow".to_string())
+        );
+        assert_eq!(
+            err(r#"{"fn":"symbiotic.deposit_shares","args":{"assets":"1","total_shares":"1"}}"#),
+            (9102, "argument `total_assets`: missing".to_string())
+        );
+    }
+
+    #[test]
+    fn babylon_calc_shares_power_rewards_and_slashing() {
+        let r = ok(r#"{"fn":"babylon.delegation_shares","args":{"amount":"50","pool_btc":"0","pool_shares":"0"}}"#);
+        assert_eq!(r["shares"], "50");
+        let r = ok(r#"{"fn":"babylon.delegation_shares","args":{"amount":"50","pool_btc":"300","pool_shares":"200"}}"#);
+        assert_eq!(r["shares"], "33");
+        let r =
+            ok(r#"{"fn":"babylon.voting_power","args":{"active_shares":"100","pool_btc":"150","pool_shares":"200"}}"#);
+        assert_eq!(r["voting_power"], "75");
+        let r = ok(r#"{"fn":"babylon.voting_power","args":{"active_shares":"0","pool_btc":"150","pool_shares":"0"}}"#);
+        assert_eq!(r["voting_power"], "0");
+        let r =
+            ok(r#"{"fn":"babylon.reward_split","args":{"amount":"1000","commission_bps":"500","active_shares":"3"}}"#);
+        assert_eq!(r["commission"], "50");
+        assert_eq!(r["to_delegators"], "950");
+        assert_eq!(r["index_increment_ray"], "316666666666666666666666666666");
+        assert_eq!(
+            err(r#"{"fn":"babylon.reward_split","args":{"amount":"1000","commission_bps":"500","active_shares":"0"}}"#),
+            (102, "division by zero".to_string())
+        );
+        assert_eq!(
+            err(
+                r#"{"fn":"babylon.reward_split","args":{"amount":"1000","commission_bps":"10001","active_shares":"3"}}"#
+            ),
+            (9102, "argument `commission_bps`: must be at most 10000 bps".to_string())
+        );
+        // ⌈100000001·0.1⌉ = 10000001 satoshi burned.
+        let r = ok(
+            r#"{"fn":"babylon.slashing_amount","args":{"pool_btc":"100000001","slashing_rate_wad":"100000000000000000"}}"#,
+        );
+        assert_eq!(r["burned"], "10000001");
+        assert_eq!(r["remaining"], "90000000");
+        // A rate above 100 % burns the whole pool.
+        let r =
+            ok(r#"{"fn":"babylon.slashing_amount","args":{"pool_btc":"7","slashing_rate_wad":"2000000000000000000"}}"#);
+        assert_eq!(r["burned"], "7");
+        assert_eq!(r["remaining"], "0");
+    }
+}

@@ -19,3 +19,4 @@ mod oracle;
 mod pendle;
 mod pendle_diff;
 mod stableswap;
+mod yieldspace;

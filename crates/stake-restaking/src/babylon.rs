@@ -27,6 +27,38 @@ use stake_math::{mul_div_down, mul_wad_up, Checked, MathError, BPS, RAY, U256, W
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// Pool shares for a delegation of `amount` BTC: `⌊amount·S/B⌋`, or `amount` for an empty pool.
+pub fn delegation_shares(amount: U256, pool_btc: U256, pool_shares: U256) -> Result<U256, MathError> {
+    if pool_shares == U256::ZERO || pool_btc == U256::ZERO {
+        Ok(amount)
+    } else {
+        mul_div_down(amount, pool_shares, pool_btc)
+    }
+}
+
+/// Voting power of `active_shares` of a pool: `⌊activeShares·B/S⌋`, 0 for a pool without shares.
+pub fn voting_power_of(active_shares: U256, pool_btc: U256, pool_shares: U256) -> Result<U256, MathError> {
+    if pool_shares == U256::ZERO {
+        return Ok(U256::ZERO);
+    }
+    mul_div_down(active_shares, pool_btc, pool_shares)
+}
+
+/// Split of a reward `amount`: `(commission, to_delegators, index_increment_ray)` with
+/// commission `⌊amount·bps/1e4⌋` and the rest spread over `active_shares` (`⌊rest·1e27/S⌋`).
+/// Fails with `DivisionByZero` without active shares and `Underflow` above 10000 bps.
+pub fn reward_split(amount: U256, commission_bps: u16, active_shares: U256) -> Result<(U256, U256, U256), MathError> {
+    let commission = mul_div_down(amount, U256::from(commission_bps), BPS)?;
+    let rest = amount.sub_c(commission)?;
+    let increment = mul_div_down(rest, RAY, active_shares)?;
+    Ok((commission, rest, increment))
+}
+
+/// BTC burned when a provider is slashed: `min(⌈B·rate⌉, B)` (rate in wad).
+pub fn slash_burn(pool_btc: U256, slashing_rate_wad: U256) -> Result<U256, MathError> {
+    Ok(mul_wad_up(pool_btc, slashing_rate_wad)?.min(pool_btc))
+}
+
 /// BTC decimals.
 pub const BTC_DECIMALS: u8 = 8;
 /// Default unbonding time: 1,008 BTC blocks ≈ 7 days.
@@ -420,10 +452,10 @@ impl Babylon {
     /// Voting power of a provider: BTC of its active delegations (`activeShares·B/S`, down).
     pub fn voting_power(&self, name: &str) -> BabylonResult<U256> {
         let p = self.provider(name)?;
-        if p.slashed || p.pool_shares == U256::ZERO {
+        if p.slashed {
             return Ok(U256::ZERO);
         }
-        Ok(mul_div_down(p.active_shares, p.pool_btc, p.pool_shares)?)
+        Ok(voting_power_of(p.active_shares, p.pool_btc, p.pool_shares)?)
     }
 
     /// Rewards claimable by a delegation.
@@ -476,11 +508,7 @@ impl Babylon {
                 max,
             });
         }
-        let shares = if p.pool_shares == U256::ZERO || p.pool_btc == U256::ZERO {
-            amount
-        } else {
-            mul_div_down(amount, p.pool_shares, p.pool_btc)?
-        };
+        let shares = delegation_shares(amount, p.pool_btc, p.pool_shares)?;
         let end = now.checked_add(staking_secs).ok_or(MathError::Overflow)?;
         let mut p = p.clone();
         p.pool_btc = p.pool_btc.add_c(amount)?;
@@ -634,7 +662,7 @@ impl Babylon {
         if p.slashed {
             return Err(BabylonError::ProviderSlashed { name: name.to_string() });
         }
-        let burned = mul_wad_up(p.pool_btc, self.params.slashing_rate_wad)?.min(p.pool_btc);
+        let burned = slash_burn(p.pool_btc, self.params.slashing_rate_wad)?;
         let pool = p.pool_btc - burned;
         ledger.transfer(self.locked, self.burn, self.params.btc, burned)?;
         if let Some(p) = self.providers.get_mut(name) {
@@ -675,9 +703,8 @@ impl Babylon {
                 name: provider.to_string(),
             });
         }
-        let commission = mul_div_down(amount, U256::from(p.commission_bps), BPS)?;
-        let rest = amount - commission;
-        let index = p.reward_index_ray.add_c(mul_div_down(rest, RAY, p.active_shares)?)?;
+        let (commission, rest, increment) = reward_split(amount, p.commission_bps, p.active_shares)?;
+        let index = p.reward_index_ray.add_c(increment)?;
         let (asset, rewards, ca) = (self.params.reward_asset, self.rewards, p.commission_account);
         ledger.atomic(|l| -> Result<(), LedgerError> {
             l.transfer(from, ca, asset, commission)?;

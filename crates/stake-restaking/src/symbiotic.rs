@@ -106,6 +106,17 @@ pub fn preview_redeem(shares: U256, total_assets: U256, total_shares: U256) -> R
     mul_div_down(shares, total_assets.add_c(U256::ONE)?, total_shares.add_c(U256::ONE)?)
 }
 
+/// `BaseSlasher.slashableStake` for a valid capture: the stake at the capture minus what was
+/// slashed since (`cumulative − cumulative_at_capture`), floored at zero.
+pub fn slashable_after_slashes(
+    stake_at_capture: U256,
+    cumulative_slash: U256,
+    cumulative_slash_at_capture: U256,
+) -> Result<U256, MathError> {
+    let since = cumulative_slash.sub_c(cumulative_slash_at_capture)?;
+    stake_at_capture.sub_c(since.min(stake_at_capture))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Errors and events
 // ---------------------------------------------------------------------------------------------
@@ -1480,8 +1491,7 @@ impl SymbioticVault {
         let stake = self.stake_at(network, operator, capture)?;
         let cum = trace2_at(&s.cumulative_slash, network, operator, None);
         let cum_at = trace2_at(&s.cumulative_slash, network, operator, Some(capture));
-        let since = cum.sub_c(cum_at)?;
-        Ok((stake.sub_c(since.min(stake))?, stake))
+        Ok((slashable_after_slashes(stake, cum, cum_at)?, stake))
     }
 
     /// `Vault.onSlash` split (no mutation): how much is slashed and the new active stake and

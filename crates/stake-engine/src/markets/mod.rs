@@ -28,6 +28,7 @@ mod processes;
 mod pt_oracle;
 mod report;
 mod setup;
+mod yieldspace_calc;
 
 pub use arbitrage::{ArbitrageStats, Arbitrageur};
 pub use panic_seller::{PanicSeller, PanicStats};
@@ -460,5 +461,7 @@ pub(crate) fn coins_of(world: &crate::world::World, entry: &PoolEntry) -> Result
 
 /// Calc functions of this layer.
 pub(crate) fn calc_functions() -> Vec<(&'static str, &'static str, crate::calc_fns::CalcFn)> {
-    calc::functions()
+    let mut v = calc::functions();
+    v.extend(yieldspace_calc::functions());
+    v
 }

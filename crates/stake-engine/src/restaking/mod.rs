@@ -2268,5 +2268,116 @@ pub(crate) fn calc_functions() -> Vec<(&'static str, &'static str, crate::calc_f
             let v = el::slash_magnitude(a.u64("current")?, a.u256("wad")?)?;
             Ok(json!({ "slashed": d(v) }))
         }),
+        (
+            "symbiotic.deposit_shares",
+            "{assets, total_shares, total_assets} -> {shares}",
+            |a| {
+                // Specification: `ERC4626Math.previewDeposit` with one virtual share and asset:
+                // `⌊assets·(S+1)/(A+1)⌋`.
+                let v = stake_restaking::symbiotic::preview_deposit(
+                    a.u256("assets")?,
+                    a.u256("total_shares")?,
+                    a.u256("total_assets")?,
+                )?;
+                Ok(json!({ "shares": d(v) }))
+            },
+        ),
+        (
+            "symbiotic.withdraw_shares",
+            "{assets, total_shares, total_assets} -> {shares}",
+            |a| {
+                // Specification: `previewWithdraw`: shares burned, `⌈assets·(S+1)/(A+1)⌉`.
+                let v = stake_restaking::symbiotic::preview_withdraw(
+                    a.u256("assets")?,
+                    a.u256("total_shares")?,
+                    a.u256("total_assets")?,
+                )?;
+                Ok(json!({ "shares": d(v) }))
+            },
+        ),
+        (
+            "symbiotic.redeem_assets",
+            "{shares, total_assets, total_shares} -> {assets}",
+            |a| {
+                // Specification: `previewRedeem`: `⌊shares·(A+1)/(S+1)⌋`.
+                let v = stake_restaking::symbiotic::preview_redeem(
+                    a.u256("shares")?,
+                    a.u256("total_assets")?,
+                    a.u256("total_shares")?,
+                )?;
+                Ok(json!({ "assets": d(v) }))
+            },
+        ),
+        (
+            "symbiotic.slashable_stake",
+            "{stake_at_capture, cumulative_slash, cumulative_slash_at_capture} -> {slashable}",
+            |a| {
+                // Specification: `BaseSlasher.slashableStake` for a capture inside the epoch:
+                // stake at capture − (cumulative slash now − at capture), floored at 0; a
+                // cumulative slash below its value at the capture is an underflow.
+                let v = stake_restaking::symbiotic::slashable_after_slashes(
+                    a.u256("stake_at_capture")?,
+                    a.u256("cumulative_slash")?,
+                    a.u256("cumulative_slash_at_capture")?,
+                )?;
+                Ok(json!({ "slashable": d(v) }))
+            },
+        ),
+        (
+            "babylon.delegation_shares",
+            "{amount, pool_btc, pool_shares} -> {shares}",
+            |a| {
+                let v = stake_restaking::babylon::delegation_shares(
+                    a.u256("amount")?,
+                    a.u256("pool_btc")?,
+                    a.u256("pool_shares")?,
+                )?;
+                Ok(json!({ "shares": d(v) }))
+            },
+        ),
+        (
+            "babylon.voting_power",
+            "{active_shares, pool_btc, pool_shares} -> {voting_power}",
+            |a| {
+                let v = stake_restaking::babylon::voting_power_of(
+                    a.u256("active_shares")?,
+                    a.u256("pool_btc")?,
+                    a.u256("pool_shares")?,
+                )?;
+                Ok(json!({ "voting_power": d(v) }))
+            },
+        ),
+        (
+            "babylon.reward_split",
+            "{amount, commission_bps, active_shares} -> {commission, to_delegators, index_increment_ray}",
+            |a| {
+                let bps = a.u64("commission_bps")?;
+                let bps = match u16::try_from(bps) {
+                    Ok(b) if b <= 10_000 => b,
+                    _ => {
+                        return Err(crate::calc::CalcError {
+                            code: 9102,
+                            message: "argument `commission_bps`: must be at most 10000 bps".into(),
+                        })
+                    }
+                };
+                let (commission, rest, inc) =
+                    stake_restaking::babylon::reward_split(a.u256("amount")?, bps, a.u256("active_shares")?)?;
+                Ok(json!({
+                    "commission": d(commission),
+                    "to_delegators": d(rest),
+                    "index_increment_ray": d(inc),
+                }))
+            },
+        ),
+        (
+            "babylon.slashing_amount",
+            "{pool_btc, slashing_rate_wad} -> {burned, remaining}",
+            |a| {
+                let pool = a.u256("pool_btc")?;
+                let burned = stake_restaking::babylon::slash_burn(pool, a.u256("slashing_rate_wad")?)?;
+                Ok(json!({ "burned": d(burned), "remaining": d(pool - burned) }))
+            },
+        ),
     ]
 }
