@@ -161,8 +161,9 @@ pub struct Allocation {
 pub struct Registration {
     /// Currently registered.
     pub registered: bool,
-    /// After deregistration: slashable while `block < registered_until`.
-    pub registered_until: u64,
+    /// After deregistration: the last block the operator is still slashable in
+    /// (`RegistrationStatus.slashableUntil` = deregistration block + `DEALLOCATION_DELAY`).
+    pub slashable_until: u64,
 }
 
 /// Restaking-points index of one (operator, strategy): Σ Δblocks · slashingFactor · valuePerShare.
@@ -451,6 +452,14 @@ pub enum ElEvent {
         day: u64,
         /// Total credited to earners.
         total: U256,
+    },
+    /// A distribution root was submitted for the days up to `rewards_calculation_end`
+    /// (`DistributionRootSubmitted`).
+    DistributionRootSubmitted {
+        /// `rewardsCalculationEndTimestamp` (s).
+        rewards_calculation_end: u64,
+        /// Claimable from (s).
+        activated_at: u64,
     },
     /// Rewards claimed.
     RewardsClaimed {

@@ -313,6 +313,18 @@ pub enum ElError {
         /// Token.
         token: String,
     },
+    /// Earnings exist but the root holding them is still inside its activation delay
+    /// (`RootNotActivated`).
+    RootNotActivated {
+        /// Earner.
+        earner: String,
+        /// Token.
+        token: String,
+        /// When the first root holding them activates (s).
+        activated_at: u64,
+        /// Time of the claim (s).
+        now: u64,
+    },
 
     /// Arithmetic failure.
     Math(MathError),
@@ -501,6 +513,15 @@ impl fmt::Display for ElError {
             NothingToClaim { earner, token } => {
                 write!(f, "eigenlayer: {earner} has nothing to claim in {token}")
             }
+            RootNotActivated {
+                earner,
+                token,
+                activated_at,
+                now,
+            } => write!(
+                f,
+                "eigenlayer: {earner}'s {token} rewards are in a root not activated until {activated_at} (now {now})"
+            ),
             Math(e) => write!(f, "eigenlayer: {e}"),
             Ledger(e) => write!(f, "eigenlayer: {e}"),
         }
@@ -567,6 +588,7 @@ impl Reject for ElError {
             SplitExceedsMax { .. } => 4140,
             PreviousSplitPending { .. } => 4141,
             NothingToClaim { .. } => 4142,
+            RootNotActivated { .. } => 4143,
             Math(e) => e.code(),
             Ledger(e) => e.code(),
         }
