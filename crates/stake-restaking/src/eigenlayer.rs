@@ -48,6 +48,8 @@ pub const ALLOCATION_CONFIGURATION_DELAY: u64 = 126_000;
 pub const MAX_STAKER_STRATEGY_LIST_LENGTH: usize = 32;
 /// Name of the beacon-chain ETH strategy.
 pub const BEACON_STRATEGY: &str = "beaconChainETH";
+/// Name of the EIGEN strategy (mainnet's `eigenStrategy`, over bEIGEN; the model names the token EIGEN).
+pub const EIGEN_STRATEGY: &str = "EIGEN";
 /// Ledger account receiving burned slashed tokens.
 pub const BURN_ACCOUNT: &str = "eigenlayer:burned";
 /// 1 gwei in wei.

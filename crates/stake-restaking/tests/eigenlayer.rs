@@ -1020,3 +1020,31 @@ fn an_allocation_delay_change_takes_effect_after_the_configuration_delay() {
     );
     check(&l, &el);
 }
+
+/// `AllocationManager._addStrategyToOperatorSet`: "We do not currently support redistributing
+/// beaconchain ETH or EIGEN" — a redistributing set refuses both, at creation and when adding
+/// strategies later, and nothing changes; a burning set takes them.
+#[test]
+fn a_redistributing_set_cannot_hold_beacon_eth_or_eigen() {
+    let (mut l, mut el) = world();
+    l.register_asset("EIGEN", 18, "eigen", AssetKind::Plain).unwrap();
+    el.add_strategy(&l, "EIGEN", true).unwrap();
+    let not = |s: &str| ElError::StrategyNotRedistributable { strategy: s.into() };
+    for s in [stake_restaking::eigenlayer::BEACON_STRATEGY, "EIGEN"] {
+        let strategies = vec!["stETH".to_string(), s.to_string()];
+        rejects(&mut l, &mut el, not(s), 4144, |_, el| {
+            el.create_operator_set(AVS, 1, &strategies, AVS, Some("treasury"))
+        });
+    }
+    el.create_operator_set(AVS, 1, &["stETH".into()], AVS, Some("treasury"))
+        .unwrap();
+    rejects(&mut l, &mut el, not("EIGEN"), 4144, |_, el| {
+        el.add_strategies_to_operator_set(AVS, 1, &["EIGEN".into()])
+    });
+    let both = vec![
+        stake_restaking::eigenlayer::BEACON_STRATEGY.to_string(),
+        "EIGEN".to_string(),
+    ];
+    el.create_operator_set(AVS, 2, &both, AVS, None).unwrap();
+    check(&l, &el);
+}

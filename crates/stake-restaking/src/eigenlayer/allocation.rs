@@ -99,6 +99,18 @@ pub(crate) fn clear_queue(op: &mut Operator, strategy: &str, num: usize, block: 
     Ok(())
 }
 
+/// `_addStrategyToOperatorSet`: "We do not currently support redistributing beaconchain ETH or
+/// EIGEN" — `require(strategy != BEACONCHAIN_ETH_STRAT && strategy != eigenStrategy, InvalidStrategy())`
+/// when the set is redistributing.
+fn check_redistributable(redistributing: bool, strategy: &str) -> Result<(), ElError> {
+    if redistributing && (strategy == BEACON_STRATEGY || strategy == super::EIGEN_STRATEGY) {
+        return Err(ElError::StrategyNotRedistributable {
+            strategy: strategy.to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// `isOperatorSlashable`: registered, or deregistered and `block <= slashableUntil`.
 ///
 /// Specification (`AllocationManager.isOperatorSlashable`, eigenlayer-contracts v1.9+):
@@ -134,7 +146,9 @@ impl EigenLayer {
     ///
     /// Specification:
     /// - fails with `OperatorSetExists` if it exists;
-    /// - fails with `StrategyNotFound` for an unknown strategy (the beacon strategy is allowed).
+    /// - fails with `StrategyNotFound` for an unknown strategy (the beacon strategy is allowed);
+    /// - fails with `StrategyNotRedistributable` if the set redistributes and holds beacon-chain
+    ///   ETH or EIGEN.
     pub fn create_operator_set(
         &mut self,
         avs: &str,
@@ -154,6 +168,7 @@ impl EigenLayer {
             if s != BEACON_STRATEGY {
                 self.strategy(s)?;
             }
+            check_redistributable(redistribution_recipient.is_some(), s)?;
         }
         let mut ev = vec![ElEvent::OperatorSetCreated {
             avs: avs.to_string(),
@@ -182,7 +197,8 @@ impl EigenLayer {
     /// Adds strategies to a set (`addStrategiesToOperatorSet`).
     ///
     /// Specification:
-    /// - fails with `OperatorSetNotFound`, `StrategyNotFound`, or `StrategyAlreadyInOperatorSet`.
+    /// - fails with `OperatorSetNotFound`, `StrategyNotFound`, or `StrategyAlreadyInOperatorSet`;
+    /// - fails with `StrategyNotRedistributable` for beacon-chain ETH or EIGEN in a redistributing set.
     pub fn add_strategies_to_operator_set(
         &mut self,
         avs: &str,
@@ -195,6 +211,7 @@ impl EigenLayer {
             if s != BEACON_STRATEGY {
                 self.strategy(s)?;
             }
+            check_redistributable(set.redistribution_recipient.is_some(), s)?;
             if !seen.insert(s.clone()) {
                 return Err(ElError::StrategyAlreadyInOperatorSet { strategy: s.clone() });
             }

@@ -179,6 +179,12 @@ pub enum ElError {
         /// Strategy.
         strategy: String,
     },
+    /// A redistributing operator set may not hold beacon-chain ETH or EIGEN (`InvalidStrategy`
+    /// in `_addStrategyToOperatorSet`).
+    StrategyNotRedistributable {
+        /// The strategy.
+        strategy: String,
+    },
     /// The strategy is already part of the set.
     StrategyAlreadyInOperatorSet {
         /// Strategy.
@@ -439,6 +445,10 @@ impl fmt::Display for ElError {
             StrategyNotInOperatorSet { strategy } => {
                 write!(f, "eigenlayer: strategy {strategy} not in operator set")
             }
+            StrategyNotRedistributable { strategy } => write!(
+                f,
+                "eigenlayer: a redistributing operator set cannot hold {strategy} (beacon-chain ETH and EIGEN are not redistributable)"
+            ),
             StrategyAlreadyInOperatorSet { strategy } => {
                 write!(f, "eigenlayer: strategy {strategy} already in operator set")
             }
@@ -563,6 +573,7 @@ impl Reject for ElError {
             StrategiesNotAscending { .. } => 4056,
             StrategyNotInOperatorSet { .. } => 4057,
             StrategyAlreadyInOperatorSet { .. } => 4058,
+            StrategyNotRedistributable { .. } => 4144,
             UninitializedAllocationDelay { .. } => 4059,
             ModificationAlreadyPending { .. } => 4060,
             SameMagnitude { .. } => 4061,
