@@ -209,8 +209,14 @@ pub struct OperatorSet {
     pub id: u32,
     /// Strategies of the set.
     pub strategies: BTreeSet<String>,
-    /// The only account allowed to slash.
+    /// The only account allowed to slash (until `pending_slasher` takes over).
     pub slasher: String,
+    /// Slasher proposed by `updateSlasher` (empty = none).
+    #[serde(default)]
+    pub pending_slasher: String,
+    /// Block from which `pending_slasher` slashes (0 = none pending).
+    #[serde(default)]
+    pub slasher_effect_block: u64,
     /// Receives slashed tokens instead of the burn account, if set.
     pub redistribution_recipient: Option<String>,
     /// Registered operators.
@@ -219,6 +225,17 @@ pub struct OperatorSet {
     pub slashed_shares: BTreeMap<String, U256>,
     /// Tokens burned/redistributed per token symbol by this set.
     pub slashed_tokens: BTreeMap<String, U256>,
+}
+
+impl OperatorSet {
+    /// `getSlasher`: the slasher at `block` — the pending one once its effect block is reached.
+    pub fn slasher_at(&self, block: u64) -> &str {
+        if self.slasher_effect_block != 0 && block >= self.slasher_effect_block {
+            &self.pending_slasher
+        } else {
+            &self.slasher
+        }
+    }
 }
 
 /// A queued withdrawal.
@@ -323,6 +340,15 @@ pub enum ElEvent {
         avs: String,
         /// Id.
         id: u32,
+    },
+    /// A new slasher was proposed for a set (`SlasherUpdated`).
+    SlasherUpdated {
+        /// Set key.
+        set: String,
+        /// The new slasher.
+        slasher: String,
+        /// Block from which it slashes.
+        effect_block: u64,
     },
     /// Strategy added to a set.
     StrategyAddedToOperatorSet {

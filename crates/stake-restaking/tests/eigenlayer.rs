@@ -1048,3 +1048,58 @@ fn a_redistributing_set_cannot_hold_beacon_eth_or_eigen() {
     el.create_operator_set(AVS, 2, &both, AVS, None).unwrap();
     check(&l, &el);
 }
+
+/// `updateSlasher`: only the AVS may propose a slasher; the old one keeps slashing through
+/// `block + ALLOCATION_CONFIGURATION_DELAY` (`SLASHER_CONFIGURATION_DELAY`) and the new one
+/// takes over one block later (`effectBlock = block + delay + 1`, read by `getSlasher`).
+#[test]
+fn a_new_slasher_takes_over_after_the_configuration_delay() {
+    let (mut l, mut el, b) = allocated(e18(1), &["stETH"], 1_000_000_000_000_000_000);
+    rejects(
+        &mut l,
+        &mut el,
+        ElError::InvalidCaller { caller: OP.into() },
+        ElError::InvalidCaller { caller: OP.into() }.code(),
+        |_, el| el.update_slasher(OP, AVS, 1, "guardian", b),
+    );
+    rejects(&mut l, &mut el, ElError::SlasherEmpty, 4145, |_, el| {
+        el.update_slasher(AVS, AVS, 1, "", b)
+    });
+    let ev = el.update_slasher(AVS, AVS, 1, "guardian", b).unwrap();
+    let last = b + stake_restaking::eigenlayer::ALLOCATION_CONFIGURATION_DELAY;
+    assert_eq!(
+        ev,
+        vec![stake_restaking::eigenlayer::ElEvent::SlasherUpdated {
+            set: stake_restaking::eigenlayer::set_key(AVS, 1),
+            slasher: "guardian".into(),
+            effect_block: last + 1,
+        }]
+    );
+    // Proposing it again before it takes effect changes nothing.
+    assert!(el.update_slasher(AVS, AVS, 1, "guardian", b + 5).unwrap().is_empty());
+    let wad = u(100_000_000_000_000_000);
+    let s: Vec<(String, U256)> = vec![("stETH".into(), wad)];
+    rejects(
+        &mut l,
+        &mut el,
+        ElError::NotSlasher {
+            caller: "guardian".into(),
+            slasher: AVS.into(),
+        },
+        4054,
+        |l, el| el.slash_operator(l, "guardian", OP, AVS, 1, &s, last),
+    );
+    el.slash_operator(&mut l, AVS, OP, AVS, 1, &s, last).unwrap();
+    rejects(
+        &mut l,
+        &mut el,
+        ElError::NotSlasher {
+            caller: AVS.into(),
+            slasher: "guardian".into(),
+        },
+        4054,
+        |l, el| el.slash_operator(l, AVS, OP, AVS, 1, &s, last + 1),
+    );
+    el.slash_operator(&mut l, "guardian", OP, AVS, 1, &s, last + 1).unwrap();
+    check(&l, &el);
+}

@@ -1838,7 +1838,7 @@ fn service_fault(
         let ev = el
             .slash_operator(
                 &mut world.ledger,
-                &set.slasher,
+                set.slasher_at(block),
                 operator,
                 &set.avs,
                 set.id,

@@ -194,6 +194,56 @@ impl EigenLayer {
         Ok(ev)
     }
 
+    /// Proposes a new slasher for set `avs#id` (`updateSlasher`); it slashes from block
+    /// `block + ALLOCATION_CONFIGURATION_DELAY + 1` and the current one until then.
+    ///
+    /// Specification (`AllocationManager.updateSlasher` / `_updateSlasher`, v1.9+;
+    /// `SLASHER_CONFIGURATION_DELAY = ALLOCATION_CONFIGURATION_DELAY`):
+    /// - fails with `InvalidCaller` unless the caller is the AVS;
+    /// - fails with `OperatorSetNotFound`; with `SlasherEmpty` for an empty slasher;
+    /// - a due pending slasher is applied first; proposing the pending slasher again before it
+    ///   takes effect changes nothing.
+    pub fn update_slasher(
+        &mut self,
+        caller: &str,
+        avs: &str,
+        id: u32,
+        slasher: &str,
+        block: u64,
+    ) -> Result<Vec<ElEvent>, ElError> {
+        if caller != avs {
+            return Err(ElError::InvalidCaller {
+                caller: caller.to_string(),
+            });
+        }
+        self.set_ref(avs, id)?;
+        if slasher.is_empty() {
+            return Err(ElError::SlasherEmpty);
+        }
+        let effect_block = block
+            .checked_add(self.params.allocation_configuration_delay)
+            .and_then(|b| b.checked_add(1))
+            .ok_or(MathError::Overflow)?;
+        let key = set_key(avs, id);
+        let Some(set) = self.operator_sets.get_mut(&key) else {
+            return Ok(Vec::new());
+        };
+        if set.slasher_effect_block != 0 && block >= set.slasher_effect_block {
+            set.slasher = std::mem::take(&mut set.pending_slasher);
+            set.slasher_effect_block = 0;
+        }
+        if slasher == set.pending_slasher && block < set.slasher_effect_block {
+            return Ok(Vec::new());
+        }
+        set.pending_slasher = slasher.to_string();
+        set.slasher_effect_block = effect_block;
+        Ok(vec![ElEvent::SlasherUpdated {
+            set: key,
+            slasher: slasher.to_string(),
+            effect_block,
+        }])
+    }
+
     /// Adds strategies to a set (`addStrategiesToOperatorSet`).
     ///
     /// Specification:
@@ -518,12 +568,14 @@ impl EigenLayer {
     /// For each strategy with `current > 0`: `slashed = ⌈current·wad/WAD⌉`; current, max and
     /// encumbered magnitude drop by `slashed`; a pending deallocation shrinks by
     /// `⌈|pending|·wad/WAD⌉`; operator shares lose `calcSlashedAmount(shares, prevMax, newMax)`;
-    /// the still-slashable queued withdrawals lose `mulWad(scaledInWindow, prevMax − newMax)`;
+    /// the still-slashable queued withdrawals lose
+    /// `calcSlashedAmount(mulWad(scaledInWindow, prevMax), prevMax, newMax)`;
     /// the total is burned (tokens to `eigenlayer:burned`) or sent to the redistribution recipient.
     /// Cost is independent of the number of stakers.
     ///
     /// Specification:
-    /// - fails with `OperatorSetNotFound`; with `NotSlasher` unless `caller` is the set's slasher;
+    /// - fails with `OperatorSetNotFound`; with `NotSlasher` unless `caller` is the set's slasher
+    ///   at `block` ([`OperatorSet::slasher_at`]);
     /// - fails with `NotMemberOfSet` unless the operator is registered (or within its deregistration window);
     /// - fails with `StrategiesNotAscending`, `StrategyNotInOperatorSet`, `InvalidWadToSlash` (wad ∉ (0, WAD]).
     #[allow(clippy::too_many_arguments)]
@@ -538,10 +590,11 @@ impl EigenLayer {
         block: u64,
     ) -> Result<Vec<ElEvent>, ElError> {
         let set = self.set_ref(avs, id)?;
-        if caller != set.slasher {
+        let slasher = set.slasher_at(block);
+        if caller != slasher {
             return Err(ElError::NotSlasher {
                 caller: caller.to_string(),
-                slasher: set.slasher.clone(),
+                slasher: slasher.to_string(),
             });
         }
         let key = set_key(avs, id);

@@ -164,6 +164,8 @@ pub enum ElError {
         /// The set's slasher.
         slasher: String,
     },
+    /// `updateSlasher` with an empty slasher (`InputAddressZero`).
+    SlasherEmpty,
     /// `wadToSlash` outside `(0, WAD]`.
     InvalidWadToSlash {
         /// The value.
@@ -436,6 +438,7 @@ impl fmt::Display for ElError {
             NotSlasher { caller, slasher } => {
                 write!(f, "eigenlayer: {caller} is not the slasher ({slasher})")
             }
+            SlasherEmpty => write!(f, "eigenlayer: a slasher must be named"),
             InvalidWadToSlash { wad } => {
                 write!(f, "eigenlayer: wadToSlash {wad} outside (0, 1e18]")
             }
@@ -569,6 +572,7 @@ impl Reject for ElError {
             AlreadyMemberOfSet { .. } => 4052,
             NotMemberOfSet { .. } => 4053,
             NotSlasher { .. } => 4054,
+            SlasherEmpty => 4145,
             InvalidWadToSlash { .. } => 4055,
             StrategiesNotAscending { .. } => 4056,
             StrategyNotInOperatorSet { .. } => 4057,
