@@ -323,6 +323,36 @@ fn the_adaptive_curve_irm_accrues_every_frame() {
     assert!(m.rate_at_target > stake_math::I256::ZERO);
 }
 
+/// A market nobody borrows from still runs its AdaptiveCurveIrm: Morpho Blue initialises it at
+/// `createMarket` and calls `borrowRate` on every `_accrueInterest` with time elapsed, and the
+/// engine accrues every frame, so at 0 % utilisation (err = −1) the rate at target falls from
+/// 4 % by e^(−50/365) a day — 1,106,540,235 per second after the first day, as the Python
+/// transcription of the IRM gives — and after 30 idle days sits on `MIN_RATE_AT_TARGET` (0.1 %),
+/// where the first borrower starts, not at 4 % (40× more).
+#[test]
+fn an_idle_morpho_market_decays_to_the_rate_floor_in_thirty_days() {
+    let idle = BASE.replace("IRM", "").replace(
+        "borrowers = [{ account = \"bob\", collateral = \"100 wstETH\", ltv = \"94%\" }]\n",
+        "",
+    );
+    assert!(!idle.contains("borrowers"));
+    let mut w = prepare(&idle.replace("horizon = \"10d\"", "horizon = \"40d\""), None)
+        .expect("scenario builds")
+        .world()
+        .clone();
+    let rate_at_target = |w: &World| w.markets.morpho.blue.markets[0].market.rate_at_target;
+    assert_eq!(rate_at_target(&w), stake_markets::morpho::INITIAL_RATE_AT_TARGET);
+    for day in 1..=30 {
+        let to = w.now + 86_400;
+        ok(&mut w, tx(SYSTEM, Action::AdvanceTime { to }));
+        if day == 1 {
+            assert_eq!(rate_at_target(&w), stake_math::I256::new(1_106_540_235));
+        }
+    }
+    assert_eq!(w.markets.morpho.blue.markets[0].market.total_borrow_assets, U256::ZERO);
+    assert_eq!(rate_at_target(&w), stake_markets::morpho::MIN_RATE_AT_TARGET);
+}
+
 #[test]
 fn borrowing_above_the_lltv_is_rejected_and_changes_nothing() {
     let mut w = world();

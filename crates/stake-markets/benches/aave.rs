@@ -30,6 +30,9 @@ fn aave_borrow(c: &mut Criterion) {
         active: true,
         frozen: false,
         paused: false,
+        debt_ceiling: U256::ZERO,
+        borrowable_in_isolation: false,
+        siloed_borrowing: false,
         rate: RateStrategy {
             optimal_usage_bps: 9_200,
             base_bps: 0,

@@ -255,9 +255,24 @@ pub struct ReserveConfig {
     pub frozen: bool,
     /// A paused reserve accepts nothing.
     pub paused: bool,
+    /// Isolation-mode debt ceiling in USD with [`DEBT_CEILING_DECIMALS`] decimals (0 = not an
+    /// isolated asset). A user whose only collateral is this reserve is in isolation mode.
+    #[serde(default)]
+    pub debt_ceiling: U256,
+    /// Whether the asset may be borrowed by users in isolation mode.
+    #[serde(default)]
+    pub borrowable_in_isolation: bool,
+    /// Siloed borrowing: a user borrowing this asset may borrow nothing else.
+    #[serde(default)]
+    pub siloed_borrowing: bool,
     /// Interest rate strategy.
     pub rate: RateStrategy,
 }
+
+/// `ReserveConfiguration.DEBT_CEILING_DECIMALS`: debt ceilings are USD with 2 decimals.
+pub const DEBT_CEILING_DECIMALS: u8 = 2;
+/// `ReserveConfiguration.MAX_VALID_DEBT_CEILING` (40 bits).
+pub const MAX_VALID_DEBT_CEILING: u64 = 1_099_511_627_775;
 
 /// Parameters of a reserve to list (see [`AaveV3::init_reserve`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -309,6 +324,9 @@ pub struct Reserve {
     pub virtual_balance: U256,
     /// Bad debt burned and not yet covered (underlying units).
     pub deficit: U256,
+    /// `isolationModeTotalDebt`: debt (USD, 2 decimals) borrowed against this isolated collateral.
+    #[serde(default)]
+    pub isolation_mode_total_debt: U256,
 }
 
 /// An e-mode category (v3.2+ liquid e-modes).
@@ -606,8 +624,26 @@ pub enum AaveError {
     },
     /// Enabling as collateral with a zero balance.
     UnderlyingBalanceZero,
-    /// The reserve's LTV is 0: it cannot be enabled as collateral.
+    /// The reserve's LTV is 0, or the user is in isolation mode / the reserve is isolated and
+    /// the user has other collateral: it cannot be enabled as collateral.
     UserInIsolationModeOrLtvZero,
+    /// A user in isolation mode borrows an asset not borrowable in isolation.
+    AssetNotBorrowableInIsolation {
+        /// Underlying.
+        asset: AssetId,
+    },
+    /// The isolated collateral's debt ceiling would be exceeded.
+    DebtCeilingExceeded {
+        /// Ceiling (USD, 2 decimals).
+        ceiling: U256,
+        /// Isolated debt after the borrow (USD, 2 decimals).
+        total_after: U256,
+    },
+    /// Siloed borrowing: a siloed asset borrowed with another one.
+    SiloedBorrowingViolation {
+        /// Underlying.
+        asset: AssetId,
+    },
     /// Liquidation of a healthy position.
     HealthFactorNotBelowThreshold {
         /// Health factor (wad).
@@ -703,7 +739,20 @@ impl fmt::Display for AaveError {
             }
             InconsistentEModeCategory { category } => write!(f, "aave: e-mode category {category} does not exist"),
             UnderlyingBalanceZero => write!(f, "aave: zero balance cannot be collateral"),
-            UserInIsolationModeOrLtvZero => write!(f, "aave: reserve with LTV 0 cannot be enabled as collateral"),
+            UserInIsolationModeOrLtvZero => write!(
+                f,
+                "aave: reserve cannot be enabled as collateral (LTV 0, or isolation mode with other collateral)"
+            ),
+            AssetNotBorrowableInIsolation { asset } => {
+                write!(f, "aave: asset #{} is not borrowable in isolation mode", asset.0)
+            }
+            DebtCeilingExceeded { ceiling, total_after } => write!(
+                f,
+                "aave: isolated debt {total_after} would exceed the debt ceiling {ceiling} (USD, 2 decimals)"
+            ),
+            SiloedBorrowingViolation { asset } => {
+                write!(f, "aave: siloed borrowing: asset #{} cannot be borrowed with another asset", asset.0)
+            }
             HealthFactorNotBelowThreshold { health_factor } => {
                 write!(f, "aave: health factor {health_factor} is not below 1e18")
             }
@@ -760,6 +809,9 @@ impl Reject for AaveError {
             Price { .. } => 6225,
             InvalidConfig { .. } => 6226,
             TooManyReserves => 6227,
+            AssetNotBorrowableInIsolation { .. } => 6228,
+            DebtCeilingExceeded { .. } => 6229,
+            SiloedBorrowingViolation { .. } => 6230,
             Ledger(e) => e.code(),
             Math(e) => e.code(),
         }
@@ -892,6 +944,7 @@ impl AaveV3 {
             accrued_to_treasury: U256::ZERO,
             virtual_balance: U256::ZERO,
             deficit: U256::ZERO,
+            isolation_mode_total_debt: U256::ZERO,
         });
         // A fresh reserve pays the base rate on nothing: rates as the strategy gives for zero debt.
         let r = &mut self.reserves[id as usize];
@@ -1003,6 +1056,9 @@ impl AaveV3 {
             active: true,
             frozen: false,
             paused: false,
+            debt_ceiling: U256::ZERO,
+            borrowable_in_isolation: false,
+            siloed_borrowing: false,
             rate,
         };
         let weth_cfg = mk(
@@ -1259,6 +1315,51 @@ impl AaveV3 {
         self.users.insert(user, cfg);
     }
 
+    /// `UserConfiguration.getIsolationModeState`: in isolation mode when exactly one reserve is
+    /// collateral and it has a debt ceiling; returns that reserve's index and its ceiling.
+    fn isolation_mode_state(&self, cfg: &UserConfig) -> Option<(usize, U256)> {
+        if cfg.collateral.count_ones() != 1 {
+            return None;
+        }
+        let id = cfg.collateral.trailing_zeros();
+        let k = self.reserves.iter().position(|r| u32::from(r.id) == id)?;
+        let ceiling = self.reserves[k].config.debt_ceiling;
+        (ceiling != U256::ZERO).then_some((k, ceiling))
+    }
+
+    /// `UserConfiguration.getSiloedBorrowingState`: when the user borrows exactly one asset and
+    /// it is siloed, that asset.
+    fn siloed_borrowing_asset(&self, cfg: &UserConfig) -> Option<AssetId> {
+        if cfg.borrowing.count_ones() != 1 {
+            return None;
+        }
+        let id = cfg.borrowing.trailing_zeros();
+        self.reserves
+            .iter()
+            .find(|r| u32::from(r.id) == id && r.config.siloed_borrowing)
+            .map(|r| r.underlying)
+    }
+
+    /// `ValidationLogic.validateUseAsCollateral` (v3.6): the reserve's LTV is not 0, and either
+    /// the user has no collateral yet or it is not in isolation mode and the reserve has no
+    /// debt ceiling.
+    fn can_use_as_collateral(&self, cfg: &UserConfig, k: usize) -> bool {
+        let c = &self.reserves[k].config;
+        if c.ltv_bps == 0 {
+            return false;
+        }
+        if cfg.collateral == 0 {
+            return true;
+        }
+        self.isolation_mode_state(cfg).is_none() && c.debt_ceiling == U256::ZERO
+    }
+
+    /// `ValidationLogic.validateAutomaticUseAsCollateral` (v3.6, "isolated collaterals"): an
+    /// isolated asset (debt ceiling ≠ 0) is never enabled automatically on supply or receipt.
+    fn can_use_as_collateral_automatically(&self, cfg: &UserConfig, k: usize) -> bool {
+        self.reserves[k].config.debt_ceiling == U256::ZERO && self.can_use_as_collateral(cfg, k)
+    }
+
     // ----- supply / withdraw -----
 
     /// Supplies `amount` of the underlying from `user`, minting `⌊amount/index⌋` scaled aTokens.
@@ -1306,12 +1407,15 @@ impl AaveV3 {
                 scaled,
             }];
             let mut cfg = pool.user_config(user);
-            if first && r.config.ltv_bps != 0 && !cfg.is_collateral(r.id) {
-                cfg.set_collateral(r.id, true);
+            let (id, auto) = (r.id, pool.can_use_as_collateral_automatically(&cfg, i));
+            pool.reserves[i] = r;
+            // Specification (`SupplyLogic.executeSupply`, v3.6): the first supply enables the
+            // reserve as collateral only if `validateAutomaticUseAsCollateral` holds.
+            if first && auto && !cfg.is_collateral(id) {
+                cfg.set_collateral(id, true);
                 events.push(AaveEvent::CollateralEnabled { asset, user });
             }
             pool.set_user(user, cfg);
-            pool.reserves[i] = r;
             Ok(events)
         })
     }
@@ -1412,7 +1516,9 @@ impl AaveV3 {
         now: u64,
     ) -> AaveResult<Vec<AaveEvent>> {
         let i = self.reserve_index(asset)?;
-        self.transact(ledger, &[user], Some(&[i]), |pool, ledger| {
+        let iso = self.isolation_mode_state(&self.user_config(user));
+        let touched = [i, iso.map_or(i, |(k, _)| k)];
+        self.transact(ledger, &[user], Some(&touched), |pool, ledger| {
             let mut r = pool.reserves[i].clone();
             update_state(&mut r, ledger, now)?;
             let scaled = ray_div_up(amount, r.variable_borrow_index)?;
@@ -1449,11 +1555,42 @@ impl AaveV3 {
                     });
                 }
             }
+            // Specification (`ValidationLogic.validateBorrow`, v3.6): a user borrowing a siloed
+            // asset may borrow only it; a siloed asset may not join other debt.
+            if cfg.borrowing != 0 {
+                let ok = match pool.siloed_borrowing_asset(&cfg) {
+                    Some(siloed) => siloed == asset,
+                    None => !r.config.siloed_borrowing,
+                };
+                if !ok {
+                    return Err(AaveError::SiloedBorrowingViolation { asset });
+                }
+            }
             if amount > r.virtual_balance {
                 return Err(AaveError::InsufficientLiquidity {
                     available: r.virtual_balance,
                     requested: amount,
                 });
+            }
+            // Specification (`IsolationModeLogic.increaseIsolatedDebtIfIsolated`, v3.6): in
+            // isolation mode the asset must be borrowable in isolation and the collateral's
+            // `isolationModeTotalDebt + amount / 10^(decimals − 2)` may not exceed its ceiling.
+            if let Some((k, ceiling)) = iso {
+                if !r.config.borrowable_in_isolation {
+                    return Err(AaveError::AssetNotBorrowableInIsolation { asset });
+                }
+                let units = isolated_debt_units(amount, r.decimals)?;
+                // The isolated collateral may be the borrowed reserve itself (held in `r`).
+                let t = if k == i {
+                    &mut r.isolation_mode_total_debt
+                } else {
+                    &mut pool.reserves[k].isolation_mode_total_debt
+                };
+                let total_after = t.add_c(units)?;
+                if total_after > ceiling {
+                    return Err(AaveError::DebtCeilingExceeded { ceiling, total_after });
+                }
+                *t = total_after;
             }
             ledger.mint(user, r.debt_token, scaled)?;
             cfg.set_borrowing(r.id, true);
@@ -1495,7 +1632,9 @@ impl AaveV3 {
         now: u64,
     ) -> AaveResult<Vec<AaveEvent>> {
         let i = self.reserve_index(asset)?;
-        self.transact(ledger, &[user], Some(&[i]), |pool, ledger| {
+        let iso = self.isolation_mode_state(&self.user_config(user));
+        let touched = [i, iso.map_or(i, |(k, _)| k)];
+        self.transact(ledger, &[user], Some(&touched), |pool, ledger| {
             let mut r = pool.reserves[i].clone();
             update_state(&mut r, ledger, now)?;
             let debt_scaled = ledger.balance(user, r.debt_token);
@@ -1514,6 +1653,17 @@ impl AaveV3 {
             payback = payback.min(debt);
             let burn_scaled = ray_div_down(payback, r.variable_borrow_index)?.min(debt_scaled);
             ledger.burn(user, r.debt_token, burn_scaled)?;
+            // Specification (`IsolationModeLogic.reduceIsolatedDebtIfIsolated`, v3.6): the
+            // isolated debt falls by `payback / 10^(decimals − 2)`, floored at 0.
+            if let Some((k, _)) = iso {
+                let units = isolated_debt_units(payback, r.decimals)?;
+                let t = if k == i {
+                    &mut r.isolation_mode_total_debt
+                } else {
+                    &mut pool.reserves[k].isolation_mode_total_debt
+                };
+                *t = t.saturating_sub(units);
+            }
             let added = if use_a_tokens { U256::ZERO } else { payback };
             update_rates(&mut r, ledger, added, U256::ZERO)?;
             let mut cfg = pool.user_config(user);
@@ -1582,7 +1732,9 @@ impl AaveV3 {
                 if ledger.balance(user, r.a_token) == U256::ZERO {
                     return Err(AaveError::UnderlyingBalanceZero);
                 }
-                if r.config.ltv_bps == 0 {
+                // Specification (`SupplyLogic.executeUseReserveAsCollateral`, v3.6):
+                // `validateUseAsCollateral` or `UserInIsolationModeOrLtvZero`.
+                if !pool.can_use_as_collateral(&cfg, i) {
                     return Err(AaveError::UserInIsolationModeOrLtvZero);
                 }
                 cfg.set_collateral(id, true);
@@ -1823,7 +1975,6 @@ impl AaveV3 {
         let c_id = c.id;
         let d_id = d.id;
         let c_a_token = c.a_token;
-        let c_ltv = c.config.ltv_bps;
         if coll_amount.add_c(fee)? == coll_balance {
             cfg.set_collateral(c_id, false);
             events.push(AaveEvent::CollateralDisabled {
@@ -1857,26 +2008,25 @@ impl AaveV3 {
                 cfg.set_borrowing(d_id, false);
             }
             update_rates(&mut d, ledger, actual_debt, U256::ZERO)?;
+            let d_decimals = d.decimals;
             self.reserves[di] = d;
+            // Specification (`LiquidationLogic.executeLiquidationCall`, v3.6): a ceiled collateral
+            // implies the borrower was isolated; its isolated debt falls by the debt liquidated
+            // (`updateIsolatedDebt(actualDebtToLiquidate)`, not the deficit burned with it).
+            if self.reserves[ci].config.debt_ceiling != U256::ZERO {
+                let units = isolated_debt_units(actual_debt, d_decimals)?;
+                let t = &mut self.reserves[ci].isolation_mode_total_debt;
+                *t = t.saturating_sub(units);
+            }
         }
 
         // Collateral to the liquidator.
         if receive_a_token {
             let li = self.reserves[ci].liquidity_index;
-            let liquidator_before = ledger.balance(liquidator, c_a_token);
             let scaled = ray_div_up(coll_amount, li)?;
+            // Specification (v3.6 "Liquidate aTokens", `AToken.transferOnLiquidation`): the
+            // received aTokens are no longer enabled as the liquidator's collateral.
             ledger.transfer(user, liquidator, c_a_token, scaled)?;
-            if liquidator_before == U256::ZERO && c_ltv != 0 {
-                let mut lcfg = self.user_config(liquidator);
-                if !lcfg.is_collateral(c_id) {
-                    lcfg.set_collateral(c_id, true);
-                    self.set_user(liquidator, lcfg);
-                    events.push(AaveEvent::CollateralEnabled {
-                        asset: collateral_asset,
-                        user: liquidator,
-                    });
-                }
-            }
         } else {
             let mut c = self.reserves[ci].clone();
             if coll_amount > c.virtual_balance {
@@ -2204,6 +2354,14 @@ fn check_ltv_lt_lb(ltv: u32, lt: u32, lb: u32) -> AaveResult<()> {
     Ok(())
 }
 
+/// `IsolationModeLogic.convertToIsolatedDebtUnits`: `amount / 10^(decimals − 2)` (floor).
+fn isolated_debt_units(amount: U256, decimals: u8) -> AaveResult<U256> {
+    let exp = decimals
+        .checked_sub(DEBT_CEILING_DECIMALS)
+        .ok_or(MathError::Underflow)?;
+    Ok(amount / stake_math::pow10(u32::from(exp))?)
+}
+
 fn validate_config(c: &ReserveConfig) -> AaveResult<()> {
     let bad = |reason: &str| {
         Err(AaveError::InvalidConfig {
@@ -2213,6 +2371,11 @@ fn validate_config(c: &ReserveConfig) -> AaveResult<()> {
     check_ltv_lt_lb(c.ltv_bps, c.liquidation_threshold_bps, c.liquidation_bonus_bps)?;
     if c.reserve_factor_bps > 10_000 || c.liquidation_protocol_fee_bps > 10_000 {
         return bad("reserve factor or protocol fee above 100 %");
+    }
+    // Specification (`ReserveConfiguration.setDebtCeiling`): `ceiling <= MAX_VALID_DEBT_CEILING`
+    // or `InvalidDebtCeiling`.
+    if c.debt_ceiling > U256::from(MAX_VALID_DEBT_CEILING) {
+        return bad("debt ceiling above MAX_VALID_DEBT_CEILING");
     }
     c.rate.validate()
 }

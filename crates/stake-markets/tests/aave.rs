@@ -39,6 +39,9 @@ pub(crate) fn usdc_config() -> ReserveConfig {
         active: true,
         frozen: false,
         paused: false,
+        debt_ceiling: U256::ZERO,
+        borrowable_in_isolation: false,
+        siloed_borrowing: false,
         rate: RateStrategy {
             optimal_usage_bps: 9_200,
             base_bps: 0,
@@ -508,10 +511,14 @@ fn large_healthy_ish_position_is_liquidated_at_fifty_percent() {
     );
     let a_weth = w.pool.reserve(weth).unwrap().a_token;
     assert_eq!(w.ledger.balance(carol, a_weth), u(4_400_000_000_000_000_000));
-    assert!(ev.contains(&AaveEvent::CollateralEnabled {
-        asset: weth,
-        user: carol
-    }));
+    // v3.6 ("Liquidate aTokens"): the received aTokens are not enabled as the liquidator's collateral.
+    assert!(!ev
+        .iter()
+        .any(|e| matches!(e, AaveEvent::CollateralEnabled { user, .. } if *user == carol)));
+    assert_eq!(
+        w.pool.user_config(carol).collateral & (1u128 << w.pool.reserve(weth).unwrap().id),
+        0
+    );
     assert_eq!(w.pool.debt_balance(&w.ledger, alice, usdc, 0).unwrap(), u(8_000 * E6));
 }
 
@@ -698,4 +705,138 @@ fn liquidation_bonus_must_be_strictly_above_one_hundred_percent() {
         .unwrap();
     w.pool.set_reserve_config(&w.ledger, usdc, with(0, 0), 0).unwrap();
     w.ok();
+}
+
+/// Makes `asset` an isolated collateral with `ceiling_usd` (2 decimals in the config) and USDC
+/// borrowable in isolation; Bob provides 100k USDC.
+fn isolated(w: &mut World, asset: AssetId, ceiling_usd: u128) {
+    let cfg = ReserveConfig {
+        debt_ceiling: u(ceiling_usd * 100),
+        ..w.pool.reserve(asset).unwrap().config.clone()
+    };
+    w.pool.set_reserve_config(&w.ledger, asset, cfg, 0).unwrap();
+    let usdc = ReserveConfig {
+        borrowable_in_isolation: true,
+        ..w.pool.reserve(w.usdc).unwrap().config.clone()
+    };
+    w.pool.set_reserve_config(&w.ledger, w.usdc, usdc, 0).unwrap();
+    let (bob, c) = (w.bob, w.usdc);
+    w.supply(bob, c, 100_000 * E6, 0);
+}
+
+/// Isolation mode as Aave v3.6 runs it (`ValidationLogic.validateUseAsCollateral` /
+/// `validateAutomaticUseAsCollateral`, `IsolationModeLogic`): an isolated asset is never enabled
+/// as collateral by a supply; enabled by hand as the only collateral it puts the user in
+/// isolation, where no other collateral can be added, only `borrowableInIsolation` assets can be
+/// borrowed, and `isolationModeTotalDebt` (USD, 2 decimals: `amount / 10^(decimals − 2)`,
+/// floored) may not pass the ceiling; repaying lowers it by the floored units.
+#[test]
+fn isolation_mode_caps_debt_at_the_ceiling_and_allows_one_collateral() {
+    let mut w = world();
+    let (alice, wsteth, weth, usdc) = (w.alice, w.wsteth, w.weth, w.usdc);
+    isolated(&mut w, wsteth, 10_000);
+    let ev = w.pool.supply(&mut w.ledger, alice, wsteth, u(10 * E18), 0).unwrap();
+    assert_eq!(ev.len(), 1, "an isolated asset is not enabled automatically: {ev:?}");
+    assert_eq!(w.pool.user_config(alice).collateral, 0);
+    w.pool
+        .set_use_as_collateral(&mut w.ledger, &w.prices, alice, wsteth, true, 0)
+        .unwrap();
+    // A second supply is not enabled either, and cannot be enabled by hand.
+    let ev = w.pool.supply(&mut w.ledger, alice, weth, u(E18), 0).unwrap();
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    let before = w.snapshot();
+    let r = w
+        .pool
+        .set_use_as_collateral(&mut w.ledger, &w.prices, alice, weth, true, 0);
+    w.rejects(&before, r, AaveError::UserInIsolationModeOrLtvZero);
+    let r = w.pool.borrow(&mut w.ledger, &w.prices, alice, weth, u(E18 / 10), 0);
+    w.rejects(&before, r, AaveError::AssetNotBorrowableInIsolation { asset: weth });
+    w.borrow(alice, usdc, 6_000 * E6, 0);
+    assert_eq!(w.pool.reserve(wsteth).unwrap().isolation_mode_total_debt, u(600_000));
+    // 4,000.01 more would make 1,000,001 cents against a 1,000,000 ceiling.
+    let before = w.snapshot();
+    let r = w
+        .pool
+        .borrow(&mut w.ledger, &w.prices, alice, usdc, u(4_000_010_000), 0);
+    w.rejects(
+        &before,
+        r,
+        AaveError::DebtCeilingExceeded {
+            ceiling: u(1_000_000),
+            total_after: u(1_000_001),
+        },
+    );
+    // 4,000.009999 floors to 400,000 units: exactly at the ceiling, allowed.
+    w.borrow(alice, usdc, 4_000_009_999, 0);
+    assert_eq!(w.pool.reserve(wsteth).unwrap().isolation_mode_total_debt, u(1_000_000));
+    // Repaying 2,500.009999 lowers it by ⌊2,500,009,999 / 10⁴⌋ = 250,000.
+    w.pool
+        .repay(&mut w.ledger, &w.prices, alice, usdc, u(2_500_009_999), false, 0)
+        .unwrap();
+    w.ok();
+    assert_eq!(w.pool.reserve(wsteth).unwrap().isolation_mode_total_debt, u(750_000));
+    // A user with another collateral first cannot add the isolated one.
+    let carol = w.carol;
+    w.supply(carol, weth, 10 * E18, 0);
+    w.ledger.mint(carol, wsteth, u(E18)).unwrap();
+    w.supply(carol, wsteth, E18, 0);
+    let before = w.snapshot();
+    let r = w
+        .pool
+        .set_use_as_collateral(&mut w.ledger, &w.prices, carol, wsteth, true, 0);
+    w.rejects(&before, r, AaveError::UserInIsolationModeOrLtvZero);
+    // A liquidation against the ceiled collateral lowers the isolated debt by the debt it
+    // covers, floored: 1,000.005 USDC → 100,000 units (`LiquidationLogic`, `updateIsolatedDebt`).
+    w.prices.set(wsteth, u(800 * E8));
+    w.pool
+        .liquidation_call(
+            &mut w.ledger,
+            &w.prices,
+            carol,
+            wsteth,
+            usdc,
+            alice,
+            u(1_000_005_000),
+            false,
+            0,
+        )
+        .unwrap();
+    w.ok();
+    assert_eq!(w.pool.reserve(wsteth).unwrap().isolation_mode_total_debt, u(650_000));
+}
+
+/// Siloed borrowing (`ValidationLogic.validateBorrow`, v3.6): a user whose only debt is a
+/// siloed asset may borrow only it, and a siloed asset may not be added to other debt.
+#[test]
+fn a_siloed_asset_is_borrowed_alone() {
+    let mut w = world();
+    let (alice, carol, bob, weth, usdc) = (w.alice, w.carol, w.bob, w.weth, w.usdc);
+    let cfg = ReserveConfig {
+        siloed_borrowing: true,
+        ..w.pool.reserve(usdc).unwrap().config.clone()
+    };
+    w.pool.set_reserve_config(&w.ledger, usdc, cfg, 0).unwrap();
+    w.supply(bob, usdc, 100_000 * E6, 0);
+    w.supply(bob, weth, 100 * E18, 0);
+    w.supply(alice, weth, 10 * E18, 0);
+    w.borrow(alice, usdc, 1_000 * E6, 0);
+    w.borrow(alice, usdc, 1_000 * E6, 0);
+    let before = w.snapshot();
+    let r = w.pool.borrow(&mut w.ledger, &w.prices, alice, weth, u(E18), 0);
+    w.rejects(&before, r, AaveError::SiloedBorrowingViolation { asset: weth });
+    w.supply(carol, weth, 10 * E18, 0);
+    w.borrow(carol, weth, E18, 0);
+    let before = w.snapshot();
+    let r = w.pool.borrow(&mut w.ledger, &w.prices, carol, usdc, u(E6), 0);
+    w.rejects(&before, r, AaveError::SiloedBorrowingViolation { asset: usdc });
+    assert_eq!(AaveError::SiloedBorrowingViolation { asset: usdc }.code(), 6230);
+    assert_eq!(
+        AaveError::DebtCeilingExceeded {
+            ceiling: U256::ZERO,
+            total_after: U256::ZERO
+        }
+        .code(),
+        6229
+    );
+    assert_eq!(AaveError::AssetNotBorrowableInIsolation { asset: usdc }.code(), 6228);
 }

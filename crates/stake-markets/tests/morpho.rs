@@ -546,3 +546,41 @@ fn an_idle_adaptive_curve_market_decays_toward_the_floor() {
     assert_eq!(w.mb.supply_assets(id, w.sup).unwrap(), u(100 * E18));
     w.ok();
 }
+
+/// The idle decay to the wei, against a line-by-line transcription of `AdaptiveCurveIrm._borrowRate`,
+/// `ExpLib.wExp` and `ConstantsLib` in Python (signed divisions truncated toward zero): with
+/// daily accruals on a supplied, unborrowed market (err = −1) the rate at target goes
+/// 1,268,391,679 → 1,106,540,235 (3.49 %) after one day and 323,885,601 (1.02 %) after ten, and
+/// sits on `MIN_RATE_AT_TARGET` = 31,709,791 (0.1 %) from day 28; the borrow rate reported is
+/// then `curve(MIN, −1)` = MIN/4 = 7,927,447 per second (0.025 %), not 4 %. A single 30-day
+/// accrual lands on the same floor, with the trapezoid average 101,569,451.
+#[test]
+fn an_idle_market_decays_to_the_floor_as_the_reference_irm() {
+    let mut w = world(Irm::AdaptiveCurve);
+    let id = w.id;
+    w.mb.supply(&mut w.ledger, id, w.sup, u(100 * E18), U256::ZERO, 0)
+        .unwrap();
+    let rate_on = |w: &mut World, day: u64| -> (I256, U256) {
+        let ev = w.mb.accrue_interest(id, day * 86_400).unwrap();
+        let [MorphoEvent::AccrueInterest { borrow_rate, .. }] = ev.as_slice() else {
+            panic!("{ev:?}")
+        };
+        (w.mb.market(id).unwrap().market.rate_at_target, *borrow_rate)
+    };
+    let mut seen = Vec::new();
+    for day in 1..=30 {
+        seen.push(rate_on(&mut w, day));
+    }
+    assert_eq!(seen[0], (I256::new(1_106_540_235), u(296_494_587)));
+    assert_eq!(seen[9].0, I256::new(323_885_601));
+    assert_eq!(seen[26].0, I256::new(31_807_288));
+    assert_eq!(seen[27].0, MIN_RATE_AT_TARGET);
+    assert_eq!(seen[29], (I256::new(31_709_791), u(7_927_447)));
+    w.ok();
+
+    let mut once = world(Irm::AdaptiveCurve);
+    once.mb
+        .supply(&mut once.ledger, id, once.sup, u(100 * E18), U256::ZERO, 0)
+        .unwrap();
+    assert_eq!(rate_on(&mut once, 30), (MIN_RATE_AT_TARGET, u(101_569_451)));
+}

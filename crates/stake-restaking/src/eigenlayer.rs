@@ -48,6 +48,8 @@ pub const ALLOCATION_CONFIGURATION_DELAY: u64 = 126_000;
 pub const MAX_STAKER_STRATEGY_LIST_LENGTH: usize = 32;
 /// Name of the beacon-chain ETH strategy.
 pub const BEACON_STRATEGY: &str = "beaconChainETH";
+/// Name of the EIGEN strategy (mainnet's `eigenStrategy`, over bEIGEN; the model names the token EIGEN).
+pub const EIGEN_STRATEGY: &str = "EIGEN";
 /// Ledger account receiving burned slashed tokens.
 pub const BURN_ACCOUNT: &str = "eigenlayer:burned";
 /// 1 gwei in wei.
@@ -161,8 +163,9 @@ pub struct Allocation {
 pub struct Registration {
     /// Currently registered.
     pub registered: bool,
-    /// After deregistration: slashable while `block < registered_until`.
-    pub registered_until: u64,
+    /// After deregistration: the last block the operator is still slashable in
+    /// (`RegistrationStatus.slashableUntil` = deregistration block + `DEALLOCATION_DELAY`).
+    pub slashable_until: u64,
 }
 
 /// Restaking-points index of one (operator, strategy): Σ Δblocks · slashingFactor · valuePerShare.
@@ -206,8 +209,14 @@ pub struct OperatorSet {
     pub id: u32,
     /// Strategies of the set.
     pub strategies: BTreeSet<String>,
-    /// The only account allowed to slash.
+    /// The only account allowed to slash (until `pending_slasher` takes over).
     pub slasher: String,
+    /// Slasher proposed by `updateSlasher` (empty = none).
+    #[serde(default)]
+    pub pending_slasher: String,
+    /// Block from which `pending_slasher` slashes (0 = none pending).
+    #[serde(default)]
+    pub slasher_effect_block: u64,
     /// Receives slashed tokens instead of the burn account, if set.
     pub redistribution_recipient: Option<String>,
     /// Registered operators.
@@ -216,6 +225,17 @@ pub struct OperatorSet {
     pub slashed_shares: BTreeMap<String, U256>,
     /// Tokens burned/redistributed per token symbol by this set.
     pub slashed_tokens: BTreeMap<String, U256>,
+}
+
+impl OperatorSet {
+    /// `getSlasher`: the slasher at `block` — the pending one once its effect block is reached.
+    pub fn slasher_at(&self, block: u64) -> &str {
+        if self.slasher_effect_block != 0 && block >= self.slasher_effect_block {
+            &self.pending_slasher
+        } else {
+            &self.slasher
+        }
+    }
 }
 
 /// A queued withdrawal.
@@ -320,6 +340,15 @@ pub enum ElEvent {
         avs: String,
         /// Id.
         id: u32,
+    },
+    /// A new slasher was proposed for a set (`SlasherUpdated`).
+    SlasherUpdated {
+        /// Set key.
+        set: String,
+        /// The new slasher.
+        slasher: String,
+        /// Block from which it slashes.
+        effect_block: u64,
     },
     /// Strategy added to a set.
     StrategyAddedToOperatorSet {
@@ -451,6 +480,14 @@ pub enum ElEvent {
         day: u64,
         /// Total credited to earners.
         total: U256,
+    },
+    /// A distribution root was submitted for the days up to `rewards_calculation_end`
+    /// (`DistributionRootSubmitted`).
+    DistributionRootSubmitted {
+        /// `rewardsCalculationEndTimestamp` (s).
+        rewards_calculation_end: u64,
+        /// Claimable from (s).
+        activated_at: u64,
     },
     /// Rewards claimed.
     RewardsClaimed {

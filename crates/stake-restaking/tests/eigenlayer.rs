@@ -305,11 +305,19 @@ fn undelegating_queues_everything_and_redelegating_moves_nothing_until_completio
     check(&l, &el);
 }
 
+/// `modifyAllocations` sets a slashable deallocation's `effectBlock` to `block +
+/// DEALLOCATION_DELAY + 1` ("the block right after the slashable window"): at `block + delay`
+/// the deallocated magnitude is still allocated and slashable, one block later it is freed.
 #[test]
 fn deallocations_wait_for_the_delay_and_stay_slashable() {
     let (mut l, mut el, b) = allocated(e18(1), &["stETH"], 1_000_000_000_000_000_000);
-    el.modify_allocation(OP, AVS, 1, "stETH", 400_000_000_000_000_000, b)
+    let ev = el
+        .modify_allocation(OP, AVS, 1, "stETH", 400_000_000_000_000_000, b)
         .unwrap();
+    let delay = el.params.deallocation_delay;
+    assert!(
+        matches!(&ev[0], stake_restaking::eigenlayer::ElEvent::AllocationUpdated { effect_block, .. } if *effect_block == b + delay + 1)
+    );
     let a = el.allocation(OP, AVS, 1, "stETH", b).unwrap();
     assert_eq!(
         (a.current, a.pending_diff),
@@ -323,22 +331,55 @@ fn deallocations_wait_for_the_delay_and_stay_slashable() {
         (500_000_000_000_000_000, -300_000_000_000_000_000)
     );
     check(&l, &el);
-    let done = b + el.params.deallocation_delay;
-    el.clear_deallocation_queue(OP, "stETH", 10, done).unwrap();
+    // Last block of the window: nothing is freed, and a slash still reaches the whole 5e17.
+    let last = b + delay;
+    el.clear_deallocation_queue(OP, "stETH", 10, last).unwrap();
+    let a = el.allocation(OP, AVS, 1, "stETH", last).unwrap();
     assert_eq!(
-        el.allocation(OP, AVS, 1, "stETH", done).unwrap().current,
-        200_000_000_000_000_000
+        (a.current, a.pending_diff),
+        (500_000_000_000_000_000, -300_000_000_000_000_000)
     );
-    assert_eq!(el.encumbered_magnitude(OP, "stETH"), 200_000_000_000_000_000);
+    assert_eq!(el.encumbered_magnitude(OP, "stETH"), 500_000_000_000_000_000);
+    let ev = slash(&mut el, &mut l, &[("stETH", u(200_000_000_000_000_000))], last).unwrap();
+    assert!(
+        matches!(ev.last(), Some(stake_restaking::eigenlayer::ElEvent::OperatorSlashed { magnitudes_slashed, .. }) if magnitudes_slashed[0] == 100_000_000_000_000_000)
+    );
+    // current 4e17, pending −(3e17 − ⌈3e17·0.2⌉) = −2.4e17; freed at `b + delay + 1`.
+    el.clear_deallocation_queue(OP, "stETH", 10, last + 1).unwrap();
+    assert_eq!(
+        el.allocation(OP, AVS, 1, "stETH", last + 1).unwrap().current,
+        160_000_000_000_000_000
+    );
+    assert_eq!(el.encumbered_magnitude(OP, "stETH"), 160_000_000_000_000_000);
     check(&l, &el);
 }
 
+/// `AlreadyMemberOfSet` for `OP` in `avs#1`.
+fn already_member() -> ElError {
+    ElError::AlreadyMemberOfSet {
+        operator: OP.into(),
+        avs: AVS.into(),
+        id: 1,
+    }
+}
+
+/// `deregisterFromOperatorSets` records `slashableUntil = block + DEALLOCATION_DELAY`, "the last
+/// block the operator is slashable in": `isOperatorSlashable` is `block <= slashableUntil`, so a
+/// slash at exactly `block + delay` lands and one a block later is refused; re-registering is
+/// refused until then too.
 #[test]
 fn deregistered_operators_stay_slashable_for_the_deallocation_delay() {
     let (mut l, mut el, b) = allocated(e18(1), &["stETH"], 1_000_000_000_000_000_000);
-    el.deregister_from_operator_sets(OP, OP, AVS, &[1], b).unwrap();
+    let ev = el.deregister_from_operator_sets(OP, OP, AVS, &[1], b).unwrap();
+    let until = b + el.params.deallocation_delay;
+    assert!(
+        matches!(&ev[0], stake_restaking::eigenlayer::ElEvent::OperatorRemovedFromOperatorSet { slashable_until, .. } if *slashable_until == until)
+    );
     slash(&mut el, &mut l, &[("stETH", u(100_000_000_000_000_000))], b + 10).unwrap();
-    let late = b + el.params.deallocation_delay;
+    slash(&mut el, &mut l, &[("stETH", u(100_000_000_000_000_000))], until).unwrap();
+    rejects(&mut l, &mut el, already_member(), 4052, |_, el| {
+        el.register_for_operator_sets(OP, AVS, &[1], until)
+    });
     rejects(
         &mut l,
         &mut el,
@@ -348,8 +389,10 @@ fn deregistered_operators_stay_slashable_for_the_deallocation_delay() {
             id: 1,
         },
         4053,
-        |l, el| slash(el, l, &[("stETH", u(100_000_000_000_000_000))], late),
+        |l, el| slash(el, l, &[("stETH", u(100_000_000_000_000_000))], until + 1),
     );
+    el.register_for_operator_sets(OP, AVS, &[1], until + 1).unwrap();
+    check(&l, &el);
 }
 
 #[test]
@@ -599,17 +642,9 @@ fn rejections_leave_state_unchanged_with_exact_errors() {
         4051,
         |_, el| el.create_operator_set(AVS, 1, &[], AVS, None),
     );
-    rejects(
-        &mut l,
-        &mut el,
-        ElError::AlreadyMemberOfSet {
-            operator: OP.into(),
-            avs: AVS.into(),
-            id: 1,
-        },
-        4052,
-        |_, el| el.register_for_operator_sets(OP, AVS, &[1], b),
-    );
+    rejects(&mut l, &mut el, already_member(), 4052, |_, el| {
+        el.register_for_operator_sets(OP, AVS, &[1], b)
+    });
     rejects(
         &mut l,
         &mut el,
@@ -818,7 +853,7 @@ fn rewards_submissions_are_validated_like_the_coordinator() {
             token: "RWD".into(),
         },
         4142,
-        |l, el| el.claim(l, "alice", "RWD"),
+        |l, el| el.claim(l, "alice", "RWD", now),
     );
     rejects(
         &mut l,
@@ -839,24 +874,81 @@ fn rewards_submissions_are_validated_like_the_coordinator() {
     );
 }
 
+/// Rewards are credited daily pro rata with the operator split and reach claimers through
+/// distribution roots: `submitRoot` sets `activatedAt = now + activationDelay` (7 days) and
+/// `_checkClaim` requires `block.timestamp >= activatedAt`, so earnings computed on day 2 are
+/// claimable from day 9, not before; claims are cumulative per root.
 #[test]
-fn rewards_are_distributed_daily_pro_rata_with_the_operator_split_and_claimed_cumulatively() {
+fn rewards_are_distributed_daily_pro_rata_and_claimable_once_their_root_is_active() {
     let (mut l, mut el, b) = allocated(e18(30), &["stETH"], 600_000_000_000_000_000);
     el.deposit(&mut l, OP, "stETH", e18(10), b).unwrap();
     // 700 RWD over 7 days from T0: 100 RWD per day; alice weight 30, operator 10.
     el.create_avs_rewards_submission(&mut l, AVS, "RWD", e18(700), &[("stETH".into(), WAD)], T0, 604_800, T0)
         .unwrap();
-    el.distribute(T0 + 2 * 86_400).unwrap();
+    let day = 86_400;
+    let week = 604_800;
+    let ev = el.distribute(T0 + 2 * day).unwrap();
+    assert!(
+        ev.contains(&stake_restaking::eigenlayer::ElEvent::DistributionRootSubmitted {
+            rewards_calculation_end: T0 + 2 * day,
+            activated_at: T0 + 2 * day + week,
+        })
+    );
     // Per day: alice gross 75, operator cut ⌊75·1000/1e4⌋ = 7.5 → alice 67.5; operator 25 + 7.5.
-    assert_eq!(el.claimable("alice", "RWD"), u(135 * E18));
-    assert_eq!(el.claimable(OP, "RWD"), u(65 * E18));
-    el.claim(&mut l, "alice", "RWD").unwrap();
-    assert_eq!(el.claimable("alice", "RWD"), U256::ZERO);
-    el.distribute(T0 + 10 * 86_400).unwrap();
-    assert_eq!(el.claimable("alice", "RWD"), u(5 * 675 * E18 / 10));
-    el.claim(&mut l, "alice", "RWD").unwrap();
+    assert_eq!(el.earned_unclaimed("alice", "RWD"), u(135 * E18));
+    assert_eq!(el.claimable("alice", "RWD", T0 + 2 * day), U256::ZERO);
+    let active = T0 + 2 * day + week;
+    rejects(
+        &mut l,
+        &mut el,
+        ElError::RootNotActivated {
+            earner: "alice".into(),
+            token: "RWD".into(),
+            activated_at: active,
+            now: active - 1,
+        },
+        4143,
+        |l, el| el.claim(l, "alice", "RWD", active - 1),
+    );
+    assert_eq!(el.claimable("alice", "RWD", active), u(135 * E18));
+    assert_eq!(el.claimable(OP, "RWD", active), u(65 * E18));
+    el.claim(&mut l, "alice", "RWD", active).unwrap();
+    assert_eq!(el.claimable("alice", "RWD", active), U256::ZERO);
+    // Days 2–6 go into a root submitted on day 10, active on day 17.
+    el.distribute(T0 + 10 * day).unwrap();
+    assert_eq!(el.claimable("alice", "RWD", T0 + 17 * day - 1), U256::ZERO);
+    assert_eq!(el.claimable("alice", "RWD", T0 + 17 * day), u(5 * 675 * E18 / 10));
+    el.claim(&mut l, "alice", "RWD", T0 + 17 * day).unwrap();
     let rwd = l.asset("RWD").unwrap();
     assert_eq!(l.balance(l.find_account("alice").unwrap(), rwd), u(4725 * E18 / 10));
+    check(&l, &el);
+}
+
+/// Since v1.9 a slash reaches queued withdrawals as `calcSlashedAmount(mulWad(scaled, prevMax),
+/// prevMax, newMax)` — the same rounding as operator shares — rather than
+/// `mulWad(scaled, prevMax − newMax)`. After a 10 % slash, 10e18 + 2 queued shares and a 70 %
+/// slash: `mulWad` gives 9e18 + 1 at the old magnitude, of which ⌈·0.27/0.9⌉ = 2.7e18 + 1 is kept,
+/// so 6.3e18 is burned (the pre-1.9 formula burned 6.3e18 + 1).
+#[test]
+fn a_slash_reaches_queued_withdrawals_through_calc_slashed_amount() {
+    let (mut l, mut el, b) = allocated(u(10 * E18 + 2), &["stETH"], 1_000_000_000_000_000_000);
+    slash(&mut el, &mut l, &[("stETH", u(100_000_000_000_000_000))], b).unwrap();
+    let (id, _) = el
+        .queue_withdrawal(&l, "alice", &[("stETH".into(), u(10 * E18 + 2))], b + 1)
+        .unwrap();
+    let ev = slash(&mut el, &mut l, &[("stETH", u(700_000_000_000_000_000))], b + 2).unwrap();
+    assert!(
+        matches!(ev.last(), Some(stake_restaking::eigenlayer::ElEvent::OperatorSlashed { magnitudes_slashed, shares_burned, .. })
+            if magnitudes_slashed[0] == 630_000_000_000_000_000 && shares_burned[0] == u(6_300_000_000_000_000_000)),
+        "{ev:?}"
+    );
+    let alice = l.find_account("alice").unwrap();
+    let steth = l.asset("stETH").unwrap();
+    let before = l.balance(alice, steth);
+    el.complete_withdrawal(&mut l, "alice", id, true, b + 1 + MIN_WITHDRAWAL_DELAY + 1)
+        .unwrap();
+    // Paid mulWad(10e18 + 2, 0.27e18) = 2.7e18.
+    assert_eq!(l.balance(alice, steth) - before, u(2_700_000_000_000_000_000));
     check(&l, &el);
 }
 
@@ -889,7 +981,10 @@ fn restaking_points_accrue_per_eth_hour_through_an_index() {
 #[test]
 fn an_allocation_delay_change_takes_effect_after_the_configuration_delay() {
     let (mut l, mut el, b) = allocated(e18(1), &["stETH"], 100_000_000_000_000_000);
-    el.set_allocation_delay(OP, 50, b).unwrap();
+    let ev = el.set_allocation_delay(OP, 50, b).unwrap();
+    assert!(
+        matches!(&ev[0], stake_restaking::eigenlayer::ElEvent::AllocationDelaySet { effect_block, .. } if *effect_block == b + stake_restaking::eigenlayer::ALLOCATION_CONFIGURATION_DELAY + 1)
+    );
     el.create_operator_set(AVS, 2, &["stETH".into()], AVS, None).unwrap();
     // Still the old delay (1 block) before ALLOCATION_CONFIGURATION_DELAY passes.
     let ev = el
@@ -898,7 +993,16 @@ fn an_allocation_delay_change_takes_effect_after_the_configuration_delay() {
     assert!(
         matches!(&ev[0], stake_restaking::eigenlayer::ElEvent::AllocationUpdated { effect_block, .. } if *effect_block == b + 1)
     );
-    let later = b + stake_restaking::eigenlayer::ALLOCATION_CONFIGURATION_DELAY;
+    // `_setAllocationDelay`: `effectBlock = block + ALLOCATION_CONFIGURATION_DELAY + 1`, so the
+    // last block of the configuration delay still uses the old delay.
+    let last = b + stake_restaking::eigenlayer::ALLOCATION_CONFIGURATION_DELAY;
+    let ev = el
+        .modify_allocation(OP, AVS, 2, "stETH", 150_000_000_000_000_000, last)
+        .unwrap();
+    assert!(
+        matches!(&ev[0], stake_restaking::eigenlayer::ElEvent::AllocationUpdated { effect_block, .. } if *effect_block == last + 1)
+    );
+    let later = last + 1;
     let ev = el
         .modify_allocation(OP, AVS, 2, "stETH", 200_000_000_000_000_000, later)
         .unwrap();
@@ -914,5 +1018,88 @@ fn an_allocation_delay_change_takes_effect_after_the_configuration_delay() {
         4020,
         |_, el| el.set_allocation_delay("alice", 5, later),
     );
+    check(&l, &el);
+}
+
+/// `AllocationManager._addStrategyToOperatorSet`: "We do not currently support redistributing
+/// beaconchain ETH or EIGEN" — a redistributing set refuses both, at creation and when adding
+/// strategies later, and nothing changes; a burning set takes them.
+#[test]
+fn a_redistributing_set_cannot_hold_beacon_eth_or_eigen() {
+    let (mut l, mut el) = world();
+    l.register_asset("EIGEN", 18, "eigen", AssetKind::Plain).unwrap();
+    el.add_strategy(&l, "EIGEN", true).unwrap();
+    let not = |s: &str| ElError::StrategyNotRedistributable { strategy: s.into() };
+    for s in [stake_restaking::eigenlayer::BEACON_STRATEGY, "EIGEN"] {
+        let strategies = vec!["stETH".to_string(), s.to_string()];
+        rejects(&mut l, &mut el, not(s), 4144, |_, el| {
+            el.create_operator_set(AVS, 1, &strategies, AVS, Some("treasury"))
+        });
+    }
+    el.create_operator_set(AVS, 1, &["stETH".into()], AVS, Some("treasury"))
+        .unwrap();
+    rejects(&mut l, &mut el, not("EIGEN"), 4144, |_, el| {
+        el.add_strategies_to_operator_set(AVS, 1, &["EIGEN".into()])
+    });
+    let both = vec![
+        stake_restaking::eigenlayer::BEACON_STRATEGY.to_string(),
+        "EIGEN".to_string(),
+    ];
+    el.create_operator_set(AVS, 2, &both, AVS, None).unwrap();
+    check(&l, &el);
+}
+
+/// `updateSlasher`: only the AVS may propose a slasher; the old one keeps slashing through
+/// `block + ALLOCATION_CONFIGURATION_DELAY` (`SLASHER_CONFIGURATION_DELAY`) and the new one
+/// takes over one block later (`effectBlock = block + delay + 1`, read by `getSlasher`).
+#[test]
+fn a_new_slasher_takes_over_after_the_configuration_delay() {
+    let (mut l, mut el, b) = allocated(e18(1), &["stETH"], 1_000_000_000_000_000_000);
+    rejects(
+        &mut l,
+        &mut el,
+        ElError::InvalidCaller { caller: OP.into() },
+        ElError::InvalidCaller { caller: OP.into() }.code(),
+        |_, el| el.update_slasher(OP, AVS, 1, "guardian", b),
+    );
+    rejects(&mut l, &mut el, ElError::SlasherEmpty, 4145, |_, el| {
+        el.update_slasher(AVS, AVS, 1, "", b)
+    });
+    let ev = el.update_slasher(AVS, AVS, 1, "guardian", b).unwrap();
+    let last = b + stake_restaking::eigenlayer::ALLOCATION_CONFIGURATION_DELAY;
+    assert_eq!(
+        ev,
+        vec![stake_restaking::eigenlayer::ElEvent::SlasherUpdated {
+            set: stake_restaking::eigenlayer::set_key(AVS, 1),
+            slasher: "guardian".into(),
+            effect_block: last + 1,
+        }]
+    );
+    // Proposing it again before it takes effect changes nothing.
+    assert!(el.update_slasher(AVS, AVS, 1, "guardian", b + 5).unwrap().is_empty());
+    let wad = u(100_000_000_000_000_000);
+    let s: Vec<(String, U256)> = vec![("stETH".into(), wad)];
+    rejects(
+        &mut l,
+        &mut el,
+        ElError::NotSlasher {
+            caller: "guardian".into(),
+            slasher: AVS.into(),
+        },
+        4054,
+        |l, el| el.slash_operator(l, "guardian", OP, AVS, 1, &s, last),
+    );
+    el.slash_operator(&mut l, AVS, OP, AVS, 1, &s, last).unwrap();
+    rejects(
+        &mut l,
+        &mut el,
+        ElError::NotSlasher {
+            caller: AVS.into(),
+            slasher: "guardian".into(),
+        },
+        4054,
+        |l, el| el.slash_operator(l, AVS, OP, AVS, 1, &s, last + 1),
+    );
+    el.slash_operator(&mut l, "guardian", OP, AVS, 1, &s, last + 1).unwrap();
     check(&l, &el);
 }

@@ -116,6 +116,12 @@ pub struct AaveReserveCfg {
     pub borrow_cap: Option<String>,
     /// Whether it can be borrowed.
     pub borrowable: Option<bool>,
+    /// Isolation-mode debt ceiling in USD, e.g. `"5_000_000"` (default 0: not isolated).
+    pub debt_ceiling: Option<String>,
+    /// Whether users in isolation mode may borrow it (default false).
+    pub borrowable_in_isolation: Option<bool>,
+    /// Siloed borrowing: its borrowers may borrow nothing else (default false).
+    pub siloed_borrowing: Option<bool>,
     /// Initial supply by the account `aave-genesis` (bought with fresh ETH), e.g. `"200_000 WETH"`.
     pub initial_supply: Option<String>,
 }
@@ -534,6 +540,13 @@ fn build_aave(world: &mut World, scn: &Scenario, ac: &AaveCfg, start: u64) -> Re
             active: true,
             frozen: false,
             paused: false,
+            debt_ceiling: match &rc.debt_ceiling {
+                Some(s) => parse_scaled(s, u32::from(stake_markets::aave::DEBT_CEILING_DECIMALS))
+                    .map_err(|e| err(format!("{path}.debt_ceiling"), format!("`{s}`: {e}")))?,
+                None => U256::ZERO,
+            },
+            borrowable_in_isolation: rc.borrowable_in_isolation.unwrap_or(false),
+            siloed_borrowing: rc.siloed_borrowing.unwrap_or(false),
             rate: RateStrategy {
                 optimal_usage_bps: b(&rc.optimal_usage, rate.optimal_usage_bps, "optimal_usage")?,
                 base_bps: b(&rc.base_rate, rate.base_bps, "base_rate")?,

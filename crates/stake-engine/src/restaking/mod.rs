@@ -1737,8 +1737,9 @@ fn apply_inner(world: &mut World, sender: &str, action: &RestakingAction) -> Res
             Ok(events)
         }
         RestakingAction::ClaimRewards => {
+            let now = world.now;
             let el = world.restaking.el.as_mut().ok_or_else(no_el)?;
-            Ok(el_ev(el.claim(&mut world.ledger, sender, "ETH").map_err(proto)?).collect())
+            Ok(el_ev(el.claim(&mut world.ledger, sender, "ETH", now).map_err(proto)?).collect())
         }
         RestakingAction::Allocate { service, magnitude_wad } => {
             let mag = u64::try_from(*magnitude_wad).map_err(|_| proto(stake_math::MathError::Overflow))?;
@@ -1843,7 +1844,7 @@ fn service_fault(
         let ev = el
             .slash_operator(
                 &mut world.ledger,
-                &set.slasher,
+                set.slasher_at(block),
                 operator,
                 &set.avs,
                 set.id,

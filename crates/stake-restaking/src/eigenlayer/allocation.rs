@@ -1,7 +1,7 @@
 //! `AllocationManager`: operator sets, registrations, magnitudes and `slashOperator`.
 
 use super::math::{
-    calc_slashed_amount, div_wad, mul_wad, mul_wad_round_up, scale_for_burning, slash_magnitude,
+    calc_slashed_amount, div_wad, mul_wad, mul_wad_round_up, slash_magnitude, slashable_shares_in_queue,
     strategy_amount_for_shares, WAD_U64,
 };
 use super::strategies::{advance_index, max_mag};
@@ -99,11 +99,30 @@ pub(crate) fn clear_queue(op: &mut Operator, strategy: &str, num: usize, block: 
     Ok(())
 }
 
-/// `_isRegistered`: registered, or deregistered less than `DEALLOCATION_DELAY` ago.
+/// `_addStrategyToOperatorSet`: "We do not currently support redistributing beaconchain ETH or
+/// EIGEN" — `require(strategy != BEACONCHAIN_ETH_STRAT && strategy != eigenStrategy, InvalidStrategy())`
+/// when the set is redistributing.
+fn check_redistributable(redistributing: bool, strategy: &str) -> Result<(), ElError> {
+    if redistributing && (strategy == BEACON_STRATEGY || strategy == super::EIGEN_STRATEGY) {
+        return Err(ElError::StrategyNotRedistributable {
+            strategy: strategy.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// `isOperatorSlashable`: registered, or deregistered and `block <= slashableUntil`.
+///
+/// Specification (`AllocationManager.isOperatorSlashable`, eigenlayer-contracts v1.9+):
+/// "slashableUntil returns the last block the operator is slashable in so we check for less
+/// than or equal to": `status.registered || block.number <= status.slashableUntil`, with
+/// `slashableUntil = deregistration block + DEALLOCATION_DELAY`. The operator is slashable in the
+/// deregistration block and the `DEALLOCATION_DELAY` blocks after it, and may re-register only
+/// from `slashableUntil + 1`.
 pub(crate) fn is_registered(op: &Operator, key: &str, block: u64) -> bool {
     op.registrations
         .get(key)
-        .map(|r| r.registered || block < r.registered_until)
+        .map(|r| r.registered || block <= r.slashable_until)
         .unwrap_or(false)
 }
 
@@ -127,7 +146,9 @@ impl EigenLayer {
     ///
     /// Specification:
     /// - fails with `OperatorSetExists` if it exists;
-    /// - fails with `StrategyNotFound` for an unknown strategy (the beacon strategy is allowed).
+    /// - fails with `StrategyNotFound` for an unknown strategy (the beacon strategy is allowed);
+    /// - fails with `StrategyNotRedistributable` if the set redistributes and holds beacon-chain
+    ///   ETH or EIGEN.
     pub fn create_operator_set(
         &mut self,
         avs: &str,
@@ -147,6 +168,7 @@ impl EigenLayer {
             if s != BEACON_STRATEGY {
                 self.strategy(s)?;
             }
+            check_redistributable(redistribution_recipient.is_some(), s)?;
         }
         let mut ev = vec![ElEvent::OperatorSetCreated {
             avs: avs.to_string(),
@@ -172,10 +194,61 @@ impl EigenLayer {
         Ok(ev)
     }
 
+    /// Proposes a new slasher for set `avs#id` (`updateSlasher`); it slashes from block
+    /// `block + ALLOCATION_CONFIGURATION_DELAY + 1` and the current one until then.
+    ///
+    /// Specification (`AllocationManager.updateSlasher` / `_updateSlasher`, v1.9+;
+    /// `SLASHER_CONFIGURATION_DELAY = ALLOCATION_CONFIGURATION_DELAY`):
+    /// - fails with `InvalidCaller` unless the caller is the AVS;
+    /// - fails with `OperatorSetNotFound`; with `SlasherEmpty` for an empty slasher;
+    /// - a due pending slasher is applied first; proposing the pending slasher again before it
+    ///   takes effect changes nothing.
+    pub fn update_slasher(
+        &mut self,
+        caller: &str,
+        avs: &str,
+        id: u32,
+        slasher: &str,
+        block: u64,
+    ) -> Result<Vec<ElEvent>, ElError> {
+        if caller != avs {
+            return Err(ElError::InvalidCaller {
+                caller: caller.to_string(),
+            });
+        }
+        self.set_ref(avs, id)?;
+        if slasher.is_empty() {
+            return Err(ElError::SlasherEmpty);
+        }
+        let effect_block = block
+            .checked_add(self.params.allocation_configuration_delay)
+            .and_then(|b| b.checked_add(1))
+            .ok_or(MathError::Overflow)?;
+        let key = set_key(avs, id);
+        let Some(set) = self.operator_sets.get_mut(&key) else {
+            return Ok(Vec::new());
+        };
+        if set.slasher_effect_block != 0 && block >= set.slasher_effect_block {
+            set.slasher = std::mem::take(&mut set.pending_slasher);
+            set.slasher_effect_block = 0;
+        }
+        if slasher == set.pending_slasher && block < set.slasher_effect_block {
+            return Ok(Vec::new());
+        }
+        set.pending_slasher = slasher.to_string();
+        set.slasher_effect_block = effect_block;
+        Ok(vec![ElEvent::SlasherUpdated {
+            set: key,
+            slasher: slasher.to_string(),
+            effect_block,
+        }])
+    }
+
     /// Adds strategies to a set (`addStrategiesToOperatorSet`).
     ///
     /// Specification:
-    /// - fails with `OperatorSetNotFound`, `StrategyNotFound`, or `StrategyAlreadyInOperatorSet`.
+    /// - fails with `OperatorSetNotFound`, `StrategyNotFound`, or `StrategyAlreadyInOperatorSet`;
+    /// - fails with `StrategyNotRedistributable` for beacon-chain ETH or EIGEN in a redistributing set.
     pub fn add_strategies_to_operator_set(
         &mut self,
         avs: &str,
@@ -188,6 +261,7 @@ impl EigenLayer {
             if s != BEACON_STRATEGY {
                 self.strategy(s)?;
             }
+            check_redistributable(set.redistribution_recipient.is_some(), s)?;
             if !seen.insert(s.clone()) {
                 return Err(ElError::StrategyAlreadyInOperatorSet { strategy: s.clone() });
             }
@@ -246,8 +320,8 @@ impl EigenLayer {
         Ok(ev)
     }
 
-    /// Deregisters an operator (`deregisterFromOperatorSets`); it stays slashable for
-    /// `DEALLOCATION_DELAY` blocks.
+    /// Deregisters an operator (`deregisterFromOperatorSets`); it stays slashable through block
+    /// `block + DEALLOCATION_DELAY` (`slashableUntil`).
     ///
     /// Specification:
     /// - fails with `InvalidCaller` unless the caller is the operator or the AVS;
@@ -281,7 +355,10 @@ impl EigenLayer {
                 });
             }
         }
-        let until = block + self.params.deallocation_delay;
+        // Specification (`deregisterFromOperatorSets`): `slashableUntil: block.number + DEALLOCATION_DELAY`.
+        let until = block
+            .checked_add(self.params.deallocation_delay)
+            .ok_or(MathError::Overflow)?;
         let mut ev = Vec::new();
         for id in ids {
             let key = set_key(avs, *id);
@@ -290,7 +367,7 @@ impl EigenLayer {
                     key.clone(),
                     super::Registration {
                         registered: false,
-                        registered_until: until,
+                        slashable_until: until,
                     },
                 );
             }
@@ -306,12 +383,18 @@ impl EigenLayer {
         Ok(ev)
     }
 
-    /// Changes the allocation delay; effective after `ALLOCATION_CONFIGURATION_DELAY` blocks.
+    /// Changes the allocation delay; effective from block `block + ALLOCATION_CONFIGURATION_DELAY + 1`.
     ///
     /// Specification:
     /// - fails with `NotOperator` for a non-operator.
     pub fn set_allocation_delay(&mut self, operator: &str, delay: u64, block: u64) -> Result<Vec<ElEvent>, ElError> {
-        let cfg = self.params.allocation_configuration_delay;
+        // Specification (`AllocationManager._setAllocationDelay`, not newly registered): "Wait
+        // the entire configuration delay before the delay takes effect":
+        // `effectBlock = block.number + ALLOCATION_CONFIGURATION_DELAY + 1`.
+        let effect_block = block
+            .checked_add(self.params.allocation_configuration_delay)
+            .and_then(|b| b.checked_add(1))
+            .ok_or(MathError::Overflow)?;
         let op = self.operators.get_mut(operator).ok_or_else(|| ElError::NotOperator {
             account: operator.to_string(),
         })?;
@@ -321,17 +404,18 @@ impl EigenLayer {
             d.is_set = true;
         }
         d.pending = delay;
-        d.effect_block = block + cfg;
+        d.effect_block = effect_block;
         Ok(vec![ElEvent::AllocationDelaySet {
             operator: operator.to_string(),
             delay,
-            effect_block: block + cfg,
+            effect_block,
         }])
     }
 
     /// Sets the operator's magnitude for (set, strategy) (`modifyAllocations`, one entry).
-    /// Increases take effect after the allocation delay; decreases of a slashable allocation
-    /// after `DEALLOCATION_DELAY`, otherwise at once.
+    /// Increases take effect at `block + allocation delay`; decreases of a slashable allocation
+    /// at `block + DEALLOCATION_DELAY + 1` (slashable through `block + DEALLOCATION_DELAY`),
+    /// otherwise at once.
     ///
     /// Specification:
     /// - fails with `NotOperator`, `UninitializedAllocationDelay`, `OperatorSetNotFound`;
@@ -373,7 +457,14 @@ impl EigenLayer {
         if diff < 0 {
             if slashable {
                 a.pending_diff = diff;
-                a.effect_block = block + self.params.deallocation_delay;
+                // Specification (`AllocationManager.modifyAllocations`): "deallocations are
+                // slashable in the window [block.number, block.number + deallocationDelay]
+                // therefore, the effectBlock is set to the block right after the slashable
+                // window": `effectBlock = block.number + DEALLOCATION_DELAY + 1`.
+                a.effect_block = block
+                    .checked_add(self.params.deallocation_delay)
+                    .and_then(|b| b.checked_add(1))
+                    .ok_or(MathError::Overflow)?;
                 op.dealloc_queue
                     .entry(strategy.to_string())
                     .or_default()
@@ -477,12 +568,14 @@ impl EigenLayer {
     /// For each strategy with `current > 0`: `slashed = ⌈current·wad/WAD⌉`; current, max and
     /// encumbered magnitude drop by `slashed`; a pending deallocation shrinks by
     /// `⌈|pending|·wad/WAD⌉`; operator shares lose `calcSlashedAmount(shares, prevMax, newMax)`;
-    /// the still-slashable queued withdrawals lose `mulWad(scaledInWindow, prevMax − newMax)`;
+    /// the still-slashable queued withdrawals lose
+    /// `calcSlashedAmount(mulWad(scaledInWindow, prevMax), prevMax, newMax)`;
     /// the total is burned (tokens to `eigenlayer:burned`) or sent to the redistribution recipient.
     /// Cost is independent of the number of stakers.
     ///
     /// Specification:
-    /// - fails with `OperatorSetNotFound`; with `NotSlasher` unless `caller` is the set's slasher;
+    /// - fails with `OperatorSetNotFound`; with `NotSlasher` unless `caller` is the set's slasher
+    ///   at `block` ([`OperatorSet::slasher_at`]);
     /// - fails with `NotMemberOfSet` unless the operator is registered (or within its deregistration window);
     /// - fails with `StrategiesNotAscending`, `StrategyNotInOperatorSet`, `InvalidWadToSlash` (wad ∉ (0, WAD]).
     #[allow(clippy::too_many_arguments)]
@@ -497,10 +590,11 @@ impl EigenLayer {
         block: u64,
     ) -> Result<Vec<ElEvent>, ElError> {
         let set = self.set_ref(avs, id)?;
-        if caller != set.slasher {
+        let slasher = set.slasher_at(block);
+        if caller != slasher {
             return Err(ElError::NotSlasher {
                 caller: caller.to_string(),
-                slasher: set.slasher.clone(),
+                slasher: slasher.to_string(),
             });
         }
         let key = set_key(avs, id);
@@ -582,7 +676,7 @@ impl EigenLayer {
                 Some(k) => self.cumulative_scaled_at(operator, s, Some(k)),
                 None => U256::ZERO,
             };
-            let queue_burn = scale_for_burning(cur.sub_c(prev)?, prev_max, new_max)?;
+            let queue_burn = slashable_shares_in_queue(cur.sub_c(prev)?, prev_max, new_max)?;
             let total_burn = op_slashed.add_c(queue_burn)?;
             let e = op.slashed_shares.entry(s.clone()).or_default();
             *e = e.add_c(total_burn)?;

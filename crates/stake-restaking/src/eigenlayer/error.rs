@@ -164,6 +164,8 @@ pub enum ElError {
         /// The set's slasher.
         slasher: String,
     },
+    /// `updateSlasher` with an empty slasher (`InputAddressZero`).
+    SlasherEmpty,
     /// `wadToSlash` outside `(0, WAD]`.
     InvalidWadToSlash {
         /// The value.
@@ -177,6 +179,12 @@ pub enum ElError {
     /// The strategy is not part of the set.
     StrategyNotInOperatorSet {
         /// Strategy.
+        strategy: String,
+    },
+    /// A redistributing operator set may not hold beacon-chain ETH or EIGEN (`InvalidStrategy`
+    /// in `_addStrategyToOperatorSet`).
+    StrategyNotRedistributable {
+        /// The strategy.
         strategy: String,
     },
     /// The strategy is already part of the set.
@@ -313,6 +321,18 @@ pub enum ElError {
         /// Token.
         token: String,
     },
+    /// Earnings exist but the root holding them is still inside its activation delay
+    /// (`RootNotActivated`).
+    RootNotActivated {
+        /// Earner.
+        earner: String,
+        /// Token.
+        token: String,
+        /// When the first root holding them activates (s).
+        activated_at: u64,
+        /// Time of the claim (s).
+        now: u64,
+    },
 
     /// Arithmetic failure.
     Math(MathError),
@@ -418,6 +438,7 @@ impl fmt::Display for ElError {
             NotSlasher { caller, slasher } => {
                 write!(f, "eigenlayer: {caller} is not the slasher ({slasher})")
             }
+            SlasherEmpty => write!(f, "eigenlayer: a slasher must be named"),
             InvalidWadToSlash { wad } => {
                 write!(f, "eigenlayer: wadToSlash {wad} outside (0, 1e18]")
             }
@@ -427,6 +448,10 @@ impl fmt::Display for ElError {
             StrategyNotInOperatorSet { strategy } => {
                 write!(f, "eigenlayer: strategy {strategy} not in operator set")
             }
+            StrategyNotRedistributable { strategy } => write!(
+                f,
+                "eigenlayer: a redistributing operator set cannot hold {strategy} (beacon-chain ETH and EIGEN are not redistributable)"
+            ),
             StrategyAlreadyInOperatorSet { strategy } => {
                 write!(f, "eigenlayer: strategy {strategy} already in operator set")
             }
@@ -501,6 +526,15 @@ impl fmt::Display for ElError {
             NothingToClaim { earner, token } => {
                 write!(f, "eigenlayer: {earner} has nothing to claim in {token}")
             }
+            RootNotActivated {
+                earner,
+                token,
+                activated_at,
+                now,
+            } => write!(
+                f,
+                "eigenlayer: {earner}'s {token} rewards are in a root not activated until {activated_at} (now {now})"
+            ),
             Math(e) => write!(f, "eigenlayer: {e}"),
             Ledger(e) => write!(f, "eigenlayer: {e}"),
         }
@@ -538,10 +572,12 @@ impl Reject for ElError {
             AlreadyMemberOfSet { .. } => 4052,
             NotMemberOfSet { .. } => 4053,
             NotSlasher { .. } => 4054,
+            SlasherEmpty => 4145,
             InvalidWadToSlash { .. } => 4055,
             StrategiesNotAscending { .. } => 4056,
             StrategyNotInOperatorSet { .. } => 4057,
             StrategyAlreadyInOperatorSet { .. } => 4058,
+            StrategyNotRedistributable { .. } => 4144,
             UninitializedAllocationDelay { .. } => 4059,
             ModificationAlreadyPending { .. } => 4060,
             SameMagnitude { .. } => 4061,
@@ -567,6 +603,7 @@ impl Reject for ElError {
             SplitExceedsMax { .. } => 4140,
             PreviousSplitPending { .. } => 4141,
             NothingToClaim { .. } => 4142,
+            RootNotActivated { .. } => 4143,
             Math(e) => e.code(),
             Ledger(e) => e.code(),
         }

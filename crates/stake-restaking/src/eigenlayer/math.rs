@@ -58,11 +58,20 @@ pub fn scale_for_complete_withdrawal(scaled: U256, slashing_factor: U256) -> Mat
     mul_wad(scaled, slashing_factor)
 }
 
-/// `scaleForBurning = mulWad(scaledShares, prevMax − newMax)`: the queued (still slashable)
-/// shares lost to a slash.
-pub fn scale_for_burning(scaled: U256, prev_max: u64, new_max: u64) -> MathResult<U256> {
-    let diff = prev_max.checked_sub(new_max).ok_or(MathError::Underflow)?;
-    mul_wad(scaled, U256::from(diff))
+/// Queued (still slashable) shares lost to a slash (`DelegationManager._getSlashableSharesInQueue`):
+/// `calcSlashedAmount(mulWad(scaledAdded, prevMax), prevMax, newMax)`, 0 when `prevMax == 0`.
+///
+/// Specification (eigenlayer-contracts v1.9.0, "substitute calcSlashedAmount for
+/// scaleForBurning", #1502): the scaled shares that entered the queue in the last
+/// `MIN_WITHDRAWAL_DELAY_BLOCKS` are valued at the old magnitude (`s·k·m_n`, rounded down) and
+/// slashed as operator shares are, keeping `⌈·newMax/prevMax⌉`; "a maxMagnitude of 0 means the
+/// operator has been fully slashed (100%). There's nothing left to slash". The pre-1.9
+/// `scaleForBurning = mulWad(scaled, prevMax − newMax)` can burn 1 share more.
+pub fn slashable_shares_in_queue(scaled_added: U256, prev_max: u64, new_max: u64) -> MathResult<U256> {
+    if prev_max == 0 {
+        return Ok(U256::ZERO);
+    }
+    calc_slashed_amount(mul_wad(scaled_added, U256::from(prev_max))?, prev_max, new_max)
 }
 
 /// New stored deposit scaling factor after adding `added` shares (`SlashingLib.update`).

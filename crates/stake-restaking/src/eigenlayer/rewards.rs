@@ -6,7 +6,7 @@ use super::math::MAX_TOTAL_SHARES;
 use super::{EigenLayer, ElError, ElEvent};
 use serde::{Deserialize, Serialize};
 use stake_ledger::Ledger;
-use stake_math::{bps_mul_down, mul_div_down, Checked, U256};
+use stake_math::{bps_mul_down, mul_div_down, Checked, MathError, U256};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Ledger account holding submitted rewards until claimed.
@@ -27,7 +27,8 @@ pub struct RewardsParams {
     pub max_future_length: u64,
     /// `GENESIS_REWARDS_TIMESTAMP` (2024-03-21).
     pub genesis_rewards_timestamp: u64,
-    /// Operator split activation delay (7 days).
+    /// `activationDelay` (7 days in `script/configs/mainnet.json`): operator splits and
+    /// distribution roots take effect this long after they are set or submitted.
     pub activation_delay: u64,
     /// `defaultOperatorSplitBips` (1000 = 10 %).
     pub default_split_bps: u16,
@@ -112,6 +113,23 @@ pub struct RewardsCoordinator {
     pub operator_commission: BTreeMap<String, BTreeMap<String, U256>>,
     /// Total credited per token.
     pub distributed: BTreeMap<String, U256>,
+    /// Distribution roots submitted and not yet activated, oldest first (at most one per
+    /// distributed day inside the activation delay: bounded by `activation_delay / 86,400 + 1`).
+    pub pending_roots: Vec<DistributionRoot>,
+    /// Cumulative earnings covered by the latest activated root: what claims may draw on.
+    pub activated_earned: BTreeMap<String, BTreeMap<String, U256>>,
+}
+
+/// A distribution root (`submitRoot`): the cumulative earnings computed up to
+/// `rewards_calculation_end`, claimable from `activated_at`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DistributionRoot {
+    /// `rewardsCalculationEndTimestamp` (s): the end of the last day it covers.
+    pub rewards_calculation_end: u64,
+    /// `activatedAt = submission time + activationDelay` (s).
+    pub activated_at: u64,
+    /// Earner → token → cumulative earnings, for the entries that changed since the previous root.
+    pub cumulative: BTreeMap<String, BTreeMap<String, U256>>,
 }
 
 fn add_to(map: &mut BTreeMap<String, BTreeMap<String, U256>>, a: &str, b: &str, v: U256) -> Result<(), ElError> {
@@ -122,6 +140,19 @@ fn add_to(map: &mut BTreeMap<String, BTreeMap<String, U256>>, a: &str, b: &str, 
 
 fn get(map: &BTreeMap<String, BTreeMap<String, U256>>, a: &str, b: &str) -> U256 {
     map.get(a).and_then(|m| m.get(b)).copied().unwrap_or(U256::ZERO)
+}
+
+/// Folds the roots activated by `now_ts` (oldest first) into the claimable earnings.
+fn activate_roots(rc: &mut RewardsCoordinator, now_ts: u64) {
+    let due = rc.pending_roots.iter().take_while(|r| now_ts >= r.activated_at).count();
+    for root in rc.pending_roots.drain(..due) {
+        for (earner, m) in root.cumulative {
+            let e = rc.activated_earned.entry(earner).or_default();
+            for (token, v) in m {
+                e.insert(token, v);
+            }
+        }
+    }
 }
 
 impl EigenLayer {
@@ -314,6 +345,7 @@ impl EigenLayer {
         };
         let mut rc = self.rewards.clone();
         let mut events = Vec::new();
+        let mut touched: BTreeSet<(String, String)> = BTreeSet::new();
         for day in first..end_day {
             let ts = day * DAY_SECONDS;
             let mut day_total = U256::ZERO;
@@ -359,6 +391,8 @@ impl EigenLayer {
                     add_to(&mut rc.earned, op, &sub.token, op_cut)?;
                     add_to(&mut rc.operator_commission, op, &sub.token, op_cut)?;
                     add_to(&mut rc.earned, staker, &sub.token, gross - op_cut)?;
+                    touched.insert((op.to_string(), sub.token.clone()));
+                    touched.insert((staker.to_string(), sub.token.clone()));
                     let d = rc.distributed.entry(sub.token.clone()).or_default();
                     *d = d.add_c(gross)?;
                     day_total = day_total.add_c(gross)?;
@@ -367,23 +401,87 @@ impl EigenLayer {
             events.push(ElEvent::RewardsDistributed { day, total: day_total });
         }
         rc.next_day = Some(end_day.max(first));
+        // Specification (`RewardsCoordinator.submitRoot`): the rewards updater posts a root for
+        // the days just computed (`rewardsCalculationEndTimestamp < block.timestamp`, strictly
+        // after the previous one) with `activatedAt = block.timestamp + activationDelay`; claims
+        // against it revert with `RootNotActivated` until then (`_checkClaim`:
+        // `block.timestamp >= root.activatedAt`).
+        if end_day > first {
+            let mut cumulative: BTreeMap<String, BTreeMap<String, U256>> = BTreeMap::new();
+            for (earner, token) in touched {
+                let v = get(&rc.earned, &earner, &token);
+                cumulative.entry(earner).or_default().insert(token, v);
+            }
+            let activated_at = now_ts
+                .checked_add(rc.params.activation_delay)
+                .ok_or(MathError::Overflow)?;
+            let rewards_calculation_end = end_day.checked_mul(DAY_SECONDS).ok_or(MathError::Overflow)?;
+            events.push(ElEvent::DistributionRootSubmitted {
+                rewards_calculation_end,
+                activated_at,
+            });
+            rc.pending_roots.push(DistributionRoot {
+                rewards_calculation_end,
+                activated_at,
+                cumulative,
+            });
+        }
+        activate_roots(&mut rc, now_ts);
         self.rewards = rc;
         Ok(events)
     }
 
-    /// Rewards earned and not yet claimed.
-    pub fn claimable(&self, earner: &str, token: &str) -> U256 {
+    /// Rewards claimable at `now_ts`: cumulative earnings under the latest root activated by
+    /// then, minus what was claimed.
+    pub fn claimable(&self, earner: &str, token: &str, now_ts: u64) -> U256 {
+        let activated = self
+            .rewards
+            .pending_roots
+            .iter()
+            .rev()
+            .filter(|r| now_ts >= r.activated_at)
+            .find_map(|r| r.cumulative.get(earner).and_then(|m| m.get(token)).copied())
+            .unwrap_or_else(|| get(&self.rewards.activated_earned, earner, token));
+        activated.saturating_sub(get(&self.rewards.claimed, earner, token))
+    }
+
+    /// Rewards earned (distributed) and not yet claimable or claimed, whatever the roots.
+    pub fn earned_unclaimed(&self, earner: &str, token: &str) -> U256 {
         get(&self.rewards.earned, earner, token).saturating_sub(get(&self.rewards.claimed, earner, token))
     }
 
-    /// Claims cumulative earnings minus what was claimed (`processClaim`).
+    /// Claims the cumulative earnings of the latest root activated by `now_ts`, minus what was
+    /// claimed (`processClaim`).
     ///
     /// Specification:
+    /// - fails with `RootNotActivated` if nothing is claimable yet but a root submitted since
+    ///   holds earnings (`_checkClaim`: `block.timestamp >= root.activatedAt`);
     /// - fails with `NothingToClaim` if nothing is claimable;
     /// - fails with `Ledger(..)` if the token is unknown.
-    pub fn claim(&mut self, ledger: &mut Ledger, earner: &str, token: &str) -> Result<Vec<ElEvent>, ElError> {
-        let amount = self.claimable(earner, token);
+    pub fn claim(
+        &mut self,
+        ledger: &mut Ledger,
+        earner: &str,
+        token: &str,
+        now_ts: u64,
+    ) -> Result<Vec<ElEvent>, ElError> {
+        let amount = self.claimable(earner, token, now_ts);
         if amount == U256::ZERO {
+            if self.earned_unclaimed(earner, token) != U256::ZERO {
+                let activated_at = self
+                    .rewards
+                    .pending_roots
+                    .iter()
+                    .find(|r| r.cumulative.get(earner).and_then(|m| m.get(token)).is_some())
+                    .map(|r| r.activated_at)
+                    .unwrap_or(now_ts);
+                return Err(ElError::RootNotActivated {
+                    earner: earner.to_string(),
+                    token: token.to_string(),
+                    activated_at,
+                    now: now_ts,
+                });
+            }
             return Err(ElError::NothingToClaim {
                 earner: earner.to_string(),
                 token: token.to_string(),
@@ -396,7 +494,8 @@ impl EigenLayer {
             let to = l.account(earner);
             l.transfer(pool, to, asset, amount).map_err(ElError::from)
         })?;
-        let total = get(&self.rewards.earned, earner, token);
+        activate_roots(&mut self.rewards, now_ts);
+        let total = get(&self.rewards.activated_earned, earner, token);
         self.rewards
             .claimed
             .entry(earner.to_string())
