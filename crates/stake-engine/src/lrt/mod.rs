@@ -896,7 +896,7 @@ fn inflows(world: &mut World, i: usize, k: usize) -> Result<Vec<Event>, EngineEr
         .filter(|(id, _)| el.withdrawals.contains_key(id))
         .cloned()
         .collect();
-    let has_rewards = el.claimable(&d.account, "ETH") > U256::ZERO;
+    let has_rewards = el.claimable(&d.account, "ETH", world.now) > U256::ZERO;
     let mid = world.ledger.balance(from, eth);
     if has_rewards {
         if let Some(ev) = quiet_apply(
