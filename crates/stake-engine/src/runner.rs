@@ -232,7 +232,12 @@ impl Prepared {
                 | Action::Unwrap { amount, .. }
                 | Action::RequestWithdrawal { amount, .. }
                 | Action::Burn { amount, .. }
-                | Action::Transfer { amount, .. } => *amount = bal,
+                | Action::Transfer { amount, .. }
+                | Action::Lrt(crate::lrt::LrtAction::Deposit { amount, .. })
+                | Action::Lrt(crate::lrt::LrtAction::RequestWithdrawal { amount, .. })
+                | Action::Product(crate::products::ProductAction::VaultWithdraw { shares: amount, .. }) => {
+                    *amount = bal
+                }
                 _ => {}
             }
         }

@@ -265,6 +265,9 @@ pub struct Scenario {
     /// L3 liquid restaking tokens by symbol (`[lrt.ezETH]`).
     #[serde(default)]
     pub lrt: BTreeMap<String, crate::lrt::LrtCfg>,
+    /// L5 aggregator vaults (`[[vaults]]`).
+    #[serde(default)]
+    pub vaults: Vec<crate::products::VaultCfg>,
     /// L5 insurance funds (`[[insurance]]`).
     #[serde(default)]
     pub insurance: Vec<crate::products::InsuranceCfg>,

@@ -810,7 +810,7 @@ fn build_schedule(scn: &Scenario, world: &World, start: u64, end: u64) -> Result
             _ if a.lrt.is_some() => {
                 crate::lrt::schedule_action(a, &path, world).unwrap_or_else(|| Err(err(&path, "unreachable")))?
             }
-            "underwrite" | "buy_cover" => {
+            "underwrite" | "buy_cover" | "vault_deposit" | "vault_withdraw" | "vault_claim" => {
                 crate::products::schedule_action(a, &path).unwrap_or_else(|| Err(err(&path, "unreachable")))?
             }
             "stake" => {

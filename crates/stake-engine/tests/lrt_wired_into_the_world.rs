@@ -412,6 +412,16 @@ fn the_shipped_lrt_loop_scenario_runs_with_every_invariant_after_every_transacti
     // The day-90 slash shows in that day's row for both tokens.
     let day = |d: usize| &a.rows[d].values;
     assert!(day(90)[ez] < day(89)[ez] * 0.98 && day(90)[rs] < day(89)[rs] * 0.98);
+    // The aggregator's share price falls only with the slash (day 90) and by its weekly moves'
+    // 0.01 ETH costs; never otherwise.
+    let sp = col("lrt-max.share_price");
+    for d in 1..a.rows.len() {
+        let (prev, now) = (day(d - 1)[sp], day(d)[sp]);
+        if d != 90 {
+            assert!(now >= prev * (1.0 - 1e-5), "day {d}: {prev} → {now}");
+        }
+    }
+    assert!(day(90)[sp] < day(89)[sp] * 0.99);
     let _ = DAY;
 }
 
@@ -508,4 +518,106 @@ fn an_insurance_fund_pays_its_share_of_a_covered_holders_slashing_loss_in_the_sa
     );
     assert_eq!(w.products.funds[0].fund.claims_paid, paid);
     assert_eq!(balance(&w, "cover:fund", "ETH"), eth(100) + premiums - paid);
+}
+
+#[test]
+fn an_aggregator_vault_buys_lrts_by_policy_under_caps_and_marks_a_slash_as_a_loss() {
+    let text = SMALL.replacen(
+        "[[accounts]]",
+        "[[vaults]]\nname = \"agg\"\nidle_buffer = \"5%\"\ncadence = \"7d\"\nmove_cost = \"0.01 ETH\"\nstrategies = [\n  { token = \"ezETH\", apr = \"5%\", cap = \"60%\" },\n  { token = \"rsETH\", apr = \"4%\", cap = \"60%\" },\n]\n\n[[accounts]]",
+        1,
+    );
+    let mut w = prepare(&text, None).unwrap().world().clone();
+    use stake_engine::products::ProductAction::{VaultClaim, VaultDeposit, VaultWithdraw};
+    let p = |a| Action::Product(a);
+    ok(
+        &mut w,
+        "alice",
+        p(VaultDeposit {
+            vault: "agg".into(),
+            amount: eth(100),
+        }),
+    );
+    // The first deposit: 100 · (0 + 1) / (0 + 1) shares.
+    assert_eq!(balance(&w, "alice", "agg"), eth(100));
+    for (a, code) in [
+        (
+            p(VaultDeposit {
+                vault: "nope".into(),
+                amount: eth(1),
+            }),
+            9322,
+        ),
+        (p(VaultClaim { vault: "agg".into() }), 9324),
+        (
+            p(VaultWithdraw {
+                vault: "agg".into(),
+                shares: eth(101),
+            }),
+            7109,
+        ),
+    ] {
+        let hash = w.state_hash();
+        let Outcome::Rejected(r) = tx(&mut w, "alice", a.clone()) else {
+            panic!("{a:?} must be rejected")
+        };
+        assert_eq!(r.code, code, "{a:?}: {}", r.message);
+        assert_eq!(w.state_hash(), hash);
+    }
+    advance(&mut w, 1);
+    let v = &w.products.vaults[0];
+    // Max yield under caps: ezETH to its 60 % cap of the 99.98 ETH left after the two moves'
+    // 0.01 ETH costs (59.988), rsETH the rest but the 5 % buffer (35 less its cost); the LRTs
+    // mint at rate 1, and the idle keeps 100 − 59.998 − 35.
+    assert_eq!(v.agg.vault.idle, eth(5) + eth(2) / u(1000));
+    assert_eq!(balance(&w, "agg:vault", "ezETH"), eth(60) - eth(12) / u(1000));
+    assert_eq!(balance(&w, "agg:vault", "rsETH"), eth(35) - eth(1) / u(100));
+    assert_eq!(balance(&w, "agg:gas", "ETH"), eth(2) / u(100));
+    let total = v.agg.vault.total_assets().unwrap();
+    for s in &v.agg.strategies {
+        assert!(
+            s.allocation <= total * u(6) / u(10),
+            "{} over its cap: {} of {total}",
+            s.name,
+            s.allocation
+        );
+    }
+    // The LRTs stake the vault's ETH at the next frame (one validator each, both with op-a: the
+    // first delegators below target); once verified it is slashable.
+    advance(&mut w, 4);
+    let before = w.products.vaults[0].agg.share_price_wad().unwrap();
+    ok(
+        &mut w,
+        SYSTEM,
+        Action::Restaking(RestakingAction::ServiceFault {
+            service: "avs1".into(),
+            operator: "op-a".into(),
+            fraction_wad: Some(WAD / u(10)),
+        }),
+    );
+    let v = &w.products.vaults[0];
+    // Marked in the slashing transaction: the loss is reported, the share price falls.
+    assert!(v.agg.losses > U256::ZERO);
+    assert!(v.agg.share_price_wad().unwrap() < before);
+    // A redemption beyond the idle buffer is queued and redeemed through the LRTs' queues.
+    ok(
+        &mut w,
+        "alice",
+        p(VaultWithdraw {
+            vault: "agg".into(),
+            shares: eth(50),
+        }),
+    );
+    assert_eq!(w.products.vaults[0].requests.len(), 1);
+    let hash = w.state_hash();
+    let Outcome::Rejected(r) = tx(&mut w, "alice", p(VaultClaim { vault: "agg".into() })) else {
+        panic!("not back yet")
+    };
+    assert_eq!(r.code, 9323, "{}", r.message);
+    assert_eq!(w.state_hash(), hash);
+    advance(&mut w, 45);
+    let before = balance(&w, "alice", "ETH");
+    ok(&mut w, "alice", p(VaultClaim { vault: "agg".into() }));
+    assert!(balance(&w, "alice", "ETH") > before);
+    assert!(w.products.vaults[0].requests.is_empty());
 }

@@ -17,7 +17,7 @@
 //!   [`Aggregator::report_loss`] or a rebalance cost, and an operation that would push it above
 //!   `max_share_price_wad` is rejected (a circuit breaker on reported gains).
 //! * **Withdrawals.** A redemption the idle assets cover is paid at once; a larger one takes
-//!   the idle assets and the rest from the strategies (shortest withdrawal delay first), burns the
+//!   from the idle buffer and every strategy pro rata to what each holds, burns the
 //!   shares at once at `previewRedeem` and is claimable after the longest delay it used.
 
 use crate::vault::{Vault, VaultError};
@@ -552,19 +552,37 @@ impl Aggregator {
                 a.vault.apply_exit(assets, shares)?;
                 return Ok(WithdrawalOutcome::Paid { assets });
             }
-            let mut shortfall = assets.sub_c(a.vault.idle)?;
-            let mut order: Vec<usize> = (0..a.strategies.len()).collect();
-            order.sort_by_key(|&i| (a.strategies[i].withdrawal_delay_s, i));
+            // The idle buffer gives its pro-rata part too, so every slot — idle and each
+            // strategy — keeps its share of what stays: a withdrawal never pushes a strategy
+            // over a share cap it respected, nor empties the buffer.
+            let held = a.strategies.iter().try_fold(U256::ZERO, |t, s| t.add_c(s.allocation))?;
+            let from_idle = mul_div_down(assets, a.vault.idle, a.vault.idle.add_c(held)?)?;
+            let mut shortfall = assets.sub_c(from_idle)?;
+            // The strategies pro rata to their allocations; the rounding remainder comes from
+            // them in index order.
+            let mut takes = Vec::with_capacity(a.strategies.len());
+            let mut planned = U256::ZERO;
+            for s in &a.strategies {
+                let t = if held == U256::ZERO {
+                    U256::ZERO
+                } else {
+                    mul_div_down(shortfall, s.allocation, held)?
+                };
+                planned = planned.add_c(t)?;
+                takes.push(t);
+            }
+            let mut rest = shortfall.sub_c(planned)?;
+            for (i, s) in a.strategies.iter().enumerate() {
+                let extra = rest.min(s.allocation.sub_c(takes[i])?);
+                takes[i] = takes[i].add_c(extra)?;
+                rest = rest.sub_c(extra)?;
+            }
             let mut ready_at = now;
-            for i in order {
-                if shortfall == U256::ZERO {
-                    break;
-                }
-                let s = &mut a.strategies[i];
-                let take = shortfall.min(s.allocation);
+            for (i, take) in takes.into_iter().enumerate() {
                 if take == U256::ZERO {
                     continue;
                 }
+                let s = &mut a.strategies[i];
                 s.allocation = s.allocation.sub_c(take)?;
                 shortfall = shortfall.sub_c(take)?;
                 ready_at = ready_at.max(now.checked_add(s.withdrawal_delay_s).ok_or(MathError::Overflow)?);
@@ -767,6 +785,26 @@ impl Aggregator {
                 });
             }
         }
+        // The costs leave the vault, so a share cap is measured on what remains: trim a move
+        // whose destination would end above its cap of the assets after every move's cost.
+        let costs = moves.iter().try_fold(U256::ZERO, |t, m: &Move| t.add_c(m.cost))?;
+        let after = self.vault.total_assets()?.saturating_sub(costs);
+        for k in 0..moves.len() {
+            let Slot::Strategy(i) = moves[k].to else { continue };
+            let Cap::ShareBps(b) = self.strategies[i].cap else {
+                continue;
+            };
+            let cap = bps_of(after, b)?;
+            let mut end = self.strategies[i].allocation;
+            for m in moves.iter().filter(|m| m.to == Slot::Strategy(i)) {
+                end = end.add_c(m.amount.saturating_sub(m.cost))?;
+            }
+            if end > cap {
+                let m = &mut moves[k];
+                m.amount = m.amount.saturating_sub(end.sub_c(cap)?).max(m.cost);
+            }
+        }
+        moves.retain(|m| m.amount > m.cost);
         Ok(moves)
     }
 

@@ -147,8 +147,10 @@ fn withdrawals_beyond_the_idle_buffer_queue_behind_the_longest_delay_they_use() 
         }
     );
     a.check_invariants().unwrap();
-    // 80 shares redeem 80.7744 ETH: the idle 4.95, all of the PT (1-day exit) and 15.85 of
-    // ezETH (7-day exit).
+    // 80 shares redeem 80.7744 ETH pro rata from every slot, so each keeps its share of the
+    // 15.144… left: the idle 4.9516 of 95.9196 gives 4.169768…, ezETH (30.999) and the PT
+    // (59.969) the rest in proportion (plus the wei of rounding); the longest delay used
+    // (ezETH's 7 days) applies.
     let q = a.request_withdrawal("alice", e(80), e(95), T0).unwrap();
     let assets = w(80_774_400_000_000_000_000);
     assert_eq!(
@@ -159,9 +161,9 @@ fn withdrawals_beyond_the_idle_buffer_queue_behind_the_longest_delay_they_use() 
             ready_at: T0 + 7 * DAY
         }
     );
-    assert_eq!(a.vault.idle, U256::ZERO);
-    assert_eq!(a.strategies[2].allocation, U256::ZERO);
-    assert_eq!(a.strategies[1].allocation, w(15_145_200_000_000_000_001));
+    assert_eq!(a.vault.idle, w(781_831_578_947_368_422));
+    assert_eq!(a.strategies[2].allocation, w(9_468_789_473_684_210_527));
+    assert_eq!(a.strategies[1].allocation, w(4_894_578_947_368_421_052));
     assert_eq!((a.vault.total_supply, a.queued_assets), (e(15), assets));
     assert_eq!(a.share_price_wad().unwrap(), w(1_009_680_000_000_000_000));
     a.check_invariants().unwrap();

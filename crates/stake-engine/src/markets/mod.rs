@@ -20,6 +20,17 @@ mod arbitrage;
 mod calc;
 mod morpho;
 mod ops;
+
+/// Turns `eth` of `acct`'s ETH into `asset` through its protocol (LRT deposit, LST stake and wrap,
+/// WETH); returns what was received.
+pub(crate) fn eth_into_for(
+    world: &mut crate::world::World,
+    acct: stake_ledger::AccountId,
+    asset: stake_ledger::AssetId,
+    eth: stake_math::U256,
+) -> Result<Vec<crate::event::Event>, crate::error::EngineError> {
+    ops::eth_into(world, acct, asset, eth).map(|(_, ev)| ev)
+}
 mod panic_seller;
 mod pendle_ops;
 mod pool_coins;

@@ -9,6 +9,11 @@
 //! (`PremiumUnpaid`), as the real funds do.
 //!
 //! Accounts: `<fund>:fund` holds the fund's ETH; cover names are `<holder>/<token>`.
+//!
+//! [`vaults`] wires the yield aggregator (`[[vaults]]`).
+
+pub mod vaults;
+pub use vaults::{VaultCfg, VaultEntry, VaultStrategyCfg};
 
 use crate::action::Action;
 use crate::amount::{parse_amount_of, parse_wad_fraction};
@@ -56,6 +61,8 @@ pub struct FundEntry {
 pub struct ProductsWorld {
     /// Insurance funds in declaration order.
     pub funds: Vec<FundEntry>,
+    /// Aggregator vaults in declaration order.
+    pub vaults: Vec<VaultEntry>,
 }
 
 /// Product actions.
@@ -77,6 +84,25 @@ pub enum ProductAction {
         /// Cover (wei of ETH).
         amount: U256,
     },
+    /// Deposit ETH into an aggregator vault.
+    VaultDeposit {
+        /// Vault.
+        vault: String,
+        /// ETH (wei).
+        amount: U256,
+    },
+    /// Redeem vault shares (paid from idle, else queued).
+    VaultWithdraw {
+        /// Vault.
+        vault: String,
+        /// Shares.
+        shares: U256,
+    },
+    /// Claim the sender's queued vault withdrawals that are ready.
+    VaultClaim {
+        /// Vault.
+        vault: String,
+    },
 }
 
 impl ProductAction {
@@ -87,6 +113,9 @@ impl ProductAction {
             ProductAction::BuyCover { fund, token, amount } => {
                 format!("buy {amount} wei of {token} cover from {fund}")
             }
+            ProductAction::VaultDeposit { vault, amount } => format!("deposit {amount} wei into {vault}"),
+            ProductAction::VaultWithdraw { vault, shares } => format!("redeem {shares} {vault} shares"),
+            ProductAction::VaultClaim { vault } => format!("claim {vault} withdrawals"),
         }
     }
 }
@@ -104,6 +133,27 @@ pub enum ProductError {
         /// Token.
         token: String,
     },
+    /// No vault with this name.
+    UnknownVault {
+        /// Name.
+        vault: String,
+    },
+    /// The vault's redemptions have not brought the ETH back yet.
+    NotYetLiquid {
+        /// Vault.
+        vault: String,
+        /// Owed to the request.
+        owed: U256,
+        /// ETH back and not idle.
+        liquid: U256,
+    },
+    /// No request of the sender is ready.
+    NothingToClaim {
+        /// Vault.
+        vault: String,
+        /// Account.
+        account: String,
+    },
 }
 
 impl std::fmt::Display for ProductError {
@@ -112,6 +162,16 @@ impl std::fmt::Display for ProductError {
             ProductError::UnknownFund { fund } => write!(f, "unknown insurance fund `{fund}`"),
             ProductError::NotAnLrt { token } => {
                 write!(f, "{token} is not a liquid restaking token: no cover is sold for it")
+            }
+            ProductError::UnknownVault { vault } => write!(f, "unknown vault `{vault}`"),
+            ProductError::NotYetLiquid { vault, owed, liquid } => {
+                write!(
+                    f,
+                    "{vault}: {owed} wei owed, only {liquid} wei back from its redemptions yet"
+                )
+            }
+            ProductError::NothingToClaim { vault, account } => {
+                write!(f, "{account} has no {vault} withdrawal to claim")
             }
         }
     }
@@ -122,6 +182,9 @@ impl Reject for ProductError {
         match self {
             ProductError::UnknownFund { .. } => 9320,
             ProductError::NotAnLrt { .. } => 9321,
+            ProductError::UnknownVault { .. } => 9322,
+            ProductError::NotYetLiquid { .. } => 9323,
+            ProductError::NothingToClaim { .. } => 9324,
         }
     }
 }
@@ -139,6 +202,9 @@ impl ProductsWorld {
     pub fn hash_state(&self, h: &mut blake3::Hasher) {
         if !self.funds.is_empty() {
             hash_serde(h, &self.funds);
+        }
+        if !self.vaults.is_empty() {
+            hash_serde(h, &self.vaults);
         }
     }
     fn index(&self, fund: &str) -> Result<usize, EngineError> {
@@ -159,7 +225,7 @@ impl ProductsWorld {
                 return Err(format!("{}: holds {held} wei, counts {} assets", f.name, f.fund.assets));
             }
         }
-        Ok(())
+        vaults::check_backing(self, ledger, eth)
     }
     /// Metric columns.
     pub fn columns(&self) -> Vec<String> {
@@ -167,6 +233,11 @@ impl ProductsWorld {
         for f in &self.funds {
             for m in ["assets_eth", "cover_eth", "claims_paid_eth"] {
                 c.push(format!("{}.{m}", f.name));
+            }
+        }
+        for v in &self.vaults {
+            for m in ["share_price", "assets_eth", "idle_eth"] {
+                c.push(format!("{}.{m}", v.name));
             }
         }
         c
@@ -216,30 +287,56 @@ pub fn build(world: &mut World, scn: &Scenario, start: u64) -> Result<(), Scenar
             underwriters: Vec::new(),
         });
     }
-    Ok(())
+    vaults::build(world, scn, start)
 }
 
 /// `[[actions]]`: `underwrite` (`market` = fund, amount in ETH) and `buy_cover` (`market` =
 /// fund, `token` = the LRT, amount = cover in ETH).
 pub fn schedule_action(a: &ActionCfg, path: &str) -> Option<Result<(Action, Option<String>), ScenarioError>> {
-    if !matches!(a.op.as_str(), "underwrite" | "buy_cover") {
+    if !matches!(
+        a.op.as_str(),
+        "underwrite" | "buy_cover" | "vault_deposit" | "vault_withdraw" | "vault_claim"
+    ) {
         return None;
     }
     Some((|| {
         let fund = a
             .market
             .clone()
-            .ok_or_else(|| err(format!("{path}.market"), "which insurance fund?"))?;
+            .ok_or_else(|| err(format!("{path}.market"), "which insurance fund or vault?"))?;
+        if a.op == "vault_claim" {
+            return Ok((Action::Product(ProductAction::VaultClaim { vault: fund }), None));
+        }
         let s = a
             .amount
             .as_deref()
             .ok_or_else(|| err(format!("{path}.amount"), "missing amount"))?;
+        if a.op == "vault_withdraw" {
+            if s.trim() == "all" {
+                return Ok((
+                    Action::Product(ProductAction::VaultWithdraw {
+                        vault: fund.clone(),
+                        shares: U256::ZERO,
+                    }),
+                    Some(fund),
+                ));
+            }
+            let shares = parse_amount_of(s, &fund, 18).map_err(|e| err(format!("{path}.amount"), e))?;
+            return Ok((
+                Action::Product(ProductAction::VaultWithdraw { vault: fund, shares }),
+                None,
+            ));
+        }
         let amount = parse_amount_of(s, "ETH", 18).map_err(|e| err(format!("{path}.amount"), e))?;
         if amount == U256::ZERO {
             return Err(err(format!("{path}.amount"), "must be positive"));
         }
         Ok(match a.op.as_str() {
             "underwrite" => (Action::Product(ProductAction::Underwrite { fund, amount }), None),
+            "vault_deposit" => (
+                Action::Product(ProductAction::VaultDeposit { vault: fund, amount }),
+                None,
+            ),
             _ => {
                 let token = a
                     .token
@@ -256,6 +353,9 @@ pub fn apply(world: &mut World, sender: &str, action: &ProductAction) -> Result<
     let now = world.now;
     let eth = world.eth_asset;
     match action {
+        ProductAction::VaultDeposit { .. } | ProductAction::VaultWithdraw { .. } | ProductAction::VaultClaim { .. } => {
+            vaults::apply(world, sender, action)
+        }
         ProductAction::Underwrite { fund, amount } => {
             let i = world.products.index(fund)?;
             let from = world.ledger.account(sender);
@@ -329,6 +429,7 @@ pub fn on_frame(world: &mut World, t: u64) -> Vec<Event> {
             }
         }
     }
+    vaults::on_frame(world, t);
     Vec::new()
 }
 
@@ -383,6 +484,7 @@ pub fn on_slash(world: &mut World, before: &[(AssetId, U256)]) -> Vec<Event> {
             }
         }
     }
+    vaults::mark_all(world);
     events
 }
 
@@ -393,12 +495,14 @@ pub fn sample(world: &World) -> Vec<f64> {
     for f in &world.products.funds {
         v.extend([f18(f.fund.assets), f18(f.fund.total_cover), f18(f.fund.claims_paid)]);
     }
+    v.extend(vaults::sample(world));
     v
 }
 
 /// The `products` part of the summary and its console section.
 pub fn summary(world: &World) -> (serde_json::Value, String) {
-    if world.products.funds.is_empty() {
+    let (vault_rows, vault_text) = vaults::summary(world);
+    if world.products.funds.is_empty() && vault_rows.is_empty() {
         return (serde_json::Value::Null, String::new());
     }
     let fmt = |v: U256| crate::amount::format_fixed(v, 18, 2);
@@ -427,5 +531,12 @@ pub fn summary(world: &World) -> (serde_json::Value, String) {
             "covers": f.covers.iter().map(|(h, _, n)| serde_json::json!({"holder": h, "cover": n})).collect::<Vec<_>>(),
         }));
     }
-    (serde_json::Value::Array(out), text.trim_end().to_string())
+    if out.is_empty() {
+        text.clear();
+    }
+    text.push_str(&vault_text);
+    (
+        serde_json::json!({ "insurance": out, "vaults": vault_rows }),
+        text.trim_end().to_string(),
+    )
 }
