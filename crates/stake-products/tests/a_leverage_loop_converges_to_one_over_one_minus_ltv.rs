@@ -1,9 +1,7 @@
 //! The loop planner: max leverage exact and in wad, plans to a leverage and a health factor,
 //! convergence to 1/(1 − LTV), step and flash unwinds, the yield decomposition, rejections.
-#![allow(clippy::unwrap_used, clippy::panic)]
 
-mod common;
-use common::{e, m, w};
+use crate::common::{e, m, w};
 use stake_ledger::Reject;
 use stake_math::{I256, U256, WAD};
 use stake_products::looping::{

@@ -1,9 +1,7 @@
 //! The ERC-4626 vault: OpenZeppelin v5's conversions and rounding per entry point, the max*
 //! reverts, the donation attack, and a property test of its invariants.
-#![allow(clippy::unwrap_used, clippy::panic)]
 
-mod common;
-use common::{e, rejects, w};
+use crate::common::{e, rejects, w};
 use proptest::prelude::*;
 use stake_ledger::Reject;
 use stake_math::{U256, WAD};

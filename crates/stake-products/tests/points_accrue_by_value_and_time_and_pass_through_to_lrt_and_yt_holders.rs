@@ -1,9 +1,7 @@
 //! Points: accrual per value·time through an index, inheritance by LRT holders, pass-through to
 //! Pendle YT holders on the full SY amount, rounding that never mints points, rejections.
-#![allow(clippy::unwrap_used, clippy::panic)]
 
-mod common;
-use common::{e, rejects, w};
+use crate::common::{e, rejects, w};
 use stake_math::U256;
 use stake_products::points::{PassThrough, PointsError, PointsSource, Programme};
 

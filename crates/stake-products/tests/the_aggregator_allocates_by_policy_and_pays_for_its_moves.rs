@@ -1,10 +1,8 @@
 //! The yield aggregator: targets under each policy and cap, a costed rebalance that refuses
 //! moves not paying for themselves, the share-price floor and cap, withdrawals queued behind
 //! strategy delays, every rejection, and a property test with a conservation audit.
-#![allow(clippy::unwrap_used, clippy::panic)]
 
-mod common;
-use common::{e, m, rejects, w};
+use crate::common::{e, m, rejects, w};
 use proptest::prelude::*;
 use proptest::strategy::Strategy as _;
 use stake_math::{U256, WAD};

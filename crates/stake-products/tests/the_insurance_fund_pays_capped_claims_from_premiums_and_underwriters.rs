@@ -1,10 +1,8 @@
 //! The insurance fund: pro-rata premiums through the index, capacity with a leverage limit,
 //! payouts capped by the share, the cover and the assets, the underwriters' cool-down, and every
 //! rejection leaving the state unchanged.
-#![allow(clippy::unwrap_used, clippy::panic)]
 
-mod common;
-use common::{e, m, rejects, w};
+use crate::common::{e, m, rejects, w};
 use stake_math::{U256, WAD};
 use stake_products::insurance::{InsuranceError, InsuranceFund, InsuranceParams};
 

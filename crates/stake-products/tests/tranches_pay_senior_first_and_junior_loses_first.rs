@@ -1,9 +1,7 @@
 //! Senior / junior tranches: the senior coupon paid first, junior's residual and first loss, a
 //! loss larger than junior, the senior cap, every rejection, and a property test.
-#![allow(clippy::unwrap_used, clippy::panic)]
 
-mod common;
-use common::{e, m, rejects, w};
+use crate::common::{e, m, rejects, w};
 use proptest::prelude::*;
 use stake_math::{mul_div_down, U256, WAD};
 use stake_products::tranche::{Tranche, TrancheError, TranchePool};
