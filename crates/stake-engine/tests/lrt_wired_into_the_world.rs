@@ -422,6 +422,16 @@ fn the_shipped_lrt_loop_scenario_runs_with_every_invariant_after_every_transacti
         }
     }
     assert!(day(90)[sp] < day(89)[sp] * 0.99);
+    // The decomposition: Renzo's fee is 10 % of the restaking rewards that entered its deposit
+    // queue (one floor per daily claim), and the slash shows as a loss.
+    let ez = &lrts[0]["decomposition"];
+    let v = |k: &str| ez[k].as_str().unwrap().parse::<u128>().unwrap();
+    let (rewards, fee) = (v("restaking_rewards_wei"), v("lrt_fee_wei"));
+    assert!(
+        rewards > 0 && fee <= rewards / 10 && rewards / 10 - fee <= 180,
+        "{rewards} {fee}"
+    );
+    assert!(v("slashing_wei") > 100 * ETHER);
     let _ = DAY;
 }
 

@@ -157,6 +157,12 @@ pub struct LrtEntry {
     pub deposited: U256,
     /// ETH paid to claims, cumulative.
     pub paid: U256,
+    /// EigenLayer service rewards claimed by the delegators (ETH), cumulative.
+    pub restaking_rewards: U256,
+    /// Protocol fees in ETH (Kelp's rsETH fee valued at the price it was minted at).
+    pub fees_eth: U256,
+    /// TVL lost in slashing transactions (ETH), cumulative.
+    pub slashed: U256,
 }
 
 /// The L3 state of the world.
@@ -501,6 +507,9 @@ pub fn build(world: &mut World, scn: &Scenario, start: u64) -> Result<(), Scenar
             fees: U256::ZERO,
             deposited: U256::ZERO,
             paid: U256::ZERO,
+            restaking_rewards: U256::ZERO,
+            fees_eth: U256::ZERO,
+            slashed: U256::ZERO,
         });
     }
     Ok(())
@@ -791,6 +800,11 @@ fn revalue(world: &mut World, i: usize) -> Result<Vec<Event>, EngineError> {
     let e = &mut world.lrt.lrts[i];
     e.model = model;
     e.fees = e.fees.saturating_add(fee);
+    if let LrtModel::Kelp(k) = &e.model {
+        e.fees_eth = e
+            .fees_eth
+            .saturating_add(mul_div_down(fee, k.price, WAD).map_err(proto)?);
+    }
     Ok(Vec::new())
 }
 
@@ -799,9 +813,21 @@ pub fn revalue_all(world: &mut World) -> Vec<Event> {
     let mut events = Vec::new();
     for i in 0..world.lrt.lrts.len() {
         let name = format!("{} revalue", world.lrt.lrts[i].symbol);
+        let before = tvl_of(world, i);
         guarded(world, i, name, &mut events, |w| revalue(w, i));
+        let drop = before.saturating_sub(tvl_of(world, i));
+        let e = &mut world.lrt.lrts[i];
+        e.slashed = e.slashed.saturating_add(drop);
     }
     events
+}
+
+/// The LRT's TVL as its model last valued it (0 when it cannot be read).
+pub fn tvl_of(world: &World, i: usize) -> U256 {
+    match &world.lrt.lrts[i].model {
+        LrtModel::Renzo(r) => r.total_tvl(world.now).unwrap_or(U256::ZERO),
+        LrtModel::Kelp(k) => k.tvl_eth().unwrap_or(U256::ZERO),
+    }
 }
 
 /// Runs one LRT hook with the LRT entry and the ledger restored if it fails.
@@ -952,6 +978,8 @@ fn inflows(world: &mut World, i: usize, k: usize) -> Result<Vec<Event>, EngineEr
     let e = &mut world.lrt.lrts[i];
     e.model = model;
     e.fees = e.fees.saturating_add(fee);
+    e.fees_eth = e.fees_eth.saturating_add(fee);
+    e.restaking_rewards = e.restaking_rewards.saturating_add(rewards);
     if let LrtModel::Kelp(kp) = &mut e.model {
         // Pay the queue from the vault (quiet when nothing is due).
         if let Ok((burned, _)) = kp.unlock_queue(

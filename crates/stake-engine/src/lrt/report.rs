@@ -34,6 +34,10 @@ pub struct LrtSummary {
     pub deposit_queue_wei: String,
     /// Fees (Renzo: ETH wei; Kelp: rsETH base units minted to the treasury).
     pub fees: String,
+    /// Where the value came from and went (ETH wei, signed where it can be negative): deposits
+    /// in, redemptions paid, base staking (consensus and execution rewards in the pods — the
+    /// remainder), restaking rewards, the protocol fee and slashing.
+    pub decomposition: serde_json::Value,
 }
 
 /// (rate, TVL, ETH owed to open requests, open requests).
@@ -67,6 +71,21 @@ fn figures(world: &World, e: &LrtEntry) -> (U256, U256, U256, u64) {
             (k.price, k.tvl_eth().unwrap_or(U256::ZERO), owed, open)
         }
     }
+}
+
+/// TVL = deposits − paid + base staking + restaking rewards − fee − slashing: base staking is the
+/// remainder (consensus and execution-layer rewards accrued in the pods, net of penalties).
+fn decomposition(e: &LrtEntry, tvl: U256) -> serde_json::Value {
+    let i = |v: U256| stake_math::I256::try_from(v).unwrap_or(stake_math::I256::MAX);
+    let base = i(tvl) - i(e.deposited) + i(e.paid) - i(e.restaking_rewards) + i(e.fees_eth) + i(e.slashed);
+    json!({
+        "deposits_wei": e.deposited.to_string(),
+        "redemptions_paid_wei": e.paid.to_string(),
+        "base_staking_wei": base.to_string(),
+        "restaking_rewards_wei": e.restaking_rewards.to_string(),
+        "lrt_fee_wei": e.fees_eth.to_string(),
+        "slashing_wei": e.slashed.to_string(),
+    })
 }
 
 /// Metric values, in the order of [`LrtWorld::columns`].
@@ -149,10 +168,27 @@ pub fn summary(world: &World) -> (serde_json::Value, String) {
             withdraw_queue_wei: bal(acct(&e.symbol, "withdraw_queue")).to_string(),
             deposit_queue_wei: bal(acct(&e.symbol, "deposit_queue")).to_string(),
             fees: e.fees.to_string(),
+            decomposition: decomposition(e, tvl),
         });
     }
     text.push_str("  allocation\n");
     text.push_str(&alloc_text);
+    text.push_str("  where the value came from (ETH): base staking, restaking rewards, LRT fee, slashing\n");
+    for e in &world.lrt.lrts {
+        let d = decomposition(e, figures(world, e).1);
+        let eth = |k: &str| {
+            let s = d[k].as_str().unwrap_or("0");
+            (s.parse::<f64>().unwrap_or(0.0) / 1e18 * 100.0).round() / 100.0
+        };
+        text.push_str(&format!(
+            "  {:<8} {:+.2} base  +{:.2} restaking  -{:.2} fee  -{:.2} slashing\n",
+            e.symbol,
+            eth("base_staking_wei"),
+            eth("restaking_rewards_wei"),
+            eth("lrt_fee_wei"),
+            eth("slashing_wei")
+        ));
+    }
     (
         serde_json::to_value(out).unwrap_or(serde_json::Value::Null),
         text.trim_end().to_string(),
