@@ -511,7 +511,8 @@ impl LstEntry {
             let creds = x.withdrawal_account();
             let mut done = Vec::new();
             for (op, n) in x.validators_to_exit() {
-                let eligible = n.min(eth.summary_by_operator(&op).active);
+                // Specification (issue 16): only validators old enough to exit are asked for.
+                let eligible = n.min(eth.exitable(creds, Some(&op)));
                 if eligible > 0 && eth.request_exits(creds, Some(&op), eligible, t).is_ok() {
                     done.push((op, eligible));
                 }
@@ -525,8 +526,9 @@ impl LstEntry {
             let creds = l.accounts().withdrawal_vault;
             let mut done = Vec::new();
             for (op, n) in want {
-                // Validators younger than the shard-committee period cannot exit yet: exit fewer.
-                let eligible = n.min(eth.summary_by_operator(&op).active);
+                // Validators younger than the shard-committee period cannot exit yet: ask only for
+                // those that can (a request with young ones would fail whole).
+                let eligible = n.min(eth.exitable(creds, Some(&op)));
                 if eligible == 0 {
                     continue;
                 }

@@ -885,18 +885,8 @@ impl Ethereum {
                 });
             }
         }
-        let cur = self.epoch;
-        let period = self.params.shard_committee_period;
-        let matches = |s: &Self, g: &ValidatorGroup| {
-            let c = &s.cohorts[g.cohort as usize];
-            c.credentials == credentials
-                && operator.is_none_or(|op| c.operator == op)
-                && g.is_active(cur)
-                && g.exit_epoch == FAR_FUTURE_EPOCH
-                && !g.slashed
-                && g.activation_epoch.saturating_add(period) <= cur
-        };
-        let available: u64 = self.groups.iter().filter(|g| matches(self, g)).map(|g| g.count).sum();
+        let matches = |s: &Self, g: &ValidatorGroup| s.may_exit(g, credentials, operator);
+        let available = self.exitable(credentials, operator);
         if count > available {
             return Err(L0Error::ExitsExceedActive {
                 credentials,
@@ -923,6 +913,29 @@ impl Ethereum {
         w.compact();
         *self = w;
         Ok(events)
+    }
+
+    /// How many validators of `credentials` (and `operator`, if given) a voluntary exit may take
+    /// now: active, not exiting, not slashed and active for at least `SHARD_COMMITTEE_PERIOD`
+    /// epochs (`process_voluntary_exit`'s checks). Callers ask for at most this many, so that a
+    /// request never fails whole because some validators are still young.
+    pub fn exitable(&self, credentials: AccountId, operator: Option<&str>) -> u64 {
+        self.groups
+            .iter()
+            .filter(|g| self.may_exit(g, credentials, operator))
+            .map(|g| g.count)
+            .sum()
+    }
+
+    fn may_exit(&self, g: &ValidatorGroup, credentials: AccountId, operator: Option<&str>) -> bool {
+        let cur = self.epoch;
+        let c = &self.cohorts[g.cohort as usize];
+        c.credentials == credentials
+            && operator.is_none_or(|op| c.operator == op)
+            && g.is_active(cur)
+            && g.exit_epoch == FAR_FUTURE_EPOCH
+            && !g.slashed
+            && g.activation_epoch.saturating_add(self.params.shard_committee_period) <= cur
     }
 
     /// Slashes `count` slashable validators of `operator` (in validator order): they are split out

@@ -762,3 +762,37 @@ fn stake_past_uint64_gwei_is_refused_and_changes_nothing() {
         .unwrap();
     w.check();
 }
+
+#[test]
+fn exitable_counts_only_validators_past_the_shard_committee_period() {
+    let mut w = World::with_background(EthParams::default(), 100);
+    let me = w.fund("me", 5 * 32);
+    w.eth
+        .add_genesis_validators(&mut w.ledger, 10, "op", me, me, 1_000_000)
+        .unwrap();
+    w.advance_epochs(256);
+    // Five more, activated after the first ten passed their 256 epochs: active but young.
+    let now = w.now();
+    w.eth.deposit(&mut w.ledger, me, 5, "op", me, me, now).unwrap();
+    w.advance_epochs(20);
+    let s = w.eth.summary_by_credentials(me);
+    assert_eq!(s.active, 15, "{s:?}");
+    assert_eq!(w.eth.exitable(me, Some("op")), 10);
+    assert_eq!(w.eth.exitable(me, Some("other")), 0);
+    // Asking for every active validator fails whole; asking for the exitable ones does not.
+    let before = w.snapshot();
+    let now = w.now();
+    let err = w.eth.request_exits(me, Some("op"), 15, now).unwrap_err();
+    assert_eq!(
+        err,
+        L0Error::ExitsExceedActive {
+            credentials: me,
+            operator: Some("op".to_string()),
+            requested: 15,
+            available: 10
+        }
+    );
+    assert_eq!(w.snapshot(), before);
+    w.eth.request_exits(me, Some("op"), 10, now).unwrap();
+    assert_eq!(w.eth.exitable(me, Some("op")), 0);
+}

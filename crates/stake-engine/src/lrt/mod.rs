@@ -1110,13 +1110,13 @@ fn unstake(world: &mut World, i: usize, t: u64) -> Result<Vec<Event>, EngineErro
         .map_err(proto)?;
     let mut want = u64::try_from(validators).unwrap_or(u64::MAX);
     let mut events = Vec::new();
-    // From the delegators with the most active validators first (ties: declaration order).
+    // From the delegators with the most exitable validators first (ties: declaration order).
     let mut order: Vec<(u64, usize)> = Vec::new();
     for (k, d) in world.lrt.lrts[i].delegators.iter().enumerate() {
         let active = world
             .ledger
             .find_account(&pod_account_name(&d.account))
-            .map(|p| world.eth.summary_by_credentials(p).active)
+            .map(|p| world.eth.exitable(p, Some(&d.account)))
             .unwrap_or(0);
         order.push((active, k));
     }
@@ -1128,7 +1128,7 @@ fn unstake(world: &mut World, i: usize, t: u64) -> Result<Vec<Event>, EngineErro
         let n = want.min(active);
         let owner = world.lrt.lrts[i].delegators[k].account.clone();
         let pod = world.ledger.account(&pod_account_name(&owner));
-        // Validators younger than SHARD_COMMITTEE_PERIOD cannot exit yet: ask again next frame.
+        // Only validators past SHARD_COMMITTEE_PERIOD are counted: the request cannot fail whole.
         if let Ok(ev) = world.eth.request_exits(pod, Some(&owner), n, t) {
             events.extend(ev.into_iter().map(Event::Ethereum));
             let d = &mut world.lrt.lrts[i].delegators[k];
