@@ -55,6 +55,14 @@ pub fn parse_bps(s: &str) -> Result<U256, String> {
     parse_fraction(s, u(10_000)).map_err(|e| format!("`{}`: {e} (expected e.g. 10%, 25 bps)", clip(s.trim())))
 }
 
+/// A share of at most 100 % in basis points (`"60%"` → 6,000).
+pub fn parse_share_bps(s: &str) -> Result<u32, String> {
+    u32::try_from(parse_bps(s)?)
+        .ok()
+        .filter(|b| *b <= 10_000)
+        .ok_or_else(|| format!("`{}`: must be at most 100%", clip(s.trim())))
+}
+
 /// A fraction as a wad (`"10%"` → 1e17).
 pub fn parse_wad_fraction(s: &str) -> Result<U256, String> {
     parse_fraction(s, WAD).map_err(|e| format!("`{}`: {e} (expected e.g. 10%, 25 bps, 2/3)", clip(s.trim())))

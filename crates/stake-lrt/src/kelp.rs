@@ -16,10 +16,11 @@
 //! restaking layer reports it through [`Kelp::report_asset_total`].
 
 use crate::{ensure, rate_of, sol_mul_div, Lrt};
+use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 use stake_ledger::Reject;
 use stake_math::{Checked, MathError, U256, WAD};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 
 /// Symbol of the native asset.
@@ -298,9 +299,9 @@ pub struct KelpAsset {
     /// `nextLockedNonce`.
     pub next_locked_nonce: u64,
     /// Requests by nonce.
-    pub requests: BTreeMap<u64, KelpRequest>,
+    pub requests: OrdMap<u64, KelpRequest>,
     /// Per user, the nonces in order (`userAssociatedNonces`).
-    pub user_nonces: BTreeMap<String, VecDeque<u64>>,
+    pub user_nonces: OrdMap<String, VecDeque<u64>>,
     /// Assets paid out to the withdrawal manager by `unlockQueue`, not yet claimed.
     pub manager_balance: U256,
 }
@@ -352,7 +353,7 @@ pub struct Kelp {
     /// rsETH minted to the treasury as fees (cumulative).
     pub treasury_rseth: U256,
     /// Supported assets by symbol.
-    pub assets: BTreeMap<String, KelpAsset>,
+    pub assets: OrdMap<String, KelpAsset>,
 }
 
 impl Kelp {
@@ -370,7 +371,7 @@ impl Kelp {
             supply: U256::ZERO,
             price: WAD,
             treasury_rseth: U256::ZERO,
-            assets: BTreeMap::new(),
+            assets: OrdMap::new(),
         };
         k.add_asset(ETH, WAD, eth_deposit_limit)?;
         Ok(k)
@@ -394,8 +395,8 @@ impl Kelp {
                 min_rseth_to_withdraw: U256::ZERO,
                 next_unused_nonce: 0,
                 next_locked_nonce: 0,
-                requests: BTreeMap::new(),
-                user_nonces: BTreeMap::new(),
+                requests: OrdMap::new(),
+                user_nonces: OrdMap::new(),
                 manager_balance: U256::ZERO,
             },
         );

@@ -14,10 +14,10 @@
 //! modelled.
 
 use crate::{ensure, rate_of, sol_mul_div, Lrt};
+use imbl::{OrdMap, OrdSet};
 use serde::{Deserialize, Serialize};
 use stake_ledger::Reject;
 use stake_math::{Checked, MathError, U256, WAD};
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// `RenzoOracle.MAX_TIME_WINDOW`: a price older than 24 h + 60 s is expired.
@@ -357,11 +357,11 @@ pub struct Renzo {
     /// `ethWithdrawQueue.queuedWithdrawFilled`.
     pub queued_filled: U256,
     /// Open requests by nonce.
-    pub requests: BTreeMap<u64, RenzoWithdrawRequest>,
+    pub requests: OrdMap<u64, RenzoWithdrawRequest>,
     /// `withdrawRequestNonce`.
     pub nonce: u64,
     /// Users that may skip the cool-down (`whitelisted`).
-    pub whitelisted: BTreeSet<String>,
+    pub whitelisted: OrdSet<String>,
     /// `riskOracleMiddleware.instantWithdrawPaused()`.
     pub instant_withdraw_paused: bool,
     /// Protocol fees paid out to the fee address (cumulative).
@@ -381,9 +381,9 @@ impl Renzo {
             claim_reserve: U256::ZERO,
             queued_to_fill: U256::ZERO,
             queued_filled: U256::ZERO,
-            requests: BTreeMap::new(),
+            requests: OrdMap::new(),
             nonce: 0,
-            whitelisted: BTreeSet::new(),
+            whitelisted: OrdSet::new(),
             instant_withdraw_paused: false,
             fees_paid: U256::ZERO,
         }

@@ -22,11 +22,11 @@
 
 use crate::vault::{Vault, VaultError};
 use crate::{ensure, math_error};
+use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 use stake_ledger::Reject;
 use stake_math::signed::to_signed;
 use stake_math::{mul_div_down, Checked, MathError, I256, SECONDS_PER_YEAR, U256, WAD};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// Basis-point denominator.
@@ -386,7 +386,7 @@ pub struct Aggregator {
     /// Share price after the last operation (a price below it needs a reported loss).
     pub last_share_price_wad: U256,
     /// Queued withdrawals by id.
-    pub queue: BTreeMap<u64, QueuedWithdrawal>,
+    pub queue: OrdMap<u64, QueuedWithdrawal>,
     /// Σ assets owed to the queue (outside `totalAssets`).
     pub queued_assets: U256,
     /// Next request id.
@@ -425,7 +425,7 @@ impl Aggregator {
             idle_buffer_bps,
             max_share_price_wad,
             last_share_price_wad: price,
-            queue: BTreeMap::new(),
+            queue: OrdMap::new(),
             queued_assets: U256::ZERO,
             next_request: 0,
             losses: U256::ZERO,

@@ -20,10 +20,10 @@
 //! rejection changes nothing); none copies or scans the positions.
 
 use crate::{ensure, math_error};
+use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 use stake_ledger::Reject;
 use stake_math::{mul_div_down, mul_div_up, Checked, MathError, SECONDS_PER_YEAR, U256, WAD};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// Basis-point denominator.
@@ -210,9 +210,9 @@ pub struct InsuranceFund {
     /// Σ cover written.
     pub total_cover: U256,
     /// Covered positions by name.
-    pub positions: BTreeMap<String, Cover>,
+    pub positions: OrdMap<String, Cover>,
     /// Cool-downs by id.
-    pub cooling: BTreeMap<u64, CoolDown>,
+    pub cooling: OrdMap<u64, CoolDown>,
     /// Σ cooling shares.
     pub cooling_shares: U256,
     /// Next cool-down id.
@@ -246,8 +246,8 @@ impl InsuranceFund {
             premium_index: U256::ZERO,
             last_update: now,
             total_cover: U256::ZERO,
-            positions: BTreeMap::new(),
-            cooling: BTreeMap::new(),
+            positions: OrdMap::new(),
+            cooling: OrdMap::new(),
             cooling_shares: U256::ZERO,
             next_request: 0,
             premiums_collected: U256::ZERO,

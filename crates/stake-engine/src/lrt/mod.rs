@@ -37,7 +37,7 @@
 //! against the ledger).
 
 use crate::action::Action;
-use crate::amount::parse_wad_fraction;
+use crate::amount::{parse_share_bps, parse_wad_fraction};
 use crate::error::{proto, EngineError};
 use crate::event::Event;
 use crate::restaking::RestakingAction;
@@ -50,7 +50,6 @@ use stake_lrt::kelp::{Kelp, KelpParams};
 use stake_lrt::renzo::{Renzo, RenzoParams};
 use stake_math::{mul_div_down, Checked, U256, WAD};
 use stake_restaking::eigenlayer::{pod_account_name, BEACON_STRATEGY, SECONDS_PER_BLOCK};
-use std::collections::BTreeMap;
 
 mod report;
 pub use report::{sample, summary, LrtSummary};
@@ -150,7 +149,7 @@ pub struct LrtEntry {
     /// Operator delegators, in declaration order (Renzo's delegator index = position).
     pub delegators: Vec<Delegator>,
     /// Open withdrawal requests by owner: (id, LRT locked). Kelp pays them in order.
-    pub requests: BTreeMap<String, Vec<(u64, U256)>>,
+    pub requests: imbl::OrdMap<String, Vec<(u64, U256)>>,
     /// Fees paid (Renzo: ETH; Kelp: rsETH), cumulative.
     pub fees: U256,
     /// ETH minted by deposits, cumulative (for the summary).
@@ -372,16 +371,8 @@ pub fn build(world: &mut World, scn: &Scenario, start: u64) -> Result<(), Scenar
                 None => Ok(default),
             }
         };
-        let fee_wad = frac(&cfg.fee, "fee", WAD / U256::from(10u8))?;
-        let bps = |wad: U256, key: &str| -> Result<u32, ScenarioError> {
-            let b = mul_div_down(wad, U256::from(10_000u32), WAD)
-                .map_err(|e| err(format!("{path}.{key}"), e.to_string()))?;
-            u32::try_from(b)
-                .ok()
-                .filter(|b| *b <= 10_000)
-                .ok_or_else(|| err(format!("{path}.{key}"), "must be at most 100%"))
-        };
-        let fee_bps = bps(fee_wad, "fee")?;
+        let share = |s: &str, key: &str| parse_share_bps(s).map_err(|e| err(format!("{path}.{key}"), e));
+        let fee_bps = share(cfg.fee.as_deref().unwrap_or("10%"), "fee")?;
         let n = u32::try_from(cfg.operators.len()).map_err(|_| err(format!("{path}.operators"), "too many"))?;
         let mut delegators = Vec::new();
         let mut total_alloc = 0u32;
@@ -400,10 +391,7 @@ pub fn build(world: &mut World, scn: &Scenario, start: u64) -> Result<(), Scenar
                 ));
             }
             let allocation = match &o.allocation {
-                Some(_) => bps(
-                    frac(&o.allocation, &format!("operators[{i}].allocation"), WAD)?,
-                    "allocation",
-                )?,
+                Some(s) => share(s, &format!("operators[{i}].allocation"))?,
                 None => 10_000 / n,
             };
             total_alloc = total_alloc.saturating_add(allocation);
@@ -503,7 +491,7 @@ pub fn build(world: &mut World, scn: &Scenario, start: u64) -> Result<(), Scenar
             asset,
             model,
             delegators,
-            requests: BTreeMap::new(),
+            requests: imbl::OrdMap::new(),
             fees: U256::ZERO,
             deposited: U256::ZERO,
             paid: U256::ZERO,
@@ -980,23 +968,24 @@ fn inflows(world: &mut World, i: usize, k: usize) -> Result<Vec<Event>, EngineEr
     e.fees = e.fees.saturating_add(fee);
     e.fees_eth = e.fees_eth.saturating_add(fee);
     e.restaking_rewards = e.restaking_rewards.saturating_add(rewards);
-    if let LrtModel::Kelp(kp) = &mut e.model {
-        // Pay the queue from the vault (quiet when nothing is due).
-        if let Ok((burned, _)) = kp.unlock_queue(
-            stake_lrt::kelp::ETH,
-            u64::MAX,
-            block_of_now(world.now, world.restaking.start),
-        ) {
-            let locked = world.ledger.account(&acct(&sym, "locked"));
-            let asset = world.lrt.lrts[i].asset;
-            world.ledger.burn(locked, asset, burned).map_err(proto)?;
-        }
-    }
+    kelp_unlock(world, i)?;
     Ok(events)
 }
 
-fn block_of_now(now: u64, start: u64) -> u64 {
-    now.saturating_sub(start) / SECONDS_PER_BLOCK
+/// Kelp's `unlockQueue` over the unstaking vault, burning the unlocked rsETH from the locked
+/// account (nothing to do — an empty vault, no request due — is not an error).
+fn kelp_unlock(world: &mut World, i: usize) -> Result<(), EngineError> {
+    let block = block_of(world);
+    let e = &mut world.lrt.lrts[i];
+    let LrtModel::Kelp(kp) = &mut e.model else {
+        return Ok(());
+    };
+    if let Ok((burned, _)) = kp.unlock_queue(stake_lrt::kelp::ETH, u64::MAX, block) {
+        let (asset, locked) = (e.asset, acct(&e.symbol, "locked"));
+        let locked = world.ledger.account(&locked);
+        world.ledger.burn(locked, asset, burned).map_err(proto)?;
+    }
+    Ok(())
 }
 
 /// ETH swept into delegator `k`'s pod by exits is queued in EigenLayer as beacon-chain shares.
@@ -1090,14 +1079,7 @@ fn unstake(world: &mut World, i: usize, t: u64) -> Result<Vec<Event>, EngineErro
                 k.move_to_unstaking_vault(stake_lrt::kelp::ETH, mv).map_err(proto)?;
             }
             world.ledger.transfer(dq, wq, eth, mv).map_err(proto)?;
-            let block = block_of(world);
-            if let LrtModel::Kelp(k) = &mut world.lrt.lrts[i].model {
-                if let Ok((burned, _)) = k.unlock_queue(stake_lrt::kelp::ETH, u64::MAX, block) {
-                    let locked = world.ledger.account(&acct(&sym, "locked"));
-                    let asset = world.lrt.lrts[i].asset;
-                    world.ledger.burn(locked, asset, burned).map_err(proto)?;
-                }
-            }
+            kelp_unlock(world, i)?;
         }
     }
     let need = deficit(world, i)?;
@@ -1226,9 +1208,4 @@ pub fn rates(world: &World) -> Vec<(AssetId, U256)> {
         .iter()
         .filter_map(|e| rate_of(world, e.asset).and_then(Result::ok).map(|r| (e.asset, r)))
         .collect()
-}
-
-/// The rejection of an unknown LRT (for the CLI and tests).
-pub fn unknown(lrt: &str) -> Rejection {
-    LrtError::UnknownLrt { lrt: lrt.into() }.rejection()
 }

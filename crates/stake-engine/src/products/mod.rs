@@ -256,10 +256,8 @@ pub fn build(world: &mut World, scn: &Scenario, start: u64) -> Result<(), Scenar
         }
         let frac = |s: &str, key: &str| parse_wad_fraction(s).map_err(|e| err(format!("{path}.{key}"), e));
         let premium = frac(&c.premium, "premium")?;
-        let payout = frac(&c.payout, "payout")?;
-        let bps = mul_div_down(payout, U256::from(10_000u32), WAD)
-            .map_err(|e| err(format!("{path}.payout"), e.to_string()))?;
-        let payout_share_bps = u32::try_from(bps).map_err(|_| err(format!("{path}.payout"), "must be at most 100%"))?;
+        let payout_share_bps =
+            crate::amount::parse_share_bps(&c.payout).map_err(|e| err(format!("{path}.payout"), e))?;
         let leverage_wad = match &c.leverage {
             Some(s) => stake_math::parse::parse_fraction(s, WAD)
                 .map_err(|e| err(format!("{path}.leverage"), format!("`{s}`: {e}")))?,

@@ -94,14 +94,7 @@ pub fn build(world: &mut World, scn: &Scenario, start: u64) -> Result<(), Scenar
             ));
         }
         let frac = |s: &str, key: &str| parse_wad_fraction(s).map_err(|e| err(format!("{path}.{key}"), e));
-        let bps = |w: U256, key: &str| -> Result<u32, ScenarioError> {
-            let b =
-                mul_div_down(w, U256::from(10_000u32), WAD).map_err(|e| err(format!("{path}.{key}"), e.to_string()))?;
-            u32::try_from(b)
-                .ok()
-                .filter(|b| *b <= 10_000)
-                .ok_or_else(|| err(format!("{path}.{key}"), "must be at most 100%"))
-        };
+        let share = |s: &str, key: &str| crate::amount::parse_share_bps(s).map_err(|e| err(format!("{path}.{key}"), e));
         let policy = match c.policy.as_deref().unwrap_or("max_yield") {
             "max_yield" => Policy::MaxYield,
             "risk_adjusted" => Policy::MaxRiskAdjusted {
@@ -119,7 +112,7 @@ pub fn build(world: &mut World, scn: &Scenario, start: u64) -> Result<(), Scenar
             }
         };
         let idle = match &c.idle_buffer {
-            Some(s) => bps(frac(s, "idle_buffer")?, "idle_buffer")?,
+            Some(s) => share(s, "idle_buffer")?,
             None => 0,
         };
         let mut agg = Aggregator::new(0, policy, idle, U256::MAX).map_err(|e| err(&path, e.to_string()))?;
@@ -143,7 +136,7 @@ pub fn build(world: &mut World, scn: &Scenario, start: u64) -> Result<(), Scenar
                 None => U256::ZERO,
             };
             let cap = if s.cap.trim_end().ends_with('%') {
-                Cap::ShareBps(bps(frac(&s.cap, &format!("strategies[{j}].cap"))?, "cap")?)
+                Cap::ShareBps(share(&s.cap, &format!("strategies[{j}].cap"))?)
             } else {
                 Cap::Assets(parse_amount_of(&s.cap, "ETH", 18).map_err(|e| err(format!("{spath}.cap"), e))?)
             };
