@@ -169,11 +169,14 @@ impl World {
             Some(_) => self.restaking.check_backing(&self.ledger),
         }
         .map_err(|e| format!("restaking: {e}"))?;
+        // Per transaction only the O(1) backing rules; the sums over open requests, covers and
+        // queued withdrawals run in the full check.
+        let full = touched.is_none();
         self.lrt
-            .check_backing(&self.ledger, self.eth_asset)
+            .check_backing(&self.ledger, self.eth_asset, full)
             .map_err(|e| format!("lrt: {e}"))?;
         self.products
-            .check_backing(&self.ledger, self.eth_asset)
+            .check_backing(&self.ledger, self.eth_asset, full)
             .map_err(|e| format!("products: {e}"))?;
         match touched {
             None => self.markets.check_invariants(&self.ledger),

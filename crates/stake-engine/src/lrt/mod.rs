@@ -272,11 +272,14 @@ impl LrtWorld {
             hash_serde(h, &self.lrts);
         }
     }
-    /// Backing rules: each model's own, its supply equal to the token's ledger supply, its
-    /// queues equal to their accounts' ETH, the locked tokens equal to the open requests.
-    pub fn check_backing(&self, ledger: &Ledger, eth: AssetId) -> Result<(), String> {
+    /// Backing rules: its supply equal to the token's ledger supply, its queues equal to their
+    /// accounts' ETH; with `full`, also each model's own rules and the locked tokens equal to the
+    /// open requests (sums over every request: the full check's, not every transaction's).
+    pub fn check_backing(&self, ledger: &Ledger, eth: AssetId, full: bool) -> Result<(), String> {
         for l in &self.lrts {
-            l.model.check_invariants().map_err(|e| format!("{}: {e}", l.symbol))?;
+            if full {
+                l.model.check_invariants().map_err(|e| format!("{}: {e}", l.symbol))?;
+            }
             let bal = |role: &str, asset: AssetId| {
                 ledger
                     .find_account(&acct(&l.symbol, role))
@@ -303,6 +306,9 @@ impl LrtWorld {
                             "{}: queues hold {dq} / {wq} wei, the model counts {} / {}",
                             l.symbol, r.deposit_queue, r.withdraw_queue
                         ));
+                    }
+                    if !full {
+                        continue;
                     }
                     let open: U256 = r
                         .requests

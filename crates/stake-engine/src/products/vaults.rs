@@ -186,9 +186,11 @@ impl ProductsWorld {
 
 /// Backing of the vaults: the aggregator's rules, shares = the token's ledger supply, and the
 /// vault account holding at least the idle ETH.
-pub fn check_backing(p: &ProductsWorld, ledger: &Ledger, eth: AssetId) -> Result<(), String> {
+pub fn check_backing(p: &ProductsWorld, ledger: &Ledger, eth: AssetId, full: bool) -> Result<(), String> {
     for v in &p.vaults {
-        v.agg.check_invariants().map_err(|e| format!("{}: {e}", v.name))?;
+        if full {
+            v.agg.check_invariants().map_err(|e| format!("{}: {e}", v.name))?;
+        }
         if ledger.supply(v.asset) != v.agg.vault.total_supply {
             return Err(format!(
                 "{}: ledger supply {} differs from the vault's {}",
