@@ -14,7 +14,8 @@ use stake_math::{mul_div_down, u, U256, WAD};
 const DAY: u64 = 86_400;
 const ETHER: u128 = 1_000_000_000_000_000_000;
 
-const SMALL: &str = r#"
+/// Two operators, one service, ezETH and rsETH over both, alice and bob with 1,000 ETH each.
+pub(crate) const SMALL: &str = r#"
 name = "small-lrt"
 [clock]
 start = "2025-01-01"

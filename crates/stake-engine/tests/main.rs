@@ -15,6 +15,7 @@ mod agents;
 mod core_crates_are_sans_io;
 mod integ_m_markets;
 mod lp_restaking;
+mod lrt_arbitrage;
 mod lrt_wired_into_the_world;
 mod morpho_markets_and_liquidator;
 mod oracle_controls;

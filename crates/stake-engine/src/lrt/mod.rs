@@ -1215,3 +1215,64 @@ pub fn rates(world: &World) -> Vec<(AssetId, U256)> {
         .filter_map(|e| rate_of(world, e.asset).and_then(Result::ok).map(|r| (e.asset, r)))
         .collect()
 }
+
+/// The time (seconds) a withdrawal request of `amount` LRT units made now would wait before it
+/// can be claimed: the protocol's own cool-down (Renzo's `coolDownPeriod`, Kelp's unlock delay)
+/// when the ETH on hand covers the request and the withdraw deficit; otherwise also a frame
+/// for the LRT to ask for exits, the L0 exit queue, the withdrawability delay and the sweep,
+/// and EigenLayer's withdrawal delay.
+pub fn queue_seconds(world: &World, i: usize, amount: U256) -> u64 {
+    let Some(e) = world.lrt.lrts.get(i) else {
+        return 0;
+    };
+    let (cooldown, on_hand) = match &e.model {
+        LrtModel::Renzo(r) => (r.params.cooldown_s, r.available_to_withdraw().unwrap_or(U256::ZERO)),
+        LrtModel::Kelp(k) => (
+            k.params.withdrawal_delay_blocks.saturating_mul(SECONDS_PER_BLOCK),
+            k.assets
+                .get(stake_lrt::kelp::ETH)
+                .map(|a| a.unstaking_vault.saturating_sub(a.committed))
+                .unwrap_or(U256::ZERO),
+        ),
+    };
+    let value = rate_of(world, e.asset)
+        .and_then(Result::ok)
+        .and_then(|r| mul_div_down(amount, r, WAD).ok())
+        .unwrap_or(U256::MAX);
+    let short = deficit(world, i).map(|d| d > U256::ZERO).unwrap_or(true) || value > on_hand;
+    if !short {
+        return cooldown;
+    }
+    // Exits wait for the exit epoch plus MIN_VALIDATOR_WITHDRAWABILITY_DELAY (256 epochs) and a
+    // sweep; then EigenLayer's delay.
+    const EXIT_DELAY: u64 = (5 + 256) * 384;
+    let el = world
+        .restaking
+        .el
+        .as_ref()
+        .map(|el| el.params.min_withdrawal_delay.saturating_mul(SECONDS_PER_BLOCK))
+        .unwrap_or(0);
+    world
+        .frame_seconds
+        .saturating_add(world.eth.exit_queue_wait_seconds())
+        .saturating_add(EXIT_DELAY)
+        .saturating_add(el)
+        .max(cooldown)
+}
+
+/// Whether `owner` could claim at least one of its requests of LRT `i` now: the claims are tried
+/// on a copy of the model (its per-holder maps are persistent, so the copy is O(1)).
+pub fn can_claim(world: &World, i: usize, owner: &str) -> bool {
+    let Some(e) = world.lrt.lrts.get(i) else {
+        return false;
+    };
+    let Some(mine) = e.requests.get(owner) else {
+        return false;
+    };
+    match e.model.clone() {
+        LrtModel::Renzo(mut r) => mine.iter().any(|(id, _)| r.claim(owner, *id, world.now).is_ok()),
+        LrtModel::Kelp(mut k) => k
+            .complete_withdrawal(owner, stake_lrt::kelp::ETH, block_of(world))
+            .is_ok(),
+    }
+}

@@ -225,6 +225,10 @@ pub struct PoolEntry {
     /// after every swap (wad; zero until first measured).
     #[serde(default)]
     pub price_min: U256,
+    /// Every coin counted as tokens (`rates = "none"`): no oracle rate, so an exchange-rate
+    /// token's pool price lags its protocol rate until trades move it.
+    #[serde(default)]
+    pub plain: bool,
 }
 
 impl PoolEntry {
@@ -445,6 +449,9 @@ impl PriceSource for FeedPrices<'_> {
 pub(crate) fn coins_of(world: &crate::world::World, entry: &PoolEntry) -> Result<PoolCoins, MarketError> {
     let mut units = [CoinUnit::Plain; 2];
     for (k, coin) in entry.pool.coins.iter().enumerate() {
+        if entry.plain {
+            break;
+        }
         units[k] = match ops::lst_of(world, *coin) {
             Some((i, false)) if entry.rebasing_lst == Some(i) => match world.lsts.get(i).map(|e| &e.model) {
                 Some(crate::lst::LstModel::Lido(l)) => CoinUnit::Shares {
@@ -468,6 +475,18 @@ pub(crate) fn coins_of(world: &crate::world::World, entry: &PoolEntry) -> Result
         coins: entry.pool.coins,
         units,
     })
+}
+
+/// The agents that react to prices, in their order: panic sellers, arbitrageurs, the liquidator
+/// (every frame, after a price event, and in a slashing transaction).
+pub(crate) fn after_price_move(world: &mut crate::world::World) -> Vec<crate::event::Event> {
+    if world.markets.is_empty() {
+        return Vec::new();
+    }
+    let mut ev = panic_seller::run(world);
+    ev.extend(arbitrage::run(world));
+    ev.extend(morpho::run_liquidator(world));
+    ev
 }
 
 /// Calc functions of this layer.

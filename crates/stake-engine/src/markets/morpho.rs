@@ -93,6 +93,9 @@ pub struct AgentCfg {
     pub pool: Option<String>,
     /// Arbitrageur: annual cost of capital, e.g. `"5%"` (default 0).
     pub cost_of_capital: Option<String>,
+    /// Arbitrageur: also mint at the protocol's rate and sell into the pool when the pool pays
+    /// more (default false).
+    pub mint: Option<bool>,
     /// Panic seller: the pool discount that triggers it, e.g. `"1%"`.
     pub discount: Option<String>,
     /// Panic seller: the time from which it sells, e.g. `"day 60"`.
@@ -819,7 +822,7 @@ fn build_positions(world: &mut World, mc: &MorphoCfg, k: usize, path: &str, star
 fn build_agent(world: &mut World, a: &AgentCfg, path: &str) -> Result<(), ScenarioError> {
     let allowed: &[&str] = match a.kind.as_str() {
         "liquidator" => &["min_profit", "close"],
-        "arbitrageur" => &["pool", "cost_of_capital"],
+        "arbitrageur" => &["pool", "cost_of_capital", "mint"],
         "panic_seller" => &[
             "pool", "discount", "after", "delay", "tranches", "every", "tranche", "jitter",
         ],
@@ -835,6 +838,7 @@ fn build_agent(world: &mut World, a: &AgentCfg, path: &str) -> Result<(), Scenar
         ("close", a.close.is_some()),
         ("pool", a.pool.is_some()),
         ("cost_of_capital", a.cost_of_capital.is_some()),
+        ("mint", a.mint.is_some()),
         ("discount", a.discount.is_some()),
         ("after", a.after.is_some()),
         ("delay", a.delay.is_some()),

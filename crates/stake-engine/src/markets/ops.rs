@@ -894,9 +894,7 @@ pub fn apply(world: &mut World, sender: &str, action: &MarketAction) -> Result<V
             | MarketAction::OracleRestore { .. }
     ) {
         return r.map(|mut ev| {
-            ev.extend(super::panic_seller::run(world));
-            ev.extend(super::arbitrage::run(world));
-            ev.extend(super::morpho::run_liquidator(world));
+            ev.extend(super::after_price_move(world));
             ev
         });
     }
@@ -1506,9 +1504,7 @@ pub fn on_frame(world: &mut World, t: u64) -> Vec<Event> {
         Ok(mut ev) => {
             world.ledger.commit(cp);
             ev.extend(super::processes::on_frame(world, t));
-            ev.extend(super::panic_seller::run(world));
-            ev.extend(super::arbitrage::run(world));
-            ev.extend(super::morpho::run_liquidator(world));
+            ev.extend(super::after_price_move(world));
             // Rates, rebases and amplification ramps move a pool's price without a swap.
             for p in 0..world.markets.pools.len() {
                 note_price(world, p);

@@ -86,6 +86,10 @@ pub struct PoolCfg {
     /// (bought with fresh ETH by the account `<name>-lp`).
     #[serde(default)]
     pub liquidity: Vec<String>,
+    /// How the pool measures an exchange-rate coin: `oracle` (default: stableswap-ng's oracle
+    /// asset type, `balance·rate/1e18`, so the pool reprices with the token's rate) or `none` (a
+    /// standard coin, counted as tokens: the pool's price moves only when someone trades).
+    pub rates: Option<String>,
 }
 
 /// `[[lending.aave.reserves]]`: a reserve (defaults: mainnet-like values for WETH, wstETH, rETH).
@@ -455,11 +459,28 @@ fn build_pool(world: &mut World, pc: &PoolCfg, path: &str, start: u64) -> Result
         },
     )
     .map_err(|e| err(path, format!("[{}] {e}", e.code())))?;
+    let plain = match pc.rates.as_deref().unwrap_or("oracle") {
+        "oracle" => false,
+        "none" if rebasing.is_some() => {
+            return Err(err(
+                format!("{path}.rates"),
+                "a rebasing coin is always counted by its issuer's shares",
+            ))
+        }
+        "none" => true,
+        other => {
+            return Err(err(
+                format!("{path}.rates"),
+                format!("unknown rates `{other}` (oracle or none)"),
+            ))
+        }
+    };
     world.markets.pools.push(PoolEntry {
         pool,
         rebasing_lst: rebasing,
         rates: [U256::ZERO; 2],
         price_min: U256::ZERO,
+        plain,
     });
     let p = world.markets.pools.len() - 1;
     if pc.liquidity.is_empty() {

@@ -1651,6 +1651,8 @@ pub fn apply(world: &mut World, sender: &str, action: &RestakingAction) -> Resul
         ev.extend(crate::lrt::revalue_all(world));
         // Insurance funds pay their covered LRT holders for the fall, in the same block.
         ev.extend(crate::products::on_slash(world, &rates_before));
+        // Prices moved: the agents act in the same transaction, as after a price event.
+        ev.extend(crate::markets::after_price_move(world));
     }
     r
 }
