@@ -718,7 +718,11 @@ fn claim(
 }
 
 /// ETH value held for one delegator: withdrawable beacon shares + 32 ETH per validator not yet
-/// verified + queued withdrawals + its own ETH balance.
+/// verified + what its queued withdrawals would pay now + its own ETH balance.
+///
+/// A queued withdrawal is valued as EigenLayer would pay it now (`getQueuedWithdrawal`: its
+/// scaled shares at the current slashing factor, frozen once its delay has passed), so a slash
+/// of shares already in the queue lowers the TVL in the slashing transaction, not at completion.
 pub fn delegator_value(world: &World, d: &Delegator) -> Result<U256, EngineError> {
     let el = world.restaking.el.as_ref().ok_or_else(no_el)?;
     let shares = el.withdrawable_shares(&d.account, BEACON_STRATEGY).map_err(proto)?;
@@ -726,7 +730,13 @@ pub fn delegator_value(world: &World, d: &Delegator) -> Result<U256, EngineError
     let unverified = DEPOSIT
         .mul_c(U256::from(d.deposited.saturating_sub(verified)))
         .map_err(proto)?;
-    let queued = d.queued.iter().fold(U256::ZERO, |a, (_, v)| a.saturating_add(*v));
+    let block = block_of(world);
+    let mut queued = U256::ZERO;
+    for (id, _) in &d.queued {
+        for s in el.queued_withdrawal_shares(*id, block).map_err(proto)? {
+            queued = queued.add_c(s).map_err(proto)?;
+        }
+    }
     let own = world
         .ledger
         .find_account(&d.account)
