@@ -1,5 +1,6 @@
 //! Architecture Invariant (SPEC §1.8): protocol and engine crates pull in no async runtime, web
 //! framework, database or CLI crate. Checked on the resolved dependency graph (`cargo metadata`).
+//! The I/O crates are `stake-store` (the service's SQLite ledger file) and the `stakestack` binary.
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
