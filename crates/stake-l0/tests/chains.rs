@@ -167,3 +167,30 @@ fn bitcoin_outputs_are_spendable_only_after_their_timelock() {
     assert_eq!(ledger.balance(alice, btc), u(100_000_000));
     chain.check_invariants(&ledger).unwrap();
 }
+
+#[test]
+fn solana_stake_earns_its_share_of_inflation_and_tips_less_commission() {
+    let mut ledger = Ledger::new();
+    let sol = ledger.register_asset("SOL", 9, "native", AssetKind::Plain).unwrap();
+    let alice = ledger.account("alice");
+    ledger.mint(alice, sol, u(1_000 * SOL)).unwrap();
+    let mut p = GenericParams::solana();
+    if let RewardModel::Solana(s) = &mut p.reward {
+        s.years_at_genesis_wad = u(30 * WAD); // the 1.5 % terminal rate
+    }
+    let mut chain = GenericChain::new(p, &mut ledger, 0).unwrap();
+    chain.stake(&mut ledger, alice, u(1_000 * SOL), "v1", alice, 0).unwrap();
+    // Epoch 0: the stake warms up and earns nothing; the pool goes to the other 400 M SOL.
+    assert_eq!(chain.advance_to(&mut ledger, 172_800).unwrap().len(), 0);
+    chain.advance_to(&mut ledger, 2 * 172_800).unwrap();
+    // Epoch years ⌊172,800·1e22/315,569,259,936⌋ = 5,475,818,526,653,871; the epoch-1 pool
+    // ⌊cap·1.5 %·years⌋ = 49,286,414,659,337 lamports on the grown capitalization; the share
+    // of 1,000 SOL: 123,198,085 of it and 19,997,086 of the 8,000 SOL tips; commissions 5 % and
+    // 8 %: 7,759,670 to the operator, 135,435,499 compounded.
+    assert_eq!(chain.last_pool(), u(49_286_414_659_337));
+    assert_eq!(chain.stake_of(alice, "v1"), (u(1_000 * SOL + 135_435_499), U256::ZERO));
+    let op = chain.commission_account(&mut ledger, "v1");
+    assert_eq!(ledger.balance(op, sol), u(7_759_670));
+    chain.check_invariants(&ledger).unwrap();
+    ledger.check_conservation().unwrap();
+}
