@@ -187,6 +187,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn chain_reward_formulas_answer_and_reject_bad_arguments() {
+        let ask = answer;
+        // 2.5 % + 7.5 % · ⌊0.5/0.75⌋ (two floors).
+        assert_eq!(
+            ask(r#"{"fn":"polkadot.inflation","args":{"staking_ratio_ppm":"500000"}}"#)["ok"]["inflation_wad"],
+            "74999999999999999"
+        );
+        assert_eq!(
+            ask(r#"{"fn":"solana.inflation_rate","args":{"year_wad":"0"}}"#)["ok"]["rate_wad"],
+            "80000000000000000"
+        );
+        assert_eq!(
+            ask(r#"{"fn":"polkadot.equivocation_slash","args":{"offenders":"1","validators":"297"}}"#)["ok"]
+                ["fraction_ppb"],
+            "102030"
+        );
+        assert_eq!(
+            ask(
+                r#"{"fn":"cosmos.block_provision","args":{"inflation_wad":"130000000000000000","supply":"480000000000000"}}"#
+            )["ok"]["provision"],
+            "9886683"
+        );
+        // A staking ratio above 100 % is outside the curve's domain (math code 103).
+        assert_eq!(
+            ask(r#"{"fn":"polkadot.inflation","args":{"staking_ratio_ppm":"1000001"}}"#)["err"]["code"],
+            103
+        );
+        assert_eq!(
+            ask(r#"{"fn":"polkadot.equivocation_slash","args":{"offenders":"3"}}"#)["err"]["code"],
+            9102
+        );
+    }
+
+    #[test]
     fn bad_requests_get_err_lines() {
         assert_eq!(answer("nonsense")["err"]["code"], 9100);
         assert_eq!(answer(r#"{"fn":"nope"}"#)["err"]["code"], 9101);

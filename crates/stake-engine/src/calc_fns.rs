@@ -46,6 +46,64 @@ pub(crate) fn protocol_functions() -> Vec<(&'static str, &'static str, CalcFn)> 
             |a| Ok(json!({ "value": d(spec::ideal_issuance_apr_ppm(tab(a)?)) })),
         ),
         (
+            "solana.inflation_rate",
+            "{year_wad} -> {rate_wad} (mainnet schedule: 8 %, -15 %/year, 1.5 % floor)",
+            |a| {
+                let p = stake_l0::chains::SolanaInflation::default();
+                Ok(json!({ "rate_wad": d(stake_l0::chains::solana_inflation_rate(&p, a.u256("year_wad")?)?) }))
+            },
+        ),
+        (
+            "polkadot.inflation",
+            "{staking_ratio_ppm} -> {inflation_wad} (NPoS curve: 2.5-10 %, ideal 75 %, falloff 5 %)",
+            |a| {
+                let ppm = a.u256("staking_ratio_ppm")?;
+                let ratio = stake_math::mul_div_down(ppm, stake_math::WAD, stake_math::u(1_000_000))?;
+                let c = stake_l0::chains::NposCurve::default();
+                Ok(json!({ "inflation_wad": d(stake_l0::chains::npos_staker_inflation(&c, ratio)?) }))
+            },
+        ),
+        (
+            "polkadot.equivocation_slash",
+            "{offenders, validators} -> {fraction_ppb} (min(3k/n, 1)^2)",
+            |a| {
+                let v = stake_l0::chains::polkadot_equivocation_slash_ppb(a.u64("offenders")?, a.u64("validators")?)?;
+                Ok(json!({ "fraction_ppb": d(v) }))
+            },
+        ),
+        (
+            "cosmos.next_inflation",
+            "{inflation_wad, bonded_ratio_wad} -> {inflation_wad} (x/mint, SDK default params, one block)",
+            |a| {
+                let m = stake_l0::chains::CosmosMint::default();
+                let v =
+                    stake_l0::chains::cosmos_next_inflation(&m, a.u256("inflation_wad")?, a.u256("bonded_ratio_wad")?)?;
+                Ok(json!({ "inflation_wad": d(v) }))
+            },
+        ),
+        (
+            "cosmos.block_provision",
+            "{inflation_wad, supply} -> {provision} (6,311,520 blocks/year)",
+            |a| {
+                let m = stake_l0::chains::CosmosMint::default();
+                let v = stake_l0::chains::cosmos_block_provision(
+                    a.u256("inflation_wad")?,
+                    a.u256("supply")?,
+                    m.blocks_per_year,
+                )?;
+                Ok(json!({ "provision": d(v) }))
+            },
+        ),
+        (
+            "sui.subsidy_step",
+            "{amount, counter} -> {paid, next_amount, next_counter} (30-epoch periods, -10 %)",
+            |a| {
+                let (paid, next, c) =
+                    stake_l0::chains::sui_subsidy_step(a.u256("amount")?, a.u64("counter")?, 30, 1_000)?;
+                Ok(json!({ "paid": d(paid), "next_amount": d(next), "next_counter": d(c) }))
+            },
+        ),
+        (
             "lido.shares_by_pooled_eth",
             "{total_pooled_ether, total_shares, amount} -> {shares}",
             |a| {

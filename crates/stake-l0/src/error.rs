@@ -86,6 +86,11 @@ pub enum L0Error {
         /// Bonded amount available (base units).
         available: U256,
     },
+    /// The chain does not slash stake (Solana, Sui).
+    SlashingDisabled {
+        /// Chain name.
+        chain: String,
+    },
     /// A ledger failure (keeps the ledger's code; boxed to keep `Result`s small).
     Ledger(Box<LedgerError>),
     /// An arithmetic failure (keeps the math code).
@@ -162,6 +167,7 @@ impl fmt::Display for L0Error {
                 credentials.0,
                 operator.as_deref().unwrap_or("any")
             ),
+            L0Error::SlashingDisabled { chain } => write!(f, "{chain} does not slash stake"),
             L0Error::Ledger(e) => write!(f, "{e}"),
             L0Error::Math(e) => write!(f, "{e}"),
         }
@@ -183,6 +189,7 @@ impl Reject for L0Error {
             L0Error::InvalidParameter { .. } => 2007,
             L0Error::NotWholeValidators { .. } => 2008,
             L0Error::UnbondExceedsBonded { .. } => 2009,
+            L0Error::SlashingDisabled { .. } => 2010,
             L0Error::Ledger(e) => e.code(),
             L0Error::Math(e) => e.code(),
         }

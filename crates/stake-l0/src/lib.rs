@@ -6,23 +6,28 @@
 //! * [`Ethereum`]: the beacon chain with validators held in cohorts (SPEC §1.7): deposits through
 //!   the Electra pending-deposit queue, per-epoch rewards and penalties, inactivity leak, slashing
 //!   with correlation penalty, exit churn, withdrawal sweep, execution-layer reward stream.
-//! * [`GenericChain`]: a parameterised chain (Solana, Sui, Polkadot, Cosmos-style; SPEC §3.2).
+//! * [`GenericChain`]: a parameterised chain (Solana, Sui, Polkadot, Cosmos-style; SPEC §3.2),
+//!   whose reward, warm-up and slashing rules are the pure functions of [`chains`].
+//! * [`Bitcoin`]: no native rewards; timelocked outputs for BTC staking (SPEC §5.4).
 //! * [`Chain`]: the chain-generic interface the engine drives.
 //!
 //! Chains hold their staked native asset in a module account of the ledger; rewards are minted
 //! into it, penalties burned from it, withdrawals transferred out of it, so the ledger balance of
 //! that account always equals the stake the chain reports (checked by `check_invariants`).
 
+pub mod bitcoin;
+pub mod chains;
 mod error;
 pub mod ethereum;
 pub mod generic;
 pub mod spec;
 
+pub use bitcoin::{Bitcoin, BitcoinError, BitcoinParams};
 pub use error::L0Error;
 pub use ethereum::{
     Cohort, EthParams, Ethereum, FinalityLoss, PendingDeposit, QueueWait, Stepping, ValidatorGroup, BEACON_ACCOUNT,
 };
-pub use generic::{GenericChain, GenericParams};
+pub use generic::{GenericChain, GenericParams, Offence, OperatorParams, RewardModel, SlashingParams};
 
 use serde::{Deserialize, Serialize};
 use stake_ledger::{AccountId, Ledger};

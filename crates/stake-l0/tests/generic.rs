@@ -13,10 +13,15 @@ struct W {
     alice: AccountId,
 }
 
+/// The fixed-APR chain of these tests: daily epochs, 15 % APR, 28-epoch unbonding, 1 % slash.
+fn fixed_polkadot() -> GenericParams {
+    GenericParams::fixed_apr("polkadot", "DOT", 10, 86_400, 1_500, 28, 10_000_000)
+}
+
 fn setup() -> W {
     let mut ledger = Ledger::new();
     let dot = ledger.register_asset("DOT", 10, "native", AssetKind::Plain).unwrap();
-    let chain = GenericChain::new(GenericParams::polkadot(), &mut ledger, 0).unwrap();
+    let chain = GenericChain::new(fixed_polkadot(), &mut ledger, 0).unwrap();
     let alice = ledger.account("alice");
     ledger.mint(alice, dot, u(1_000 * DOT)).unwrap();
     W { ledger, chain, alice }
@@ -73,7 +78,12 @@ fn unbonding_pays_out_after_28_days() {
 #[test]
 fn slashing_burns_the_fraction_of_bonded_and_unbonding_stake() {
     let mut w = setup();
-    let mut chain = GenericChain::new(GenericParams::cosmos("DOT"), &mut w.ledger, 0).unwrap();
+    let mut chain = GenericChain::new(
+        GenericParams::fixed_apr("cosmos", "DOT", 10, 86_400, 1_500, 21, 50_000_000),
+        &mut w.ledger,
+        0,
+    )
+    .unwrap();
     chain
         .stake(&mut w.ledger, w.alice, u(1_000 * DOT), "v1", w.alice, 0)
         .unwrap();

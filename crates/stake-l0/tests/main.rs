@@ -11,6 +11,7 @@
     clippy::cast_possible_wrap
 )]
 
+mod chains;
 mod closed_form;
 mod ethereum;
 mod generic;
