@@ -106,18 +106,14 @@ type Res<T> = Result<T, Failure>;
 
 /// Reads the data files a scenario names, next to its file (or the working directory).
 fn read_data(text: &str, file: Option<&str>) -> Res<BTreeMap<String, String>> {
-    let dir = file.and_then(|f| Path::new(f).parent()).unwrap_or_else(|| Path::new("."));
+    let dir = file
+        .and_then(|f| Path::new(f).parent())
+        .unwrap_or_else(|| Path::new("."));
     let mut data = BTreeMap::new();
     for f in stake_engine::runner::data_files(text) {
         let p = dir.join(&f);
-        let body = std::fs::read_to_string(&p).map_err(|e| {
-            Failure::input(
-                format!("cannot read data file {} ({e})", p.display()),
-                None,
-                None,
-                file,
-            )
-        })?;
+        let body = std::fs::read_to_string(&p)
+            .map_err(|e| Failure::input(format!("cannot read data file {} ({e})", p.display()), None, None, file))?;
         data.insert(f, body);
     }
     Ok(data)
@@ -128,9 +124,14 @@ fn with_overrides(text: &str, file: Option<&str>, overrides: &[(String, String)]
     if overrides.is_empty() {
         return Ok(text.to_string());
     }
-    let mut doc: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| Failure::input(e.message().to_string(), None, e.span().map(|s| line_of(text, s.start)), file))?;
+    let mut doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        Failure::input(
+            e.message().to_string(),
+            None,
+            e.span().map(|s| line_of(text, s.start)),
+            file,
+        )
+    })?;
     for (k, v) in overrides {
         stake_sim::grid::set(&mut doc, k, v).map_err(|e| Failure::grid(format!("{e:#}"), k))?;
     }
@@ -156,7 +157,11 @@ fn prepare(
         let e = if overrides.is_empty() {
             e
         } else {
-            ScenarioError { line: None, column: None, ..e }
+            ScenarioError {
+                line: None,
+                column: None,
+                ..e
+            }
         };
         Failure::scenario(&e, text, file, None)
     })?;
@@ -171,7 +176,13 @@ fn check_paths(n: u64) -> Res<u64> {
 }
 
 /// Runs paths `from..to`, handing each to `sink` in path order.
-fn run_range(p: &Prepared, from: u64, to: u64, sink: &mut dyn FnMut(PathRun) -> Res<()>, point: Option<usize>) -> Res<()> {
+fn run_range(
+    p: &Prepared,
+    from: u64,
+    to: u64,
+    sink: &mut dyn FnMut(PathRun) -> Res<()>,
+    point: Option<usize>,
+) -> Res<()> {
     stake_sim::run_paths(p, from, to, &|_| {}, sink).map_err(|e| match e {
         RunPathsError::Path(f) => Failure::path(&f, point),
         RunPathsError::Sink(f) => f,
@@ -195,7 +206,8 @@ impl Columns {
         let int = |x: u64| i64::try_from(x).map_err(|_| Failure::internal(format!("{x} does not fit in int64")));
         for (k, r) in rows.iter().enumerate() {
             self.path.extend_from_slice(&int(index)?.to_le_bytes());
-            self.step.extend_from_slice(&int(u64::try_from(k).unwrap_or(u64::MAX))?.to_le_bytes());
+            self.step
+                .extend_from_slice(&int(u64::try_from(k).unwrap_or(u64::MAX))?.to_le_bytes());
             self.t.extend_from_slice(&int(r.t)?.to_le_bytes());
             self.date.push(r.date.clone());
             if self.values.len() < r.values.len() {
@@ -230,7 +242,10 @@ fn run_impl(
     let (from, to) = match (path, paths) {
         (Some(i), _) if i >= stake_engine::setup::MAX_PATHS => {
             return Err(Failure::input(
-                format!("path {i}: paths are numbered 0 to {}", stake_engine::setup::MAX_PATHS - 1),
+                format!(
+                    "path {i}: paths are numbered 0 to {}",
+                    stake_engine::setup::MAX_PATHS - 1
+                ),
                 Some("path"),
                 None,
                 file,
@@ -261,7 +276,9 @@ fn run_impl(
         None,
     )?;
     let summary = match single {
-        Some(r) => stake_sim::metrics::single_summary(&r, path.is_some()).map_err(|e| Failure::internal(e.to_string()))?,
+        Some(r) => {
+            stake_sim::metrics::single_summary(&r, path.is_some()).map_err(|e| Failure::internal(e.to_string()))?
+        }
         None => agg.finish(),
     };
     Ok(RunOut {
@@ -329,7 +346,11 @@ fn check(py: Python<'_>, text: String, file: Option<String>, overrides: Vec<(Str
             let e = if overrides.is_empty() {
                 e
             } else {
-                ScenarioError { line: None, column: None, ..e }
+                ScenarioError {
+                    line: None,
+                    column: None,
+                    ..e
+                }
             };
             Failure::scenario(&e, &text, file.as_deref(), None)
         })
@@ -377,7 +398,12 @@ fn sweep_prepare(
 ) -> Res<Vec<Prepared>> {
     let data = read_data(text, file)?;
     let base: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        Failure::input(e.message().to_string(), None, e.span().map(|s| line_of(text, s.start)), file)
+        Failure::input(
+            e.message().to_string(),
+            None,
+            e.span().map(|s| line_of(text, s.start)),
+            file,
+        )
     })?;
     let origin = file.unwrap_or("a scenario text");
     points
@@ -392,7 +418,11 @@ fn sweep_prepare(
             })?;
             let label = stake_sim::grid::label(keys, values);
             stake_engine::runner::prepare_with_data(&t, seed, &data).map_err(|e| {
-                let e = ScenarioError { line: None, column: None, ..e };
+                let e = ScenarioError {
+                    line: None,
+                    column: None,
+                    ..e
+                };
                 Failure::scenario(&e, text, file, Some(&format!("point {k} ({label})")))
             })
         })
