@@ -9,6 +9,8 @@
 
 mod aggregate;
 mod fan;
+pub mod grid;
+pub mod metrics;
 mod paths;
 mod percentile;
 

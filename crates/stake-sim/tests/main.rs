@@ -2,5 +2,6 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 mod aggregate;
+mod grid;
 mod paths;
 mod quantiles;

@@ -7,7 +7,6 @@ use crate::store::{self, RunRecord};
 use crate::{read_data, read_scenario, report_scenario_error};
 use anyhow::{Context, Result};
 use serde_json::Value;
-use stake_engine::report::RunResult;
 use stake_engine::runner::{Checks, RunError};
 use stake_sim::{Fan, PathFailure, PathRun, RunPathsError, SummaryAggregate};
 use std::collections::BTreeMap;
@@ -155,7 +154,7 @@ pub(crate) struct Folded {
     multi: bool,
     agg: SummaryAggregate,
     fan: Fan,
-    single: Option<(RunResult, u64, u64)>,
+    single: Option<PathRun>,
     /// The first path's step times (the x axis of the fans).
     times: Vec<u64>,
     /// Each key figure's value on every path, in path order (the report's distributions).
@@ -186,7 +185,7 @@ impl Folded {
             }
             self.agg.add(v, p.seed);
         } else {
-            self.single = Some((p.result, p.index, p.seed));
+            self.single = Some(p);
         }
         Ok(())
     }
@@ -194,22 +193,10 @@ impl Folded {
     /// `summary.json`: one path's summary with `paths` and `state_hashes` (and, for a path run
     /// alone, `path` and `path_seed`), or the aggregate across paths.
     pub(crate) fn summary(&self, alone: bool) -> Result<Value> {
-        let Some((r, index, seed)) = &self.single else {
-            return Ok(self.agg.finish());
-        };
-        let mut v = serde_json::to_value(&r.summary)?;
-        if let Some(m) = v.as_object_mut() {
-            m.insert("paths".into(), Value::from(1));
-            m.insert(
-                "state_hashes".into(),
-                Value::from(vec![r.summary.final_state_hash.clone()]),
-            );
-            if alone {
-                m.insert("path".into(), Value::from(*index));
-                m.insert("path_seed".into(), Value::from(*seed));
-            }
+        match &self.single {
+            None => Ok(self.agg.finish()),
+            Some(p) => Ok(stake_sim::metrics::single_summary(p, alone)?),
         }
-        Ok(v)
     }
 }
 
@@ -311,7 +298,13 @@ pub(crate) fn run(path: &Path, o: &RunOpts) -> Result<i32> {
         let state_hash = summary["state_hashes"][0].as_str().unwrap_or("").to_string();
         let events = prepared.event_marks();
         let html = match &folded.single {
-            Some((r, _, _)) => report::single(&summary, &columns, &r.rows, &events, &report::tables(&summary, Some(r))),
+            Some(p) => report::single(
+                &summary,
+                &columns,
+                &p.result.rows,
+                &events,
+                &report::tables(&summary, Some(&p.result)),
+            ),
             None => report::multi(
                 &summary,
                 &columns,
@@ -361,7 +354,7 @@ pub(crate) fn run(path: &Path, o: &RunOpts) -> Result<i32> {
         outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         match &folded.single {
-            Some((r, _, _)) => out!("{}", output::summary_table(r)),
+            Some(p) => out!("{}", output::summary_table(&p.result)),
             None => out!("{}", output::percentile_table(&summary)),
         }
         outln!(

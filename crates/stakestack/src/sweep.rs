@@ -5,9 +5,10 @@ use crate::output;
 use crate::run::{now, point_latest, repro, rfc3339, run_id, writable, CommonOpts, Folded};
 use crate::store::{self, RunRecord};
 use crate::{read_data, read_scenario};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use stake_engine::runner::RunError;
+use stake_sim::grid::{grid, parse_set, set, Chained};
 use stake_sim::RunPathsError;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -36,141 +37,6 @@ pub(crate) struct SweepOpts {
     pub common: CommonOpts,
 }
 
-/// One segment of a key path: a table key, optionally indexing an array.
-#[derive(Debug, PartialEq, Eq)]
-struct Seg {
-    key: String,
-    index: Option<usize>,
-}
-
-/// `a.b[2].c` → segments.
-fn parse_key(key: &str) -> Result<Vec<Seg>> {
-    let mut out = Vec::new();
-    for part in key.split('.') {
-        let (name, index) = match part.split_once('[') {
-            Some((n, rest)) => {
-                let i = rest
-                    .strip_suffix(']')
-                    .and_then(|x| x.parse::<usize>().ok())
-                    .with_context(|| format!("`{key}`: `{part}` must be NAME or NAME[INDEX]"))?;
-                (n, Some(i))
-            }
-            None => (part, None),
-        };
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            bail!("`{key}`: `{part}` is not a key name");
-        }
-        out.push(Seg {
-            key: name.to_string(),
-            index,
-        });
-    }
-    Ok(out)
-}
-
-/// A value for `key` as TOML: the type of the value it replaces (an integer stays an integer, a
-/// string a string); a new key takes an integer, a float or a boolean if the text is one, else a
-/// string.
-fn typed(old: Option<&toml::Value>, text: &str, key: &str) -> Result<toml::Value> {
-    let t = text.trim();
-    Ok(match old {
-        Some(toml::Value::Integer(_)) => toml::Value::Integer(
-            t.replace('_', "")
-                .parse()
-                .with_context(|| format!("`{key}` is an integer in the scenario; `{t}` is not"))?,
-        ),
-        Some(toml::Value::Float(_)) => toml::Value::Float(
-            t.parse()
-                .with_context(|| format!("`{key}` is a number in the scenario; `{t}` is not"))?,
-        ),
-        Some(toml::Value::Boolean(_)) => toml::Value::Boolean(
-            t.parse()
-                .with_context(|| format!("`{key}` is true or false in the scenario; `{t}` is not"))?,
-        ),
-        Some(toml::Value::String(_)) => toml::Value::String(t.to_string()),
-        Some(_) => bail!("`{key}` is a table or an array in the scenario; set one of its keys"),
-        None => {
-            if let Ok(i) = t.parse::<i64>() {
-                toml::Value::Integer(i)
-            } else if let Ok(b) = t.parse::<bool>() {
-                toml::Value::Boolean(b)
-            } else {
-                toml::Value::String(t.to_string())
-            }
-        }
-    })
-}
-
-/// Sets `key` to `value` in the scenario's table: every table and array element on the way must
-/// exist; the last key may be new (a parameter left at its default).
-fn set(doc: &mut toml::Table, key: &str, value: &str) -> Result<()> {
-    let segs = parse_key(key)?;
-    let mut table = doc;
-    for (k, s) in segs.iter().enumerate() {
-        let last = k + 1 == segs.len();
-        let here = &segs[..=k].iter().map(|s| s.key.as_str()).collect::<Vec<_>>().join(".");
-        if last && s.index.is_none() {
-            let v = typed(table.get(&s.key), value, key)?;
-            table.insert(s.key.clone(), v);
-            return Ok(());
-        }
-        let entry = table
-            .get_mut(&s.key)
-            .with_context(|| format!("`{key}`: the scenario has no `{here}`"))?;
-        let next = match s.index {
-            Some(i) => {
-                let arr = entry
-                    .as_array_mut()
-                    .with_context(|| format!("`{key}`: `{here}` is not an array"))?;
-                let n = arr.len();
-                let item = arr
-                    .get_mut(i)
-                    .with_context(|| format!("`{key}`: `{here}` has {n} entries (0 to {})", n.saturating_sub(1)))?;
-                if last {
-                    *item = typed(Some(&*item), value, key)?;
-                    return Ok(());
-                }
-                item
-            }
-            None => entry,
-        };
-        table = next
-            .as_table_mut()
-            .with_context(|| format!("`{key}`: `{here}` is not a table"))?;
-    }
-    Ok(())
-}
-
-/// `KEY=V1,V2` → (KEY, [V1, V2]).
-fn parse_set(s: &str) -> Result<(String, Vec<String>)> {
-    let (k, v) = s
-        .split_once('=')
-        .with_context(|| format!("--set `{s}`: expected KEY=V1,V2,…"))?;
-    let values: Vec<String> = v.split(',').map(|x| x.trim().to_string()).collect();
-    if k.trim().is_empty() || values.iter().any(String::is_empty) {
-        bail!("--set `{s}`: expected KEY=V1,V2,… with no empty value");
-    }
-    Ok((k.trim().to_string(), values))
-}
-
-/// Every combination, the first parameter varying slowest.
-fn grid(sets: &[(String, Vec<String>)]) -> Vec<Vec<String>> {
-    let mut points = vec![Vec::new()];
-    for (_, values) in sets {
-        points = points
-            .into_iter()
-            .flat_map(|p| {
-                values.iter().map(move |v| {
-                    let mut q = p.clone();
-                    q.push(v.clone());
-                    q
-                })
-            })
-            .collect();
-    }
-    points
-}
-
 /// A figure's value in a row: the value of a one-path run, or the p5/p50/p95 of many.
 fn cells(v: &Value, multi: bool) -> Vec<Value> {
     if multi {
@@ -187,7 +53,12 @@ fn cells(v: &Value, multi: bool) -> Vec<Value> {
 pub(crate) fn sweep(path: &Path, o: &SweepOpts) -> Result<i32> {
     let text = read_scenario(path)?;
     let data = read_data(path, &text)?;
-    let sets = match o.sets.iter().map(|s| parse_set(s)).collect::<Result<Vec<_>>>() {
+    let sets = match o
+        .sets
+        .iter()
+        .map(|s| parse_set(s).map_err(Chained::from))
+        .collect::<Result<Vec<_>, _>>()
+    {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -219,7 +90,7 @@ pub(crate) fn sweep(path: &Path, o: &SweepOpts) -> Result<i32> {
             .join(" ");
         for ((key, _), v) in sets.iter().zip(p) {
             if let Err(e) = set(&mut doc, key, v) {
-                eprintln!("error: --set {e:#}");
+                eprintln!("error: --set {:#}", anyhow::Error::new(Chained::from(e)));
                 return Ok(1);
             }
         }
@@ -503,64 +374,4 @@ fn table(name: &str, sets: &[(String, Vec<String>)], rows: &[Row], figures: &[St
         let _ = writeln!(o, "… {} more figures moved; all are in sweep.csv", moved.len() - SHOWN);
     }
     o
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_values_and_grids_parse() {
-        assert_eq!(
-            parse_key("lending.morpho[0].lltv").unwrap(),
-            vec![
-                Seg {
-                    key: "lending".into(),
-                    index: None
-                },
-                Seg {
-                    key: "morpho".into(),
-                    index: Some(0)
-                },
-                Seg {
-                    key: "lltv".into(),
-                    index: None
-                }
-            ]
-        );
-        assert!(parse_key("a..b").is_err());
-        assert!(parse_key("a[x]").is_err());
-        let (k, v) = parse_set("events[2].fraction=5%, 10%").unwrap();
-        assert_eq!(
-            (k.as_str(), v),
-            ("events[2].fraction", vec!["5%".to_string(), "10%".into()])
-        );
-        assert!(parse_set("x=").is_err() && parse_set("x").is_err() && parse_set("x=1,,2").is_err());
-        let g = grid(&[
-            ("a".into(), vec!["1".into(), "2".into()]),
-            ("b".into(), vec!["x".into(), "y".into(), "z".into()]),
-        ]);
-        assert_eq!(g.len(), 6);
-        assert_eq!(g[0], vec!["1", "x"]);
-        assert_eq!(g[5], vec!["2", "z"]);
-    }
-
-    #[test]
-    fn set_keeps_types_and_names_what_is_missing() {
-        let mut t: toml::Table = "[clock]\nseed = 1\n[[events]]\nfraction = \"5%\"\n".parse().unwrap();
-        set(&mut t, "clock.seed", "9").unwrap();
-        assert_eq!(t["clock"]["seed"], toml::Value::Integer(9));
-        set(&mut t, "events[0].fraction", "10%").unwrap();
-        assert_eq!(t["events"][0]["fraction"].as_str(), Some("10%"));
-        set(&mut t, "clock.paths", "3").unwrap();
-        assert_eq!(t["clock"]["paths"], toml::Value::Integer(3));
-        let e = set(&mut t, "clock.seed", "ten").unwrap_err().to_string();
-        assert_eq!(e, "`clock.seed` is an integer in the scenario; `ten` is not");
-        let e = set(&mut t, "events[3].fraction", "1%").unwrap_err().to_string();
-        assert_eq!(e, "`events[3].fraction`: `events` has 1 entries (0 to 0)");
-        let e = set(&mut t, "lending.morpho[0].lltv", "80%").unwrap_err().to_string();
-        assert_eq!(e, "`lending.morpho[0].lltv`: the scenario has no `lending`");
-        let e = set(&mut t, "clock.seed.x", "1").unwrap_err().to_string();
-        assert_eq!(e, "`clock.seed.x`: `clock.seed` is not a table");
-    }
 }
