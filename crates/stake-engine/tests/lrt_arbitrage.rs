@@ -215,6 +215,23 @@ fn pool_rates_and_the_mint_key_are_checked_at_their_path() {
         e.contains("pools[0].rates") && e.contains("unknown rates `twap` (oracle or none)"),
         "{e}"
     );
+    // Lido's stETH is always counted through its shares: a plain pool of it is refused.
+    let depeg =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/steth-depeg.toml")).unwrap();
+    let plain = depeg.replacen(
+        "coins     = [\"ETH\", \"stETH\"]",
+        "coins     = [\"ETH\", \"stETH\"]\nrates = \"none\"",
+        1,
+    );
+    assert_ne!(plain, depeg);
+    let Err(e) = prepare(&plain, None) else {
+        panic!("refused")
+    };
+    let e = e.to_string();
+    assert!(
+        e.contains("pools[0].rates") && e.contains("a rebasing coin is always counted by its issuer's shares"),
+        "{e}"
+    );
     let text = format!("{}\n[[agents]]\nkind = \"liquidator\"\nmint = true\n", base());
     let Err(e) = prepare(&text, None) else {
         panic!("refused")
